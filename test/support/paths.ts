@@ -1,0 +1,20 @@
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Project root, whether running from `test/` sources or compiled `dist/test/`. */
+export const projectRoot = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(resolve(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('project root (package.json) not found above test/support');
+    dir = up;
+  }
+  return dir;
+})();
+
+/** The shared models and datasets live beside the project, never inside it. */
+export const sharedDir = process.env.PURE_SHARED_DIR ?? resolve(projectRoot, '..', 'shared');
+
+export const sharedModel = (file: string): string => resolve(sharedDir, 'models', file);
+export const sharedDataset = (name: string): string => resolve(sharedDir, 'datasets', name);
