@@ -1,0 +1,265 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { type Dataset, openDataset } from '../core/datasets/dataset.js';
+import { type ActivationModel, openActivationModel } from '../core/inference/activations.js';
+import { actMaxShard } from '../core/references/actmax.js';
+import { mergeLayerReferences } from '../core/references/merge.js';
+import { readUri } from '../core/run/blob.js';
+import {
+  evenlySpaced,
+  type LayerShape,
+  type ShardRange,
+  type SweepConfig,
+  shardRanges,
+  validateConfig,
+} from '../core/run/config.js';
+import { runKeys, runUri } from '../core/run/layout.js';
+import { type ObjectStore, openStore } from '../core/storage/index.js';
+import { fromParquet, toParquet } from '../core/tables/parquet.js';
+import type { TableSchema } from '../core/tables/schema.js';
+import {
+  type ReferenceRow,
+  referencesSchema,
+  type SampleRow,
+  type SkippedRow,
+  samplesSchema,
+  skippedSchema,
+} from '../core/tables/schemas.js';
+
+export interface PrepareSweepResult {
+  numSamples: number;
+  layers: LayerShape[];
+  shards: ShardRange[];
+}
+
+export interface ReferencesShardInput {
+  config: SweepConfig;
+  shard: ShardRange;
+}
+
+export interface ReferencesShardResult {
+  key: string;
+  rows: number;
+  skipped: number;
+  /** True when the part already existed and no inference ran (a retry or a re-run). */
+  reused: boolean;
+}
+
+export interface MergeReferencesInput {
+  config: SweepConfig;
+  layer: LayerShape;
+  shards: ShardRange[];
+}
+
+export interface MergeReferencesResult {
+  layer: string;
+  key: string;
+  rows: number;
+  reused: boolean;
+}
+
+export interface FinishReferencesInput {
+  config: SweepConfig;
+  shards: ShardRange[];
+  merged: MergeReferencesResult[];
+}
+
+export interface FinishReferencesResult {
+  runUri: string;
+  skipped: number;
+  manifestKey: string;
+}
+
+export interface ActivityOptions {
+  /** onnxruntime intra-op threads per session (default: all cores). */
+  threads?: number;
+}
+
+async function writeTable<Row>(
+  store: ObjectStore,
+  key: string,
+  schema: TableSchema<Row>,
+  rows: readonly Row[],
+) {
+  await store.put(key, toParquet(schema.toArrow(rows), { metadata: { 'pure.table': schema.name } }), {
+    contentType: 'application/vnd.apache.parquet',
+  });
+}
+
+async function readTable<Row>(store: ObjectStore, key: string, schema: TableSchema<Row>): Promise<Row[]> {
+  return schema.fromArrow(fromParquet(await store.get(key)));
+}
+
+function sameConfig(a: SweepConfig, b: SweepConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * The references stage (ActMax, step 1 of PURE) as Temporal activities. Each is a thin wrapper over
+ * core/: it reads its inputs from the run's store, calls the computation, writes one deterministic key,
+ * and returns keys and counts. An activity whose output already exists returns at once, so retries,
+ * worker crashes and re-runs never redo or duplicate work.
+ */
+export function createReferenceActivities(options: ActivityOptions = {}) {
+  const models = new Map<string, Promise<ActivationModel>>();
+  const manifests = new Map<string, Promise<SampleRow[]>>();
+  const datasets = new Map<string, Dataset>();
+
+  function model(config: SweepConfig): Promise<ActivationModel> {
+    const cacheKey = `${config.modelUri}\n${config.layers.join('\n')}`;
+    let cached = models.get(cacheKey);
+    if (!cached) {
+      cached = readUri(config.modelUri).then((bytes) =>
+        openActivationModel(bytes, config.layers, options.threads ? { threads: options.threads } : {}),
+      );
+      cached.catch(() => models.delete(cacheKey));
+      models.set(cacheKey, cached);
+    }
+    return cached;
+  }
+
+  function dataset(config: SweepConfig): Dataset {
+    const cached = datasets.get(config.dataUri) ?? openDataset(config.dataUri);
+    datasets.set(config.dataUri, cached);
+    return cached;
+  }
+
+  function samples(config: SweepConfig): Promise<SampleRow[]> {
+    const root = runUri(config.outUri, config.runId);
+    let cached = manifests.get(root);
+    if (!cached) {
+      cached = readTable(openStore(root), runKeys.samples, samplesSchema);
+      cached.catch(() => manifests.delete(root));
+      manifests.set(root, cached);
+    }
+    return cached;
+  }
+
+  async function prepareSweep(input: SweepConfig): Promise<PrepareSweepResult> {
+    let config: SweepConfig;
+    try {
+      config = validateConfig(input);
+    } catch (error) {
+      throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidConfig');
+    }
+    const store = openStore(runUri(config.outUri, config.runId));
+    if (await store.exists(runKeys.config)) {
+      const previous = JSON.parse(new TextDecoder().decode(await store.get(runKeys.config))) as SweepConfig;
+      if (!sameConfig(previous, config)) {
+        throw ApplicationFailure.nonRetryable(
+          `run ${config.runId} already exists under ${config.outUri} with a different configuration; ` +
+            'pass another --run id, or the same options to resume it',
+          'RunConfigMismatch',
+        );
+      }
+    } else {
+      await store.put(runKeys.config, new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
+    }
+
+    let manifest: SampleRow[];
+    if (await store.exists(runKeys.samples)) {
+      manifest = await readTable(store, runKeys.samples, samplesSchema);
+    } else {
+      let all: SampleRow[];
+      try {
+        all = await dataset(config).listSamples();
+      } catch (error) {
+        throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidDataset');
+      }
+      manifest = evenlySpaced(all.length, config.limit).map((i) => all[i]!);
+      await writeTable(store, runKeys.samples, samplesSchema, manifest);
+    }
+
+    let activationModel: ActivationModel;
+    try {
+      activationModel = await model(config);
+    } catch (error) {
+      throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidModel');
+    }
+    const { channels, height, width } = activationModel.input;
+    const probe = await activationModel.run(new Float32Array(channels * height * width), 1);
+    const layers = config.layers.map((name) => {
+      const dims = [...(probe.get(name)?.dims ?? [])].slice(1);
+      if (dims.length < 1) {
+        throw ApplicationFailure.nonRetryable(`layer ${name} has no channel axis`, 'InvalidLayer');
+      }
+      return { name, dims, channels: dims[0]! };
+    });
+    return { numSamples: manifest.length, layers, shards: shardRanges(manifest.length, config.shardSize) };
+  }
+
+  async function referencesShard({ config, shard }: ReferencesShardInput): Promise<ReferencesShardResult> {
+    const store = openStore(runUri(config.outUri, config.runId));
+    const key = runKeys.referencesShard(shard);
+    if (await store.exists(key)) return { key, rows: -1, skipped: -1, reused: true };
+    const shardSamples = (await samples(config)).slice(shard.first, shard.end);
+    const context = Context.current();
+    const result = await actMaxShard({
+      model: await model(config),
+      dataset: dataset(config),
+      samples: shardSamples,
+      preprocess: config.preprocess,
+      k: config.k,
+      batchSize: config.batchSize,
+      onProgress: (done) => context.heartbeat({ done, total: shardSamples.length }),
+    });
+    // The skipped list first: the main part existing means the shard is complete.
+    await writeTable(store, runKeys.referencesShardSkipped(shard), skippedSchema, result.skipped);
+    await writeTable(store, key, referencesSchema, result.rows);
+    return { key, rows: result.rows.length, skipped: result.skipped.length, reused: false };
+  }
+
+  async function mergeReferences({
+    config,
+    layer,
+    shards,
+  }: MergeReferencesInput): Promise<MergeReferencesResult> {
+    const store = openStore(runUri(config.outUri, config.runId));
+    const key = runKeys.referencesLayer(layer.name);
+    if (await store.exists(key)) return { layer: layer.name, key, rows: -1, reused: true };
+    const rows: ReferenceRow[] = [];
+    for (const shard of shards) {
+      for (const row of await readTable(store, runKeys.referencesShard(shard), referencesSchema)) {
+        if (row.layer === layer.name) rows.push(row);
+      }
+      Context.current().heartbeat();
+    }
+    const merged = mergeLayerReferences(layer.name, rows, config.k);
+    await writeTable(store, key, referencesSchema, merged);
+    return { layer: layer.name, key, rows: merged.length, reused: false };
+  }
+
+  async function finishReferences({
+    config,
+    shards,
+    merged,
+  }: FinishReferencesInput): Promise<FinishReferencesResult> {
+    const root = runUri(config.outUri, config.runId);
+    const store = openStore(root);
+    const skipped: SkippedRow[] = [];
+    for (const shard of shards) {
+      skipped.push(...(await readTable(store, runKeys.referencesShardSkipped(shard), skippedSchema)));
+    }
+    if (!(await store.exists(runKeys.skipped('references')))) {
+      await writeTable(store, runKeys.skipped('references'), skippedSchema, skipped);
+    }
+    if (!(await store.exists(runKeys.referencesManifest))) {
+      const manifest = {
+        stage: 'references',
+        runId: config.runId,
+        k: config.k,
+        parts: merged.map((m) => ({ layer: m.layer, key: m.key })),
+        skipped: skipped.length,
+      };
+      await store.put(
+        runKeys.referencesManifest,
+        new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`),
+      );
+    }
+    return { runUri: root, skipped: skipped.length, manifestKey: runKeys.referencesManifest };
+  }
+
+  return { prepareSweep, referencesShard, mergeReferences, finishReferences };
+}
+
+export type ReferenceActivities = ReturnType<typeof createReferenceActivities>;

@@ -1,0 +1,32 @@
+import { NativeConnection } from '@temporalio/worker';
+import { createPureWorkers, runWorkers, type WorkerRole } from '../workers/create.js';
+
+export interface WorkerOptions {
+  queues: string;
+  temporal: string;
+  namespace: string;
+  threads?: number;
+}
+
+export async function workerCommand(options: WorkerOptions): Promise<void> {
+  const roles = options.queues.split(',').map((q) => q.trim());
+  const invalid = roles.filter((r) => r !== 'inference' && r !== 'cpu');
+  if (invalid.length > 0 || roles.length === 0) {
+    throw new Error(`--queues takes inference, cpu or both; got ${options.queues}`);
+  }
+  const connection = await NativeConnection.connect({ address: options.temporal });
+  const workers = await createPureWorkers({
+    connection,
+    namespace: options.namespace,
+    roles: roles as WorkerRole[],
+    ...(options.threads ? { threads: options.threads } : {}),
+  });
+  const abort = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());
+  process.stderr.write(`[pure] worker serving ${roles.join(' + ')} at ${options.temporal}\n`);
+  try {
+    await runWorkers(workers, abort.signal);
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,167 @@
+/** A candidate reference: a sample's max activation for one neuron and where it occurred. */
+export interface Candidate {
+  value: number;
+  sampleIndex: number;
+  h: number;
+  w: number;
+}
+
+/**
+ * The total order of references: larger value first; equal values by smaller sample index, so results
+ * never depend on shard boundaries, batch order or worker count.
+ */
+export function compareCandidates(a: Candidate, b: Candidate): number {
+  if (a.value !== b.value) return a.value > b.value ? -1 : 1;
+  return a.sampleIndex - b.sampleIndex;
+}
+
+/** True if `a` ranks after `b` (is the one to evict first). */
+function ranksAfter(
+  values: Float64Array,
+  samples: Int32Array,
+  i: number,
+  valueB: number,
+  sampleB: number,
+): boolean {
+  const valueA = values[i]!;
+  return valueA < valueB || (valueA === valueB && samples[i]! > sampleB);
+}
+
+/**
+ * Streaming top-k for one neuron: a binary heap whose root is the weakest kept candidate, in typed
+ * arrays so a full-model sweep (millions of offers) allocates nothing per offer.
+ */
+export class TopKSelector {
+  private readonly values: Float64Array;
+  private readonly samples: Int32Array;
+  private readonly positions: Int32Array; // h * 65536 + w packed
+  private size = 0;
+
+  constructor(readonly k: number) {
+    if (!Number.isInteger(k) || k < 1) throw new Error(`k must be a positive integer, got ${k}`);
+    this.values = new Float64Array(k);
+    this.samples = new Int32Array(k);
+    this.positions = new Int32Array(k);
+  }
+
+  offer(value: number, sampleIndex: number, h: number, w: number): void {
+    if (Number.isNaN(value)) return; // a NaN activation is no evidence of anything
+    if (this.size < this.k) {
+      this.values[this.size] = value;
+      this.samples[this.size] = sampleIndex;
+      this.positions[this.size] = h * 65536 + w;
+      this.siftUp(this.size++);
+      return;
+    }
+    // Replace the root only if the new candidate ranks before it.
+    if (!ranksAfter(this.values, this.samples, 0, value, sampleIndex)) return;
+    this.values[0] = value;
+    this.samples[0] = sampleIndex;
+    this.positions[0] = h * 65536 + w;
+    this.siftDown(0);
+  }
+
+  /** The kept candidates, best first. */
+  sorted(): Candidate[] {
+    const out: Candidate[] = [];
+    for (let i = 0; i < this.size; i++) {
+      const p = this.positions[i]!;
+      out.push({
+        value: this.values[i]!,
+        sampleIndex: this.samples[i]!,
+        h: Math.floor(p / 65536),
+        w: p % 65536,
+      });
+    }
+    return out.sort(compareCandidates);
+  }
+
+  private swap(i: number, j: number): void {
+    const v = this.values[i]!;
+    this.values[i] = this.values[j]!;
+    this.values[j] = v;
+    const s = this.samples[i]!;
+    this.samples[i] = this.samples[j]!;
+    this.samples[j] = s;
+    const p = this.positions[i]!;
+    this.positions[i] = this.positions[j]!;
+    this.positions[j] = p;
+  }
+
+  private siftUp(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      // Heap property: a parent ranks after (is weaker than) its children.
+      if (!ranksAfter(this.values, this.samples, i, this.values[parent]!, this.samples[parent]!)) return;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private siftDown(i: number): void {
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let weakest = i;
+      if (
+        left < this.size &&
+        ranksAfter(this.values, this.samples, left, this.values[weakest]!, this.samples[weakest]!)
+      ) {
+        weakest = left;
+      }
+      if (
+        right < this.size &&
+        ranksAfter(this.values, this.samples, right, this.values[weakest]!, this.samples[weakest]!)
+      ) {
+        weakest = right;
+      }
+      if (weakest === i) return;
+      this.swap(i, weakest);
+      i = weakest;
+    }
+  }
+}
+
+/** Merges per-shard top-k lists of one neuron into the global top-k (shards hold disjoint samples). */
+export function mergeTopK(lists: readonly (readonly Candidate[])[], k: number): Candidate[] {
+  return lists.flat().slice().sort(compareCandidates).slice(0, k);
+}
+
+/**
+ * Feeds one batch of a layer's activations ([n, C, ...spatial]) into the per-channel selectors:
+ * the neuron's value on an image is the max of its map over space, position = first arg-max in
+ * row-major order. Rank-2 outputs ([n, C]) are 1x1 maps.
+ */
+export function offerActivationBatch(
+  selectors: readonly TopKSelector[],
+  dims: readonly number[],
+  data: Float32Array,
+  sampleIndices: readonly number[],
+): void {
+  const [n, channels] = dims;
+  if (n === undefined || channels === undefined || dims.length < 2) {
+    throw new Error(`activation must be at least [batch, channels], got [${dims.join(', ')}]`);
+  }
+  if (channels !== selectors.length) {
+    throw new Error(`activation has ${channels} channels but ${selectors.length} selectors were given`);
+  }
+  if (n !== sampleIndices.length) throw new Error(`batch of ${n} but ${sampleIndices.length} sample indices`);
+  const width = dims.length >= 4 ? dims[dims.length - 1]! : dims.length === 3 ? dims[2]! : 1;
+  const plane = dims.slice(2).reduce((a, b) => a * b, 1);
+  for (let b = 0; b < n; b++) {
+    const sampleIndex = sampleIndices[b]!;
+    for (let c = 0; c < channels; c++) {
+      const base = (b * channels + c) * plane;
+      let best = data[base]!;
+      let arg = 0;
+      for (let i = 1; i < plane; i++) {
+        const v = data[base + i]!;
+        if (v > best) {
+          best = v;
+          arg = i;
+        }
+      }
+      selectors[c]!.offer(best, sampleIndex, Math.floor(arg / width), arg % width);
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { ReferenceActivities } from '../../activities/references.js';
+import type { SweepConfig } from '../../core/run/config.js';
+import { progressQuery, sweepWorkflow } from '../../workflows/sweep.js';
+import { temporalAddress } from '../support/services.js';
+
+/**
+ * The sweep workflow's orchestration on a real Temporal server, with stub activities that record what
+ * they were asked: every shard once, never more than `window` in flight, one merge per layer.
+ */
+describe('sweepWorkflow orchestration (real Temporal, stub activities)', () => {
+  let connection: Connection;
+  let workerConnection: NativeConnection;
+  before(async () => {
+    const address = await temporalAddress();
+    connection = await Connection.connect({ address });
+    workerConnection = await NativeConnection.connect({ address });
+  });
+  after(async () => {
+    await workerConnection?.close();
+    await connection?.close();
+  });
+
+  test('fans shards out with a bounded window, merges each layer, reports progress', async () => {
+    const queue = `test-${randomUUID()}`;
+    const shards = Array.from({ length: 9 }, (_, i) => ({ first: i * 10, end: Math.min(85, i * 10 + 10) }));
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const shardCalls: number[] = [];
+    const mergeCalls: string[] = [];
+    const activities: ReferenceActivities = {
+      prepareSweep: async () => ({
+        numSamples: 85,
+        layers: [
+          { name: 'a', dims: [4, 2, 2], channels: 4 },
+          { name: 'b', dims: [8, 1, 1], channels: 8 },
+        ],
+        shards,
+      }),
+      referencesShard: async ({ shard }) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((r) => setTimeout(r, 30));
+        inFlight--;
+        shardCalls.push(shard.first);
+        return { key: `k${shard.first}`, rows: 1, skipped: 0, reused: false };
+      },
+      mergeReferences: async ({ layer }) => {
+        mergeCalls.push(layer.name);
+        return { layer: layer.name, key: `m-${layer.name}`, rows: 1, reused: false };
+      },
+      finishReferences: async ({ merged }) => ({
+        runUri: 'mem://run',
+        skipped: merged.length,
+        manifestKey: 'm',
+      }),
+    };
+    const worker = await Worker.create({
+      connection: workerConnection,
+      taskQueue: queue,
+      workflowsPath: fileURLToPath(new URL('../../workflows/index.js', import.meta.url)),
+      activities,
+      maxConcurrentActivityTaskExecutions: 10,
+    });
+    const config: SweepConfig = {
+      runId: 'r',
+      modelUri: 'm.onnx',
+      dataUri: 'd',
+      outUri: 'o',
+      layers: ['a', 'b'],
+      k: 3,
+      preprocess: { resizeShortSide: 32, cropSize: 32, mean: [0, 0, 0], std: [1, 1, 1] },
+      batchSize: 8,
+      shardSize: 10,
+      window: 3,
+      limit: 0,
+    };
+    const client = new Client({ connection });
+    const result = await worker.runUntil(async () => {
+      const handle = await client.workflow.start(sweepWorkflow, {
+        taskQueue: queue,
+        workflowId: `sweep-${queue}`,
+        args: [{ config, taskQueues: { inference: queue, cpu: queue } }],
+      });
+      const value = await handle.result();
+      const progress = await handle.query(progressQuery);
+      assert.equal(progress.state, 'done');
+      assert.deepEqual(
+        progress.stages.map((s) => [s.stage, s.done, s.total]),
+        [
+          ['references', 85, 85],
+          ['references-merge', 2, 2],
+        ],
+      );
+      return value;
+    });
+    assert.deepEqual(
+      shardCalls.sort((x, y) => x - y),
+      shards.map((s) => s.first),
+    );
+    assert.ok(maxInFlight <= 3, `at most 3 shards in flight, saw ${maxInFlight}`);
+    assert.ok(maxInFlight >= 2, `the window is used (saw ${maxInFlight} in flight)`);
+    assert.deepEqual(mergeCalls.sort(), ['a', 'b']);
+    assert.deepEqual(result.references, [
+      { layer: 'a', key: 'm-a' },
+      { layer: 'b', key: 'm-b' },
+    ]);
+    assert.equal(result.numSamples, 85);
+  });
+});

@@ -1,0 +1,74 @@
+import { fileURLToPath } from 'node:url';
+import { type NativeConnection, Worker } from '@temporalio/worker';
+import { createReferenceActivities } from '../activities/references.js';
+import { TASK_QUEUES } from '../workflows/sweep.js';
+
+export type WorkerRole = 'inference' | 'cpu';
+
+export interface PureWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  roles: readonly WorkerRole[];
+  taskQueues?: { inference: string; cpu: string };
+  /** onnxruntime threads per session (default: all cores). */
+  threads?: number;
+  /** Concurrent activities per worker (default: 1 for inference, where one ORT run already uses every core). */
+  maxConcurrentActivities?: number;
+}
+
+const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+
+/**
+ * One Temporal worker per role. The CPU worker also runs the workflows; the inference worker holds the
+ * onnxruntime sessions (one process per GPU in production).
+ */
+export async function createPureWorkers(options: PureWorkerOptions): Promise<Worker[]> {
+  const queues = options.taskQueues ?? TASK_QUEUES;
+  const activities = createReferenceActivities(options.threads ? { threads: options.threads } : {});
+  const workers: Worker[] = [];
+  for (const role of options.roles) {
+    switch (role) {
+      case 'inference':
+        workers.push(
+          await Worker.create({
+            connection: options.connection,
+            namespace: options.namespace ?? 'default',
+            taskQueue: queues.inference,
+            activities,
+            maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 1,
+          }),
+        );
+        break;
+      case 'cpu':
+        workers.push(
+          await Worker.create({
+            connection: options.connection,
+            namespace: options.namespace ?? 'default',
+            taskQueue: queues.cpu,
+            workflowsPath,
+            activities,
+            maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 2,
+          }),
+        );
+        break;
+      default: {
+        const unknownRole: never = role;
+        throw new Error(`unknown worker role ${String(unknownRole)}`);
+      }
+    }
+  }
+  return workers;
+}
+
+/** Runs workers until `signal` aborts (or one fails), then shuts all of them down. */
+export async function runWorkers(workers: readonly Worker[], signal?: AbortSignal): Promise<void> {
+  const onAbort = () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
