@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
+import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
 import { Command, InvalidArgumentError } from 'commander';
 import { layersCommand } from './layers.js';
 import { runCommand } from './run.js';
@@ -13,6 +14,17 @@ function positiveInt(name: string, min = 1) {
     return n;
   };
 }
+
+// Worker lifecycle chatter is noise on a terminal; PURE_LOG_LEVEL=INFO or DEBUG brings it back. The inference
+// worker deliberately runs no workflows, so the SDK's warning about that is dropped.
+Runtime.install({
+  logger: new DefaultLogger((process.env.PURE_LOG_LEVEL ?? 'WARN') as LogLevel, (entry) => {
+    if (entry.message.startsWith('No workflows registered')) return;
+    process.stderr.write(
+      `[temporal] ${entry.level} ${entry.message}${entry.meta ? ` ${JSON.stringify(entry.meta)}` : ''}\n`,
+    );
+  }),
+});
 
 const program = new Command()
   .name('pure')
@@ -53,7 +65,8 @@ program
       stateDir: resolve(opts.stateDir),
     });
     process.stdout.write(
-      `\nDone: ${result.numSamples} images, ${result.layers.length} layers, ${result.skipped} skipped.\n` +
+      `\nDone: ${result.numSamples} images, ${result.layers.length} layers, ${result.skipped} skipped` +
+        ` (${result.shardsComputed} shards computed, ${result.shardsReused} reused).\n` +
         `Outputs under ${result.runUri}/\n` +
         result.references.map((r) => `  references  ${result.runUri}/${r.key}\n`).join('') +
         `Query: duckdb -c "SELECT layer, neuron, rank, sample_id, value FROM read_parquet('${result.runUri}/references/*/*.parquet') LIMIT 10"\n`,

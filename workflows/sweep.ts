@@ -30,6 +30,9 @@ export interface SweepResult {
   layers: LayerShape[];
   references: { layer: string; key: string }[];
   skipped: number;
+  /** Shards whose output already existed (a resumed or repeated run) vs. computed now. */
+  shardsReused: number;
+  shardsComputed: number;
 }
 
 export const progressQuery = defineQuery<SweepProgress>('progress');
@@ -75,7 +78,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   };
   progress.stages.push(shardStage, mergeStage);
 
-  await mapWindowed(
+  const shardResults = await mapWindowed(
     prepared.shards,
     config.window,
     (shard) => inference.referencesShard({ config, shard }),
@@ -100,5 +103,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     layers: prepared.layers,
     references: merged.map((m) => ({ layer: m.layer, key: m.key })),
     skipped: finished.skipped,
+    shardsReused: shardResults.filter((r) => r.reused).length,
+    shardsComputed: shardResults.filter((r) => !r.reused).length,
   };
 }

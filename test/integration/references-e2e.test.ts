@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { openDuckDB } from '../../core/analytics/duckdb.js';
+import { openDataset } from '../../core/datasets/dataset.js';
+import { PREPROCESS_PRESETS, preprocessImage } from '../../core/datasets/preprocess.js';
+import { openActivationModel } from '../../core/inference/activations.js';
+import type { SweepConfig } from '../../core/run/config.js';
+import { runKeys, runUri } from '../../core/run/layout.js';
+import { ensureBucket, openStore } from '../../core/storage/index.js';
+import { fromParquet } from '../../core/tables/parquet.js';
+import { samplesSchema } from '../../core/tables/schemas.js';
+import { createPureWorkers, runWorkers } from '../../workers/create.js';
+import { sweepWorkflow } from '../../workflows/sweep.js';
+import { sharedDataset, sharedModel } from '../support/paths.js';
+import { type S3TestEnv, s3TestEnv, temporalAddress } from '../support/services.js';
+
+const LAYERS = [
+  { name: '/layer1/layer1.2/Relu_1_output_0', channels: 16 },
+  { name: '/layer2/layer2.2/Relu_1_output_0', channels: 32 },
+  { name: '/layer3/layer3.2/Relu_1_output_0', channels: 64 },
+];
+const K = 100;
+
+/**
+ * The references stage end to end on real services: ResNet-20 on 1,000 CIFAR-10 test images, through a
+ * real Temporal server (workers in this process, their own task queues) into a real S3 server (MinIO),
+ * read back with DuckDB over S3, and checked against an independent brute-force ActMax.
+ */
+describe('references on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () => {
+  let s3: S3TestEnv;
+  let connection: Connection;
+  let workerConnection: NativeConnection;
+  let workersDone: Promise<void>;
+  const abort = new AbortController();
+  const queues = { inference: `it-inference-${randomUUID()}`, cpu: `it-cpu-${randomUUID()}` };
+  let config: SweepConfig;
+
+  before(async () => {
+    s3 = await s3TestEnv();
+    await ensureBucket(s3.uri, s3.options);
+    // The pipeline reads S3 settings from the environment, like a deployed worker.
+    process.env.PURE_S3_ENDPOINT = s3.endpoint;
+    process.env.PURE_S3_ACCESS_KEY = s3.accessKeyId;
+    process.env.PURE_S3_SECRET_KEY = s3.secretAccessKey;
+    const address = await temporalAddress();
+    connection = await Connection.connect({ address });
+    workerConnection = await NativeConnection.connect({ address });
+    const workers = await createPureWorkers({
+      connection: workerConnection,
+      roles: ['inference', 'cpu'],
+      taskQueues: queues,
+    });
+    workersDone = runWorkers(workers, abort.signal);
+    config = {
+      runId: 'resnet20-e2e',
+      modelUri: sharedModel('resnet20-cifar10.onnx'),
+      dataUri: sharedDataset('cifar10-test'),
+      outUri: s3.uri,
+      layers: LAYERS.map((l) => l.name),
+      k: K,
+      preprocess: PREPROCESS_PRESETS.cifar10,
+      batchSize: 50,
+      shardSize: 300,
+      window: 2,
+      limit: 1000,
+    };
+  });
+
+  after(async () => {
+    abort.abort();
+    await workersDone;
+    await workerConnection?.close();
+    await connection?.close();
+  });
+
+  async function sweep() {
+    const client = new Client({ connection });
+    return client.workflow.execute(sweepWorkflow, {
+      taskQueue: queues.cpu,
+      workflowId: `it-sweep-${randomUUID()}`,
+      args: [{ config, taskQueues: queues }],
+    });
+  }
+
+  test('writes k references per neuron that DuckDB reads from S3 and that match brute force', async () => {
+    const result = await sweep();
+    assert.equal(result.numSamples, 1000);
+    assert.equal(result.skipped, 0);
+    assert.equal(result.shardsComputed, 4);
+    assert.deepEqual(
+      result.layers.map((l) => [l.name, l.channels]),
+      LAYERS.map((l) => [l.name, l.channels]),
+    );
+
+    const db = await openDuckDB({
+      endpoint: s3.endpoint,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+    });
+    const glob = `${runUri(s3.uri, config.runId)}/references/*/*.parquet`;
+    const perLayer = (
+      await db.runAndReadAll(
+        `SELECT layer, count(*) AS n, count(DISTINCT neuron) AS neurons, min(rank) AS lo, max(rank) AS hi
+         FROM read_parquet('${glob}') GROUP BY layer ORDER BY layer`,
+      )
+    ).getRowObjects();
+    assert.deepEqual(
+      perLayer.map((r) => [r.layer, Number(r.n), Number(r.neurons), Number(r.lo), Number(r.hi)]),
+      LAYERS.map((l) => [l.name, l.channels * K, l.channels, 1, K]),
+    );
+    // Within each neuron: ranks 1..k exactly once, values non-increasing with rank, distinct samples.
+    const violations = (
+      await db.runAndReadAll(
+        `SELECT count(*) AS bad FROM (
+           SELECT layer, neuron, rank, value, sample_index,
+                  lag(value) OVER (PARTITION BY layer, neuron ORDER BY rank) AS previous,
+                  count(*) OVER (PARTITION BY layer, neuron, sample_index) AS copies,
+                  row_number() OVER (PARTITION BY layer, neuron ORDER BY rank) AS position
+           FROM read_parquet('${glob}'))
+         WHERE previous < value OR copies > 1 OR position <> rank`,
+      )
+    ).getRowObjects();
+    assert.equal(Number(violations[0]!.bad), 0);
+
+    // Independent check: forward all 1,000 images in one plain loop, sort every neuron's values.
+    const store = openStore(runUri(s3.uri, config.runId), s3.options);
+    const samples = samplesSchema.fromArrow(fromParquet(await store.get(runKeys.samples)));
+    const labels = new Set(samples.map((s) => s.label));
+    assert.equal(labels.size, 10, 'evenly spaced subset covers every class');
+    const model = await openActivationModel(await readFile(config.modelUri), [LAYERS[2]!.name]);
+    const dataset = openDataset(config.dataUri);
+    const values: number[][] = Array.from({ length: 64 }, () => []);
+    for (const sample of samples) {
+      const pixels = await preprocessImage(await dataset.readSample(sample.sampleId), config.preprocess);
+      const act = (await model.run(pixels, 1)).get(LAYERS[2]!.name)!;
+      const plane = act.dims[2]! * act.dims[3]!;
+      for (let c = 0; c < 64; c++) {
+        values[c]![sample.sampleIndex] = Math.max(...act.data.subarray(c * plane, (c + 1) * plane));
+      }
+    }
+    await model.release();
+    const stored = (
+      await db.runAndReadAll(
+        `SELECT neuron, list(sample_index ORDER BY rank) AS samples, list(value ORDER BY rank) AS vals
+         FROM read_parquet('${glob}') WHERE layer = '${LAYERS[2]!.name}' GROUP BY neuron ORDER BY neuron`,
+      )
+    ).getRowObjectsJson();
+    assert.equal(stored.length, 64);
+    for (const row of stored) {
+      const neuron = Number(row.neuron);
+      const expected = values[neuron]!.map((v, i) => ({ v, i }))
+        .sort((a, b) => b.v - a.v || a.i - b.i)
+        .slice(0, K);
+      const gotValues = (row.vals as number[]).map(Number);
+      expected.forEach((e, r) => {
+        assert.ok(
+          Math.abs(e.v - gotValues[r]!) <= 1e-4 * Math.max(1, Math.abs(e.v)),
+          `neuron ${neuron} rank ${r + 1}`,
+        );
+      });
+      // Samples agree wherever the value is not tied with a neighbour (float noise may reorder exact ties).
+      const gotSamples = (row.samples as number[]).map(Number);
+      const overlap = gotSamples.filter((s) => expected.some((e) => e.i === s)).length;
+      assert.ok(overlap >= K - 2, `neuron ${neuron}: ${overlap} of ${K} references agree`);
+    }
+  });
+
+  test('re-running the finished sweep does no inference and changes no file', async () => {
+    const store = openStore(runUri(s3.uri, config.runId), s3.options);
+    const keys = await store.list('');
+    const before = new Map(
+      await Promise.all(
+        keys.map(async (k) => [k, Buffer.from(await store.get(k)).toString('base64')] as const),
+      ),
+    );
+    const again = await sweep();
+    assert.deepEqual([again.shardsComputed, again.shardsReused], [0, 4]);
+    const afterKeys = await store.list('');
+    assert.deepEqual(afterKeys, keys);
+    for (const k of afterKeys)
+      assert.equal(Buffer.from(await store.get(k)).toString('base64'), before.get(k), `${k} changed`);
+  });
+});
