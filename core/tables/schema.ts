@@ -1,9 +1,24 @@
-import { type DataType, Float32, Int32, Table, Utf8, vectorFromArray } from 'apache-arrow';
+import {
+  type DataType,
+  Field,
+  Float32,
+  Int32,
+  List,
+  makeData,
+  makeVector,
+  Table,
+  Utf8,
+  type Vector,
+  vectorFromArray,
+} from 'apache-arrow';
 
-/** Column kinds used by pure's tables; each maps to one Arrow/Parquet type. */
-export type ColumnKind = 'utf8' | 'int32' | 'float32';
+/**
+ * Column kinds used by pure's tables; each maps to one Arrow/Parquet type. `float32[]` is a list of floats
+ * (DuckDB `FLOAT[]`) held per row as a Float32Array: circuit vectors, activation features.
+ */
+export type ColumnKind = 'utf8' | 'int32' | 'float32' | 'float32[]';
 
-type KindValue<K extends ColumnKind> = K extends 'utf8' ? string : number;
+type KindValue = string | number | Float32Array;
 
 /** A column: its Parquet name, its kind, whether it may be null, and the row field it holds. */
 export interface ColumnSpec<Row, F extends keyof Row = keyof Row> {
@@ -28,6 +43,8 @@ function arrowType(kind: ColumnKind): DataType {
       return new Int32();
     case 'float32':
       return new Float32();
+    case 'float32[]':
+      return new List(new Field('item', new Float32(), false));
     default: {
       const unknownKind: never = kind;
       throw new Error(`unknown column kind ${String(unknownKind)}`);
@@ -35,9 +52,28 @@ function arrowType(kind: ColumnKind): DataType {
   }
 }
 
-function fromArrowValue(kind: ColumnKind, value: unknown): KindValue<ColumnKind> | null {
+function fromArrowValue(kind: ColumnKind, value: unknown): KindValue | null {
   if (value === null || value === undefined) return null;
+  if (kind === 'float32[]') return Float32Array.from((value as Vector).toArray() as Float32Array);
   return kind === 'utf8' ? String(value) : Number(value);
+}
+
+/** A list<float32> column built from its offsets and one flat buffer: no per-element boxing. */
+function floatListVector(values: readonly unknown[]): Vector {
+  const offsets = new Int32Array(values.length + 1);
+  for (let i = 0; i < values.length; i++) {
+    const row = values[i];
+    if (!(row instanceof Float32Array))
+      throw new Error(`float32[] column needs Float32Array rows, got ${typeof row}`);
+    offsets[i + 1] = offsets[i]! + row.length;
+  }
+  const flat = new Float32Array(offsets[values.length]!);
+  values.forEach((row, i) => {
+    flat.set(row as Float32Array, offsets[i]!);
+  });
+  const type = arrowType('float32[]') as List<Float32>;
+  const child = makeData({ type: new Float32(), length: flat.length, data: flat });
+  return makeVector(makeData({ type, length: values.length, nullCount: 0, valueOffsets: offsets, child }));
 }
 
 /**
@@ -63,7 +99,11 @@ export function defineTable<Row>(name: string, columns: readonly ColumnSpec<Row>
             }
             return v;
           });
-          return [c.name, vectorFromArray(values as unknown[], arrowType(c.kind))];
+          const vector =
+            c.kind === 'float32[]'
+              ? floatListVector(values)
+              : vectorFromArray(values as unknown[], arrowType(c.kind));
+          return [c.name, vector];
         }),
       );
       return new Table(vectors);

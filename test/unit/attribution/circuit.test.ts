@@ -1,0 +1,212 @@
+/**
+ * Circuit vectors on the three shared models and real sample images, against float64 central
+ * finite differences of the cut sub-graph (reference interpreter): for random directions u over the
+ * lower channels, sum_j R_j u_j must equal d/dt [g . F(a + t a (.) u)] at t = 0, with F the cut,
+ * a = a_L' and g = ReLU(a_L) on channel c (held fixed), i.e. gradient x activation per channel.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import {
+  AttributionEngine,
+  type CutSpec,
+  circuitVectors,
+  lowerActivations,
+  selectRows,
+} from '../../../core/attribution/index.js';
+import { evaluate } from '../../../core/onnx/interpreter/index.js';
+import { graphOf } from '../../../core/onnx/model.js';
+import { type Tensor, tensor } from '../../../core/onnx/tensor.js';
+import { sharedModel } from '../../support/paths.js';
+import { seededRandom } from '../../support/random.js';
+import { loadImages, samplePaths } from './images.js';
+
+const engine = new AttributionEngine({ intraOpNumThreads: 1 });
+after(() => engine.release());
+
+function row(t: Tensor, b: number): Tensor {
+  const size = t.dims.slice(1).reduce((x, y) => x * y, 1);
+  return tensor(
+    'float64',
+    [1, ...t.dims.slice(1)],
+    Float64Array.from(t.data.subarray(b * size, (b + 1) * size) as Float32Array),
+  );
+}
+
+async function checkAgainstFiniteDifferences(
+  cut: CutSpec,
+  images: Tensor,
+  channels: readonly number[],
+  directions: number,
+): Promise<void> {
+  const prepared = await engine.prepare(cut.model);
+  const graph = graphOf(prepared.model);
+  const acts = await lowerActivations(engine, cut, images);
+  const result = await circuitVectors(
+    engine,
+    cut,
+    { lower: acts.lower, side: acts.side, channels },
+    { maps: true },
+  );
+  const C = result.lowerChannels;
+  const maps = result.maps!;
+  const space = maps.dims.slice(2).reduce((a, b) => a * b, 1);
+  const rand = seededRandom(5);
+  for (let b = 0; b < channels.length; b++) {
+    // R is the normalised spatial sum of the maps.
+    const raw = Array.from({ length: C }, (_, j) => {
+      let s = 0;
+      for (let p = 0; p < space; p++) s += maps.data[(b * C + j) * space + p] as number;
+      return s;
+    });
+    const norm = raw.reduce((s, v) => s + Math.abs(v), 0) + 1e-10;
+    const vector = result.vectors.subarray(b * C, (b + 1) * C);
+    const absSum = vector.reduce((s, v) => s + Math.abs(v), 0);
+    assert.ok(Math.abs(absSum - 1) < 1e-5, `row ${b}: sum |R| = ${absSum}`);
+    raw.forEach((v, j) => {
+      assert.ok(
+        Math.abs(vector[j]! - v / norm) < 1e-5,
+        `row ${b} channel ${j}: R ${vector[j]} vs ${v / norm}`,
+      );
+    });
+
+    const a = row(acts.lower, b);
+    const side = Object.fromEntries(Object.entries(acts.side).map(([name, t]) => [name, row(t, b)]));
+    const forward = (x: Tensor) =>
+      evaluate(graph, { [cut.lower]: x, ...side }, [cut.upper], { float64: true })[cut.upper]!;
+    const upper = forward(a);
+    const upperSpace = upper.dims.slice(2).reduce((x, y) => x * y, 1);
+    const c = channels[b]!;
+    const seed = new Float64Array(upper.data.length);
+    for (let p = 0; p < upperSpace; p++)
+      seed[c * upperSpace + p] = Math.max(0, upper.data[c * upperSpace + p] as number);
+    const objective = (x: Tensor) => {
+      const y = forward(x).data as Float64Array;
+      let s = 0;
+      for (let i = 0; i < y.length; i++) s += seed[i]! * y[i]!;
+      return s;
+    };
+    const h = 1e-6;
+    for (let d = 0; d < directions; d++) {
+      const u = Array.from({ length: C }, () => rand() * 2 - 1);
+      const shifted = (sign: number) =>
+        tensor(
+          'float64',
+          a.dims,
+          Float64Array.from(a.data as Float64Array, (v, i) => v * (1 + sign * h * u[Math.floor(i / space)]!)),
+        );
+      const finite = (objective(shifted(1)) - objective(shifted(-1))) / (2 * h);
+      const backward = raw.reduce((s, v, j) => s + v * u[j]!, 0);
+      const rel = Math.abs(finite - backward) / Math.max(Math.abs(finite), 1e-8);
+      assert.ok(
+        rel < 1e-3,
+        `row ${b} (channel ${c}) direction ${d}: circuit ${backward} vs differences ${finite} (rel ${rel})`,
+      );
+    }
+  }
+}
+
+describe('circuit vectors on the shared models', () => {
+  test('ResNet-20 layer1 block -> layer2 block (with the option-A shortcut), two images', async () => {
+    const cut = {
+      model: sharedModel('resnet20-cifar10.onnx'),
+      lower: '/layer1/layer1.2/Relu_1_output_0',
+      upper: '/layer2/layer2.2/Relu_1_output_0',
+    };
+    await checkAgainstFiniteDifferences(
+      cut,
+      await loadImages(samplePaths('cifar10-test', 2), 32),
+      [3, 17],
+      3,
+    );
+  });
+
+  test('ResNet-56 last two stages: layer2.8 -> layer3.8', async () => {
+    const cut = {
+      model: sharedModel('resnet56-cifar10.onnx'),
+      lower: '/layer2/layer2.8/Relu_1_output_0',
+      upper: '/layer3/layer3.8/Relu_1_output_0',
+    };
+    await checkAgainstFiniteDifferences(
+      cut,
+      await loadImages(samplePaths('cifar10-test', 1, 'ship'), 32),
+      [40],
+      2,
+    );
+  });
+
+  test('SqueezeNet 1.1 last two Fire modules', async () => {
+    const cut = {
+      model: sharedModel('squeezenet1.1-imagenet.onnx'),
+      lower: '/fires.6/Concat_output_0',
+      upper: '/fires.7/Concat_output_0',
+    };
+    await checkAgainstFiniteDifferences(
+      cut,
+      await loadImages(samplePaths('imagenet-samples', 1), 224),
+      [300],
+      2,
+    );
+  });
+
+  test('SqueezeNet across a ceil_mode MaxPool: fires.3 -> fires.4', async () => {
+    const cut = {
+      model: sharedModel('squeezenet1.1-imagenet.onnx'),
+      lower: '/fires.3/Concat_output_0',
+      upper: '/fires.4/Concat_output_0',
+    };
+    await checkAgainstFiniteDifferences(
+      cut,
+      await loadImages(samplePaths('imagenet-samples', 2).slice(1), 224),
+      [7],
+      2,
+    );
+  });
+
+  test('a cut inside a block reads the skip connection as a side input', async () => {
+    const cut = {
+      model: sharedModel('resnet20-cifar10.onnx'),
+      lower: '/layer1/layer1.2/Relu_output_0',
+      upper: '/layer1/layer1.2/Relu_1_output_0',
+    };
+    const { circuit } = await engine.circuit(cut.model, cut.lower, cut.upper);
+    assert.deepEqual(circuit.cut.sideInputs, ['/layer1/layer1.1/Relu_1_output_0']);
+    await checkAgainstFiniteDifferences(
+      cut,
+      await loadImages(samplePaths('cifar10-test', 1, 'dog'), 32),
+      [5],
+      2,
+    );
+  });
+
+  test('a mixed batch of 64 (image, channel) pairs equals 64 single runs', async () => {
+    const cut = {
+      model: sharedModel('resnet20-cifar10.onnx'),
+      lower: '/layer2/layer2.2/Relu_1_output_0',
+      upper: '/layer3/layer3.2/Relu_1_output_0',
+    };
+    const images = await loadImages(samplePaths('cifar10-test', 8, 'horse'), 32);
+    const acts = await lowerActivations(engine, cut, images);
+    const rand = seededRandom(9);
+    const imageOfRow = Array.from({ length: 64 }, () => Math.floor(rand() * 8));
+    const channels = Array.from({ length: 64 }, () => Math.floor(rand() * 64));
+    const mixed = await circuitVectors(engine, cut, { lower: selectRows(acts.lower, imageOfRow), channels });
+    assert.equal(mixed.rows, 64);
+    let worst = 0;
+    for (let r = 0; r < 64; r++) {
+      const single = await circuitVectors(engine, cut, {
+        lower: selectRows(acts.lower, [imageOfRow[r]!]),
+        channels: [channels[r]!],
+      });
+      for (let j = 0; j < 32; j++)
+        worst = Math.max(worst, Math.abs(single.vectors[j]! - mixed.vectors[r * 32 + j]!));
+    }
+    assert.ok(worst < 1e-6, `largest difference between batched and single rows: ${worst}`);
+    // Different channels of one image give different circuits (the seed really selects the channel).
+    const same = await circuitVectors(engine, cut, {
+      lower: selectRows(acts.lower, [0, 0]),
+      channels: [1, 2],
+    });
+    const diff = same.vectors.subarray(0, 32).reduce((s, v, j) => s + Math.abs(v - same.vectors[32 + j]!), 0);
+    assert.ok(diff > 1e-3, 'two channels of one image gave the same circuit');
+  });
+});

@@ -1,0 +1,227 @@
+/**
+ * Model handling around the rules: folding keeps outputs identical and removes the exporter's shape
+ * arithmetic; shapes follow the batch; cuts find side inputs and fail clearly; layers are listed
+ * block outputs first; ops outside the table fail naming the node; hung runs time out.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { buildCircuitModel } from '../../../core/attribution/circuit.js';
+import { AttributionEngine, listLayers } from '../../../core/attribution/index.js';
+import { prepareModel } from '../../../core/attribution/prepare.js';
+import { SUPPORTED_OPS } from '../../../core/attribution/rules.js';
+import { cutGraph } from '../../../core/onnx/cut.js';
+import { foldConstants } from '../../../core/onnx/fold.js';
+import {
+  decodeModel,
+  encodeModel,
+  GraphIndex,
+  graphOf,
+  loadModel,
+  opsetVersion,
+} from '../../../core/onnx/model.js';
+import { upgradeOpset } from '../../../core/onnx/opset.js';
+import {
+  createSession,
+  InferenceTimeoutError,
+  type OrtSession,
+  ort,
+  runWithTimeout,
+} from '../../../core/onnx/runtime.js';
+import { probeModel } from '../../../core/onnx/shapes.js';
+import { tensor } from '../../../core/onnx/tensor.js';
+import { modelProto } from '../../support/onnx-builders.js';
+import { sharedModel } from '../../support/paths.js';
+import { seededRandom } from '../../support/random.js';
+
+const RESNET20 = sharedModel('resnet20-cifar10.onnx');
+const SQUEEZENET = sharedModel('squeezenet1.1-imagenet.onnx');
+const engine = new AttributionEngine({ intraOpNumThreads: 1 });
+after(() => engine.release());
+
+describe('constant folding', () => {
+  test('ResNet-20: the shortcut shape arithmetic folds away and the logits stay identical', async () => {
+    const original = await loadModel(RESNET20);
+    const folded = await foldConstants(original);
+    const opsAfter = new Set((graphOf(folded.model).node ?? []).map((n) => n.opType));
+    for (const op of ['Constant', 'ConstantOfShape', 'Cast', 'Concat', 'Transpose', 'Reshape']) {
+      assert.ok(!opsAfter.has(op), `${op} survived folding`);
+    }
+    assert.equal(folded.removedNodes, 46);
+    const rand = seededRandom(3);
+    const input = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 3 * 3 * 32 * 32 }, () => rand() * 2 - 1),
+      [3, 3, 32, 32],
+    );
+    const outputs = [];
+    for (const model of [original, folded.model]) {
+      const session = await createSession(decodeModel(encodeModel(model)), { intraOpNumThreads: 1 });
+      outputs.push((await session.run({ input })).logits!.data as Float32Array);
+      await session.release();
+    }
+    assert.deepEqual(outputs[1], outputs[0]);
+  });
+
+  test('a batch-dependent Shape chain stays in the graph; a batch-free one folds', async () => {
+    // y = Reshape(x, Concat(Shape(x)[0:1], [-1])): the exporter's x.view(x.size(0), -1).
+    const model = modelProto({
+      nodes: [
+        { op: 'Shape', inputs: ['x'], outputs: ['shape'] },
+        { op: 'Slice', inputs: ['shape', 'zero', 'one'], outputs: ['batch'] },
+        { op: 'Concat', inputs: ['batch', 'minus_one'], outputs: ['target'], attributes: { axis: 0 } },
+        { op: 'Reshape', inputs: ['x', 'target'], outputs: ['flat'] },
+        // A batch-free image-dependent tensor: its Shape is constant.
+        { op: 'ReduceSum', inputs: ['x', 'zero'], outputs: ['m'], attributes: { keepdims: 1 } },
+        { op: 'Shape', inputs: ['m'], outputs: ['mshape'] },
+        { op: 'Reshape', inputs: ['m', 'mshape'], outputs: ['z'] },
+      ],
+      inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 2, 3] }],
+      outputs: [
+        { name: 'flat', dtype: 'float32' },
+        { name: 'z', dtype: 'float32' },
+      ],
+      initializers: {
+        zero: tensor('int64', [1], [0]),
+        one: tensor('int64', [1], [1]),
+        minus_one: tensor('int64', [1], [-1]),
+      },
+    });
+    const folded = await foldConstants(model);
+    const ops = (graphOf(folded.model).node ?? []).map((n) => n.opType);
+    assert.deepEqual(ops, ['Shape', 'Slice', 'Concat', 'Reshape', 'ReduceSum', 'Reshape']);
+    assert.ok(graphOf(folded.model).initializer?.some((t) => t.name === 'mshape'));
+    assert.deepEqual(folded.probe.info.get('flat')?.dims, ['N', 6]);
+  });
+});
+
+describe('shapes', () => {
+  test('probed dims: the batch axis follows N, the rest is fixed', async () => {
+    const probe = await probeModel(await loadModel(SQUEEZENET));
+    assert.deepEqual(probe.info.get('/fires.7/Concat_output_0')?.dims, ['N', 512, 13, 13]);
+    assert.deepEqual(probe.info.get('/MaxPool_output_0')?.dims, ['N', 64, 55, 55]);
+    assert.deepEqual(probe.info.get('logits')?.dims, ['N', 1000]);
+  });
+});
+
+describe('cuts', () => {
+  test('reversed layers: the error names both tensors', async () => {
+    const prepared = await engine.prepare(RESNET20);
+    assert.throws(
+      () => cutGraph(prepared.index, '/layer2/layer2.2/Relu_1_output_0', '/layer1/layer1.2/Relu_1_output_0'),
+      /'\/layer1\/layer1\.2\/Relu_1_output_0' \(upper\) is not downstream of '\/layer2\/layer2\.2\/Relu_1_output_0' \(lower\)/,
+    );
+  });
+
+  test('an unknown tensor name lists close candidates', async () => {
+    const prepared = await engine.prepare(RESNET20);
+    assert.throws(
+      () => cutGraph(prepared.index, '/layer1/layer1.2/Relu_1_output', '/layer2/layer2.2/Relu_1_output_0'),
+      /lower tensor '\/layer1\/layer1\.2\/Relu_1_output' is not in the model; candidates: '\/layer1\/layer1\.2\/Relu_1_output_0'/,
+    );
+  });
+
+  test('block-to-block cuts of the shared models have no side inputs; the cut covers the blocks', async () => {
+    const prepared = await engine.prepare(RESNET20);
+    const cut = cutGraph(
+      prepared.index,
+      '/layer1/layer1.2/Relu_1_output_0',
+      '/layer2/layer2.2/Relu_1_output_0',
+    );
+    assert.deepEqual(cut.sideInputs, []);
+    assert.equal(cut.nodes.filter((n) => n.opType === 'Conv').length, 6);
+    assert.ok(cut.nodes.some((n) => n.opType === 'Slice') && cut.nodes.some((n) => n.opType === 'Pad'));
+  });
+});
+
+describe('layers', () => {
+  test('ResNet-20: the nine block outputs come first, in order', async () => {
+    const layers = await listLayers(RESNET20, engine);
+    const blocks = layers.filter((l) => l.kind === 'block').map((l) => l.name);
+    assert.equal(blocks.length, 9);
+    assert.deepEqual(
+      layers.slice(0, 9).map((l) => l.name),
+      blocks,
+    );
+    assert.equal(blocks[2], '/layer1/layer1.2/Relu_1_output_0');
+    assert.equal(blocks[8], '/layer3/layer3.2/Relu_1_output_0');
+    assert.deepEqual(layers[8]?.dims, ['N', 64, 8, 8]);
+    assert.ok(layers.length > 9 && layers.slice(9).every((l) => l.kind === 'activation'));
+  });
+
+  test('SqueezeNet: the eight Fire Concat outputs come first', async () => {
+    const layers = await listLayers(SQUEEZENET, engine);
+    assert.deepEqual(
+      layers.slice(0, 8).map((l) => [l.name, l.kind, l.channels]),
+      [128, 128, 256, 256, 384, 384, 512, 512].map((c, i) => [`/fires.${i}/Concat_output_0`, 'fire', c]),
+    );
+  });
+});
+
+describe('rule table coverage errors', () => {
+  test('an op outside the table on the path fails naming the node, op and the supported list', async () => {
+    const model = modelProto({
+      nodes: [
+        { op: 'Relu', inputs: ['x'], outputs: ['a'] },
+        { op: 'Softplus', inputs: ['a'], outputs: ['b'], name: 'my_softplus' },
+        { op: 'Relu', inputs: ['b'], outputs: ['y'] },
+      ],
+      inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 2, 3, 3] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+    });
+    const prepared = await prepareModel(model);
+    assert.throws(
+      () => buildCircuitModel(prepared, 'a', 'y'),
+      (e: Error) =>
+        e.message.includes("'my_softplus' (Softplus)") &&
+        e.message.includes(`supported: ${SUPPORTED_OPS.join(', ')}`),
+    );
+  });
+
+  test('a differentiable input whose gradient is not implemented fails instead of becoming zero', async () => {
+    // Conv whose weights are computed from the image: the weight gradient is not implemented.
+    const model = modelProto({
+      nodes: [
+        { op: 'Relu', inputs: ['x'], outputs: ['a'] },
+        { op: 'Reshape', inputs: ['a', 'wshape'], outputs: ['w'] },
+        { op: 'Conv', inputs: ['a', 'w'], outputs: ['y'], name: 'dynamic_conv' },
+      ],
+      inputs: [{ name: 'x', dtype: 'float32', dims: [1, 1, 2, 2] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      initializers: { wshape: tensor('int64', [4], [1, 1, 2, 2]) },
+    });
+    const prepared = await prepareModel(model);
+    assert.throws(
+      () => buildCircuitModel(prepared, 'a', 'y'),
+      /'dynamic_conv' \(Conv\): input 1 .* not implemented/,
+    );
+  });
+});
+
+describe('opset upgrade', () => {
+  test('opset 11 Squeeze/Unsqueeze attributes become inputs and the model runs at opset 17', async () => {
+    const model = modelProto({
+      nodes: [
+        { op: 'Unsqueeze', inputs: ['x'], outputs: ['u'], attributes: { axes: [1] } },
+        { op: 'Squeeze', inputs: ['u'], outputs: ['y'], attributes: { axes: [1] } },
+      ],
+      inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 3] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      opset: 11,
+    });
+    const upgraded = upgradeOpset(model);
+    assert.equal(opsetVersion(upgraded), 17);
+    const index = new GraphIndex(graphOf(upgraded));
+    assert.ok(index.nodes.every((n) => n.input?.length === 2 && (n.attribute ?? []).length === 0));
+    const session = await createSession(upgraded, { intraOpNumThreads: 1 });
+    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from([1, 2, 3]), [1, 3]) });
+    assert.deepEqual(Array.from(out.y!.data as Float32Array), [1, 2, 3]);
+    await session.release();
+  });
+});
+
+describe('timeouts', () => {
+  test('a run that never finishes rejects with InferenceTimeoutError', async () => {
+    const hung = { run: () => new Promise<never>(() => {}) } as unknown as OrtSession;
+    await assert.rejects(runWithTimeout(hung, {}, ['y'], 'a hung session', 20), InferenceTimeoutError);
+  });
+});

@@ -1,0 +1,217 @@
+/**
+ * Heatmaps: gradient x input against float64 finite differences of the real model; LRP relevance
+ * conservation on bias-free networks for epsilon -> 0 (and for the authors' EpsilonPlusFlat); z+
+ * maps non-negative for non-negative inputs; the composite runs on SqueezeNet.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { CHANNEL_INPUT } from '../../../core/attribution/circuit.js';
+import { buildHeatmapModel, HEAT_OUTPUT, SEED_TOTAL_OUTPUT } from '../../../core/attribution/heatmap.js';
+import { AttributionEngine, heatmaps } from '../../../core/attribution/index.js';
+import { compositeEntries } from '../../../core/attribution/lrp.js';
+import { prepareModel } from '../../../core/attribution/prepare.js';
+import { evaluate } from '../../../core/onnx/interpreter/index.js';
+import { graphOf, type ModelProto } from '../../../core/onnx/model.js';
+import { createSession, ort } from '../../../core/onnx/runtime.js';
+import { type Tensor, tensor } from '../../../core/onnx/tensor.js';
+import { modelProto, type NodeSpec } from '../../support/onnx-builders.js';
+import { sharedModel } from '../../support/paths.js';
+import { seededRandom } from '../../support/random.js';
+import { loadImages, samplePaths } from './images.js';
+
+const engine = new AttributionEngine({ intraOpNumThreads: 1 });
+after(() => engine.release());
+
+function weights(rand: () => number, dims: number[], scale = 1): Tensor {
+  const n = dims.reduce((a, b) => a * b, 1);
+  return tensor(
+    'float32',
+    dims,
+    Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale),
+  );
+}
+
+/** conv-relu-conv-relu, a residual Add, a max pool, an average pool, a conv: the ops LRP meets in CNNs. */
+function smallCnn(withBias: boolean): ModelProto {
+  const rand = seededRandom(21);
+  const bias = (name: string, c: number) => (withBias ? { [name]: weights(rand, [c], 0.3) } : {});
+  const conv = (x: string, w: string, b: string, y: string, pads = 1): NodeSpec => ({
+    op: 'Conv',
+    inputs: withBias ? [x, w, b] : [x, w],
+    outputs: [y],
+    attributes: { kernel_shape: [3, 3], pads: [pads, pads, pads, pads] },
+  });
+  return modelProto({
+    nodes: [
+      conv('input', 'w1', 'b1', 'c1'),
+      { op: 'Relu', inputs: ['c1'], outputs: ['r1'] },
+      conv('r1', 'w2', 'b2', 'c2'),
+      { op: 'Relu', inputs: ['c2'], outputs: ['r2'] },
+      { op: 'Add', inputs: ['r2', 'r1'], outputs: ['s'] },
+      { op: 'Relu', inputs: ['s'], outputs: ['block'] },
+      {
+        op: 'MaxPool',
+        inputs: ['block'],
+        outputs: ['p'],
+        attributes: { kernel_shape: [2, 2], strides: [2, 2] },
+      },
+      {
+        op: 'AveragePool',
+        inputs: ['p'],
+        outputs: ['q'],
+        attributes: { kernel_shape: [2, 2], strides: [1, 1] },
+      },
+      conv('q', 'w3', 'b3', 'c3', 0),
+      { op: 'Relu', inputs: ['c3'], outputs: ['top'] },
+    ],
+    inputs: [{ name: 'input', dtype: 'float32', dims: ['N', 3, 12, 12] }],
+    outputs: [{ name: 'top', dtype: 'float32' }],
+    initializers: {
+      w1: weights(rand, [6, 3, 3, 3]),
+      w2: weights(rand, [6, 6, 3, 3], 0.5),
+      w3: weights(rand, [5, 6, 3, 3], 0.5),
+      ...bias('b1', 6),
+      ...bias('b2', 6),
+      ...bias('b3', 5),
+    },
+  });
+}
+
+async function runHeatmap(
+  model: ModelProto,
+  layer: string,
+  images: Tensor,
+  channels: number[],
+  composite: 'gradient' | 'epsilon' | 'zplus' | 'epsilon-plus-flat',
+  epsilon = 1e-6,
+) {
+  const prepared = await prepareModel(model);
+  const built = buildHeatmapModel(prepared, layer, { composite, region: 'map', epsilon });
+  const session = await createSession(built.model, { intraOpNumThreads: 1 });
+  const result = await session.run({
+    [built.inputName]: new ort.Tensor('float32', images.data as Float32Array, [...images.dims]),
+    [CHANNEL_INPUT]: new ort.Tensor('int64', BigInt64Array.from(channels.map(BigInt)), [channels.length]),
+  });
+  await session.release();
+  return {
+    heat: result[HEAT_OUTPUT]!.data as Float32Array,
+    total: result[SEED_TOTAL_OUTPUT]!.data as Float32Array,
+  };
+}
+
+function randomImages(seed: number, batch: number, nonNegative: boolean): Tensor {
+  const rand = seededRandom(seed);
+  const n = batch * 3 * 12 * 12;
+  return tensor(
+    'float32',
+    [batch, 3, 12, 12],
+    Float32Array.from({ length: n }, () => (nonNegative ? rand() : rand() * 2 - 1)),
+  );
+}
+
+function rowSums(heat: Float32Array, rows: number): number[] {
+  const size = heat.length / rows;
+  return Array.from({ length: rows }, (_, b) =>
+    heat.subarray(b * size, (b + 1) * size).reduce((s, v) => s + v, 0),
+  );
+}
+
+describe('heatmaps', () => {
+  test('gradient x input on ResNet-20 matches float64 finite differences (whole map and arg-max)', async () => {
+    const model = sharedModel('resnet20-cifar10.onnx');
+    const layer = '/layer2/layer2.2/Relu_1_output_0';
+    const images = await loadImages(samplePaths('cifar10-test', 1, 'truck'), 32);
+    const prepared = await engine.prepare(model);
+    const graph = graphOf(prepared.model);
+    const x = Float64Array.from(images.data as Float32Array);
+    const forward = (data: Float64Array) =>
+      evaluate(graph, { input: tensor('float64', images.dims, data) }, [layer], { float64: true })[layer]!
+        .data as Float64Array;
+    const upper = forward(x);
+    const c = 11;
+    const space = 16 * 16;
+    for (const region of ['map', 'argmax'] as const) {
+      const { heat, initialRelevance } = await heatmaps(
+        engine,
+        { model, layer },
+        { images, channels: [c] },
+        {
+          composite: 'gradient',
+          region,
+        },
+      );
+      const seed = new Float64Array(upper.length);
+      let best = c * space;
+      for (let p = c * space; p < (c + 1) * space; p++) if (upper[p]! > upper[best]!) best = p;
+      for (let p = c * space; p < (c + 1) * space; p++) {
+        if (region === 'map' || p === best) seed[p] = Math.max(0, upper[p]!);
+      }
+      assert.ok(Math.abs(initialRelevance[0]! - seed.reduce((s, v) => s + v, 0)) < 1e-3);
+      const rand = seededRandom(region === 'map' ? 1 : 2);
+      const u = Float64Array.from(x, () => rand() * 2 - 1);
+      const objective = (t: number) => {
+        const y = forward(Float64Array.from(x, (v, i) => v + t * v * u[i]!));
+        return y.reduce((s, v, i) => s + v * seed[i]!, 0);
+      };
+      const h = 1e-6;
+      const finite = (objective(h) - objective(-h)) / (2 * h);
+      const backward = (heat.data as Float32Array).reduce((s, v, i) => s + v * u[i]!, 0);
+      const rel = Math.abs(finite - backward) / Math.abs(finite);
+      assert.ok(rel < 1e-3, `${region}: heat ${backward} vs differences ${finite} (rel ${rel})`);
+    }
+  });
+
+  for (const composite of ['epsilon', 'epsilon-plus-flat'] as const) {
+    test(`${composite}: relevance is conserved on a bias-free CNN (epsilon -> 0)`, async () => {
+      const images = randomImages(4, 3, false);
+      const { heat, total } = await runHeatmap(smallCnn(false), 'top', images, [0, 2, 4], composite, 1e-9);
+      rowSums(heat, 3).forEach((sum, b) => {
+        assert.ok(total[b]! > 0, `row ${b}: the neuron is dead; pick another`);
+        const rel = Math.abs(sum - total[b]!) / total[b]!;
+        assert.ok(rel < 1e-4, `row ${b}: input relevance ${sum} vs initial ${total[b]} (rel ${rel})`);
+      });
+    });
+  }
+
+  test('gradient x input is not conservative where LRP is (a check that can fail)', async () => {
+    const images = randomImages(4, 3, false);
+    const { heat, total } = await runHeatmap(smallCnn(true), 'top', images, [0, 2, 4], 'gradient');
+    const gaps = rowSums(heat, 3).map((sum, b) => Math.abs(sum - total[b]!) / total[b]!);
+    assert.ok(
+      Math.max(...gaps) > 1e-3,
+      'with biases, gradient x input should not sum to the neuron relevance',
+    );
+  });
+
+  test('z+ maps are non-negative for non-negative inputs (with biases)', async () => {
+    const images = randomImages(5, 3, true);
+    const { heat } = await runHeatmap(smallCnn(true), 'top', images, [1, 3, 4], 'zplus');
+    const min = heat.reduce((m, v) => Math.min(m, v), Number.POSITIVE_INFINITY);
+    const max = heat.reduce((m, v) => Math.max(m, v), 0);
+    assert.ok(min >= -1e-7 * max, `negative relevance ${min}`);
+    assert.ok(max > 0);
+  });
+
+  test('EpsilonPlusFlat on SqueezeNet: flat on the first conv, z+ elsewhere, a finite map', async () => {
+    const model = sharedModel('squeezenet1.1-imagenet.onnx');
+    const images = await loadImages(samplePaths('imagenet-samples', 1), 224);
+    const { heat, initialRelevance } = await heatmaps(
+      engine,
+      { model, layer: '/fires.7/Concat_output_0' },
+      { images, channels: [100] },
+      { composite: 'epsilon-plus-flat', region: 'argmax' },
+    );
+    assert.deepEqual(heat.dims, [1, 3, 224, 224]);
+    const data = heat.data as Float32Array;
+    assert.ok(data.every(Number.isFinite));
+    assert.ok(initialRelevance[0]! > 0);
+    // Flat on the first layer spreads relevance over whole receptive fields: no negative values
+    // arise from z+ above it on a ReLU network.
+    assert.ok(data.some((v) => v > 0));
+    assert.ok(data.every((v) => v >= -1e-6));
+  });
+
+  test('composite validation: epsilon must be positive', () => {
+    assert.throws(() => compositeEntries('epsilon', { epsilon: 0 }), /epsilon must be a positive number/);
+  });
+});
