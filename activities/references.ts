@@ -8,15 +8,14 @@ import { readUri } from '../core/run/blob.js';
 import {
   evenlySpaced,
   type LayerShape,
+  resultIdentity,
   type ShardRange,
   type SweepConfig,
   shardRanges,
   validateConfig,
 } from '../core/run/config.js';
 import { runKeys, runUri } from '../core/run/layout.js';
-import { type ObjectStore, openStore } from '../core/storage/index.js';
-import { fromParquet, toParquet } from '../core/tables/parquet.js';
-import type { TableSchema } from '../core/tables/schema.js';
+import { openStore } from '../core/storage/index.js';
 import {
   type ReferenceRow,
   referencesSchema,
@@ -25,6 +24,7 @@ import {
   samplesSchema,
   skippedSchema,
 } from '../core/tables/schemas.js';
+import { promiseCache, readJson, readTable, writeJson, writeTable } from './io.js';
 
 export interface PrepareSweepResult {
   numSamples: number;
@@ -75,25 +75,6 @@ export interface ActivityOptions {
   threads?: number;
 }
 
-async function writeTable<Row>(
-  store: ObjectStore,
-  key: string,
-  schema: TableSchema<Row>,
-  rows: readonly Row[],
-) {
-  await store.put(key, toParquet(schema.toArrow(rows), { metadata: { 'pure.table': schema.name } }), {
-    contentType: 'application/vnd.apache.parquet',
-  });
-}
-
-async function readTable<Row>(store: ObjectStore, key: string, schema: TableSchema<Row>): Promise<Row[]> {
-  return schema.fromArrow(fromParquet(await store.get(key)));
-}
-
-function sameConfig(a: SweepConfig, b: SweepConfig): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
 /**
  * The references stage (ActMax, step 1 of PURE) as Temporal activities. Each is a thin wrapper over
  * core/: it reads its inputs from the run's store, calls the computation, writes one deterministic key,
@@ -101,21 +82,18 @@ function sameConfig(a: SweepConfig, b: SweepConfig): boolean {
  * worker crashes and re-runs never redo or duplicate work.
  */
 export function createReferenceActivities(options: ActivityOptions = {}) {
-  const models = new Map<string, Promise<ActivationModel>>();
-  const manifests = new Map<string, Promise<SampleRow[]>>();
+  const models = promiseCache<ActivationModel>();
+  const manifests = promiseCache<SampleRow[]>();
   const datasets = new Map<string, Dataset>();
 
   function model(config: SweepConfig): Promise<ActivationModel> {
-    const cacheKey = `${config.modelUri}\n${config.layers.join('\n')}`;
-    let cached = models.get(cacheKey);
-    if (!cached) {
-      cached = readUri(config.modelUri).then((bytes) =>
-        openActivationModel(bytes, config.layers, options.threads ? { threads: options.threads } : {}),
-      );
-      cached.catch(() => models.delete(cacheKey));
-      models.set(cacheKey, cached);
-    }
-    return cached;
+    return models(`${config.modelUri}\n${config.layers.join('\n')}`, async () =>
+      openActivationModel(
+        await readUri(config.modelUri),
+        config.layers,
+        options.threads ? { threads: options.threads } : {},
+      ),
+    );
   }
 
   function dataset(config: SweepConfig): Dataset {
@@ -126,13 +104,7 @@ export function createReferenceActivities(options: ActivityOptions = {}) {
 
   function samples(config: SweepConfig): Promise<SampleRow[]> {
     const root = runUri(config.outUri, config.runId);
-    let cached = manifests.get(root);
-    if (!cached) {
-      cached = readTable(openStore(root), runKeys.samples, samplesSchema);
-      cached.catch(() => manifests.delete(root));
-      manifests.set(root, cached);
-    }
-    return cached;
+    return manifests(root, () => readTable(openStore(root), runKeys.samples, samplesSchema));
   }
 
   async function prepareSweep(input: SweepConfig): Promise<PrepareSweepResult> {
@@ -144,16 +116,17 @@ export function createReferenceActivities(options: ActivityOptions = {}) {
     }
     const store = openStore(runUri(config.outUri, config.runId));
     if (await store.exists(runKeys.config)) {
-      const previous = JSON.parse(new TextDecoder().decode(await store.get(runKeys.config))) as SweepConfig;
-      if (!sameConfig(previous, config)) {
+      const previous = await readJson<SweepConfig>(store, runKeys.config);
+      if (resultIdentity(previous) !== resultIdentity(config)) {
         throw ApplicationFailure.nonRetryable(
-          `run ${config.runId} already exists under ${config.outUri} with a different configuration; ` +
+          `run ${config.runId} already exists under ${config.outUri} with different options ` +
+            `(stored: ${resultIdentity(previous)}; now: ${resultIdentity(config)}); ` +
             'pass another --run id, or the same options to resume it',
           'RunConfigMismatch',
         );
       }
     } else {
-      await store.put(runKeys.config, new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
+      await writeJson(store, runKeys.config, config);
     }
 
     let manifest: SampleRow[];
@@ -251,10 +224,7 @@ export function createReferenceActivities(options: ActivityOptions = {}) {
         parts: merged.map((m) => ({ layer: m.layer, key: m.key })),
         skipped: skipped.length,
       };
-      await store.put(
-        runKeys.referencesManifest,
-        new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`),
-      );
+      await writeJson(store, runKeys.referencesManifest, manifest);
     }
     return { runUri: root, skipped: skipped.length, manifestKey: runKeys.referencesManifest };
   }

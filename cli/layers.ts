@@ -1,10 +1,26 @@
-import { modelInput, producedTensors } from '../core/inference/activations.js';
-import { decodeModel } from '../core/onnx/model.js';
-import { readUri } from '../core/run/blob.js';
+import { listLayers } from '../core/attribution/index.js';
+import { stageOutputs } from '../core/run/layers.js';
+import { localModelFile } from '../core/run/model-file.js';
 
-export async function layersCommand(modelUri: string): Promise<void> {
-  const model = decodeModel(await readUri(modelUri));
-  const input = modelInput(model);
-  process.stdout.write(`input ${input.name}: ${input.channels}x${input.height}x${input.width}\n`);
-  for (const name of producedTensors(model)) process.stdout.write(`${name}\n`);
+export interface LayersOptions {
+  all?: boolean;
+}
+
+/** Prints candidate layers: stage outputs (what `--layers auto` picks), block outputs, then the rest. */
+export async function layersCommand(modelUri: string, options: LayersOptions): Promise<void> {
+  const layers = await listLayers(await localModelFile(modelUri));
+  const auto = new Set(stageOutputs(layers));
+  const shown = options.all ? layers : layers.filter((l) => l.kind !== 'activation' || auto.has(l.name));
+  const width = Math.max(...shown.map((l) => l.name.length), 5);
+  process.stdout.write(`${'layer'.padEnd(width)}  kind        shape            auto\n`);
+  for (const l of shown) {
+    const shape = l.dims.map(String).join('x');
+    process.stdout.write(
+      `${l.name.padEnd(width)}  ${l.kind.padEnd(10)}  ${shape.padEnd(15)}  ${auto.has(l.name) ? 'yes' : ''}\n`,
+    );
+  }
+  if (!options.all && shown.length < layers.length) {
+    process.stdout.write(`(${layers.length - shown.length} more 4-D activations: pure layers --all)\n`);
+  }
+  process.stdout.write(`\n--layers auto = ${[...auto].join(',')}\n`);
 }

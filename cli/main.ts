@@ -2,7 +2,9 @@
 import { resolve } from 'node:path';
 import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
 import { Command, InvalidArgumentError } from 'commander';
+import { CONFIG_DEFAULTS, SWEEP_STAGES, type SweepStage } from '../core/run/config.js';
 import { layersCommand } from './layers.js';
+import { queryCommand } from './query.js';
 import { runCommand } from './run.js';
 import { workerCommand } from './worker.js';
 
@@ -31,25 +33,53 @@ const program = new Command()
   .description('Find polysemantic neurons in image models and split them into pure virtual neurons (PURE).')
   .showHelpAfterError();
 
+function countList(value: string): number[] {
+  const counts = value.split(',').map((v) => Number(v.trim()));
+  if (counts.some((n) => !Number.isInteger(n) || n < 2)) {
+    throw new InvalidArgumentError('cluster counts are integers >= 2, e.g. 2,3,4,5');
+  }
+  return counts;
+}
+
+function stage(value: string): SweepStage {
+  if (!(SWEEP_STAGES as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`one of ${SWEEP_STAGES.join(', ')}`);
+  }
+  return value as SweepStage;
+}
+
+const d = CONFIG_DEFAULTS;
 program
   .command('run')
-  .description('Run a sweep: ActMax references for every neuron of the given layers.')
+  .description('Run a sweep: references, circuits and virtual neurons for every neuron of the given layers.')
   .requiredOption('--model <uri>', 'ONNX model: path or s3://bucket/key')
   .requiredOption('--data <uri>', 'images: folder or s3:// prefix, flat or in class sub-folders')
-  .requiredOption('--layers <names>', 'comma-separated tensor names, lower layer first (see `pure layers`)')
+  .requiredOption(
+    '--layers <names>',
+    'comma-separated tensor names, lower layer first, or auto (stage outputs)',
+  )
   .option('--out <uri>', 'output root: folder or s3:// prefix', 'out')
   .option('--run <id>', 'run id (default: model name + hash of the options, so a re-run resumes)')
-  .option('-k, --k <n>', 'references per neuron', positiveInt('k'), 100)
-  .option('--batch-size <n>', 'images per onnxruntime call', positiveInt('batch size'), 64)
-  .option('--shard-size <n>', 'images per references activity', positiveInt('shard size'), 1000)
-  .option('--window <n>', 'activities in flight per stage', positiveInt('window'), 4)
+  .option('-k, --k <n>', 'references per neuron', positiveInt('k'), d.k)
+  .option('--until <stage>', `last step to run: ${SWEEP_STAGES.join(' | ')}`, stage, d.until)
+  .option('--clusters <list>', 'cluster counts tried per neuron', countList, [...d.clusterCounts])
+  .option('--seed <n>', 'k-means seed', positiveInt('seed', 0), d.seed)
   .option(
     '--limit <n>',
     'use only n images, evenly spaced over the dataset (0 = all)',
     positiveInt('limit', 0),
-    0,
+    d.limit,
   )
   .option('--preprocess <spec>', 'cifar10 | imagenet | JSON spec (default: from the model input size)')
+  .option('--batch-size <n>', 'images per onnxruntime call', positiveInt('batch size'), d.batchSize)
+  .option('--shard-size <n>', 'images per references activity', positiveInt('shard size'), d.shardSize)
+  .option(
+    '--neuron-batch <n>',
+    'neurons per circuits / clustering activity',
+    positiveInt('neuron batch'),
+    d.neuronBatch,
+  )
+  .option('--window <n>', 'activities in flight per stage and layer', positiveInt('window'), d.window)
   .option(
     '--temporal <address>',
     'Temporal frontend host:port (default: $TEMPORAL_ADDRESS, else an embedded dev server)',
@@ -64,13 +94,22 @@ program
       temporal: opts.temporal ?? process.env.TEMPORAL_ADDRESS,
       stateDir: resolve(opts.stateDir),
     });
-    process.stdout.write(
-      `\nDone: ${result.numSamples} images, ${result.layers.length} layers, ${result.skipped} skipped` +
-        ` (${result.shardsComputed} shards computed, ${result.shardsReused} reused).\n` +
-        `Outputs under ${result.runUri}/\n` +
-        result.references.map((r) => `  references  ${result.runUri}/${r.key}\n`).join('') +
-        `Query: duckdb -c "SELECT layer, neuron, rank, sample_id, value FROM read_parquet('${result.runUri}/references/*/*.parquet') LIMIT 10"\n`,
-    );
+    const root = result.runUri;
+    const lines = [
+      '',
+      `Done: ${result.numSamples} images, ${result.layers.length} layers, ${result.skipped} images skipped ` +
+        `(${result.shardsComputed} shards computed, ${result.shardsReused} reused).`,
+      ...result.virtualNeurons.map(
+        (v) =>
+          `  ${v.layer}: ${v.polysemantic} of ${v.neurons} neurons split into virtual neurons ` +
+          `(mean polysemanticity ${v.meanPolysemanticity.toFixed(3)})`,
+      ),
+      `Outputs under ${root}/ (docs/outputs.md):`,
+      `  references/  ${result.virtualNeurons.length > 0 ? 'relevance/  activations/  clusters/  neurons/  ' : ''}samples/  skipped/`,
+      `Query: npx pure query ${root} "SELECT layer, neuron, n_clusters, polysemanticity FROM neurons ORDER BY polysemanticity DESC LIMIT 10"`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n'));
   });
 
 program
@@ -85,6 +124,16 @@ program
   .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
   .option('--threads <n>', 'onnxruntime threads per session', positiveInt('threads'))
   .action(workerCommand);
+
+program
+  .command('query')
+  .description(
+    "Query a run's Parquet tables with DuckDB SQL (views: samples, references, relevance, activations, clusters, neurons, skipped).",
+  )
+  .argument('<run>', 'the run folder or s3:// prefix: <out>/<run>')
+  .argument('[sql]', 'the query; without it, list the tables')
+  .option('--format <format>', 'table | csv | json', 'table')
+  .action(queryCommand);
 
 program
   .command('layers')

@@ -1,13 +1,50 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import cliProgress from 'cli-progress';
-import type { SweepProgress } from '../workflows/sweep.js';
+import { layerProgressQuery } from '../workflows/layer.js';
+import { progressQuery, type StageProgress, type sweepWorkflow } from '../workflows/sweep.js';
+
+/** A readable short form of a tensor name for progress lines: its last two path segments. */
+function shortLayer(name: string): string {
+  return name.split('/').filter(Boolean).slice(-2).join('/') || name;
+}
+
+/**
+ * Every stage of a sweep as bars: the sweep's own (references) and, per explained layer, the circuits and
+ * clustering counts that its child workflow reports.
+ */
+export async function sweepStages(
+  client: Client,
+  handle: WorkflowHandle<typeof sweepWorkflow>,
+): Promise<StageProgress[]> {
+  const sweep = await handle.query(progressQuery);
+  const stages = [...sweep.stages];
+  const layers = await Promise.all(
+    sweep.layers.map(async (l) => {
+      try {
+        return await client.workflow.getHandle(l.workflowId).query(layerProgressQuery);
+      } catch {
+        return undefined; // not started yet
+      }
+    }),
+  );
+  sweep.layers.forEach((l, i) => {
+    const p = layers[i];
+    const neurons = p?.neurons ?? 0;
+    stages.push(
+      { stage: `circuits ${shortLayer(l.layer)}`, done: p?.circuits ?? 0, total: neurons, unit: 'neurons' },
+      { stage: `clusters ${shortLayer(l.layer)}`, done: p?.clustered ?? 0, total: neurons, unit: 'neurons' },
+    );
+  });
+  return stages;
+}
 
 export interface ProgressView {
-  update(progress: SweepProgress): void;
+  update(stages: readonly StageProgress[]): void;
   stop(): void;
 }
 
 /**
- * Progress bars on a terminal; on a pipe or in CI (no TTY) one line per stage change at most every
+ * Progress bars on a terminal; on a pipe or in CI (no TTY) one line when something changed, at most every
  * few seconds, so logs stay readable.
  */
 export function progressView(stream: NodeJS.WriteStream = process.stderr): ProgressView {
@@ -23,15 +60,17 @@ export function progressView(stream: NodeJS.WriteStream = process.stderr): Progr
     );
     const bars = new Map<string, cliProgress.SingleBar>();
     return {
-      update(progress) {
-        for (const s of progress.stages) {
+      update(stages) {
+        const width = Math.max(...stages.map((s) => s.stage.length));
+        for (const s of stages) {
+          const payload = { stage: s.stage.padEnd(width), unit: s.unit };
           let bar = bars.get(s.stage);
           if (!bar) {
-            bar = multibar.create(s.total, 0, { stage: s.stage.padEnd(16), unit: s.unit });
+            bar = multibar.create(s.total, 0, payload);
             bars.set(s.stage, bar);
           }
           bar.setTotal(s.total);
-          bar.update(s.done, { stage: s.stage.padEnd(16), unit: s.unit });
+          bar.update(s.done, payload);
         }
       },
       stop: () => multibar.stop(),
@@ -40,10 +79,11 @@ export function progressView(stream: NodeJS.WriteStream = process.stderr): Progr
   let last = '';
   let lastAt = 0;
   return {
-    update(progress) {
-      const line = progress.stages.map((s) => `${s.stage} ${s.done}/${s.total} ${s.unit}`).join(', ');
+    update(stages) {
+      const line = stages.map((s) => `${s.stage} ${s.done}/${s.total}`).join(', ');
+      const complete = stages.every((s) => s.done >= s.total);
       const now = Date.now();
-      if (line && line !== last && (now - lastAt > 5000 || progress.state === 'done')) {
+      if (line && line !== last && (now - lastAt > 5000 || complete)) {
         stream.write(`[pure] ${line}\n`);
         last = line;
         lastAt = now;

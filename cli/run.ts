@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { listLayers } from '../core/attribution/index.js';
 import {
   defaultPreprocess,
   PREPROCESS_PRESETS,
@@ -11,11 +12,13 @@ import {
 import { modelInput } from '../core/inference/activations.js';
 import { decodeModel } from '../core/onnx/model.js';
 import { readUri } from '../core/run/blob.js';
-import { type SweepConfig, validateConfig } from '../core/run/config.js';
+import { resultIdentity, type SweepConfig, type SweepStage, validateConfig } from '../core/run/config.js';
+import { stageOutputs } from '../core/run/layers.js';
+import { localModelFile } from '../core/run/model-file.js';
 import { createPureWorkers, runWorkers } from '../workers/create.js';
-import { progressQuery, type SweepResult, sweepWorkflow, TASK_QUEUES } from '../workflows/sweep.js';
+import { type SweepResult, sweepWorkflow, TASK_QUEUES } from '../workflows/sweep.js';
 import { startEmbeddedTemporal } from './embedded-temporal.js';
-import { progressView } from './progress.js';
+import { progressView, sweepStages } from './progress.js';
 
 export interface RunOptions {
   model: string;
@@ -28,6 +31,10 @@ export interface RunOptions {
   shardSize: number;
   window: number;
   limit: number;
+  until: SweepStage;
+  neuronBatch: number;
+  clusters: number[];
+  seed: number;
   preprocess?: string;
   temporal?: string;
   namespace: string;
@@ -59,16 +66,10 @@ function parsePreprocess(value: string | undefined, inputSize: number): Preproce
  * same command again resumes (or no-ops) instead of starting over.
  */
 function defaultRunId(config: Omit<SweepConfig, 'runId'>): string {
-  const identity = JSON.stringify([
-    config.modelUri,
-    config.dataUri,
-    config.layers,
-    config.k,
-    config.preprocess,
-    config.limit,
-    config.shardSize,
-  ]);
-  const hash = createHash('sha256').update(identity).digest('hex').slice(0, 10);
+  const hash = createHash('sha256')
+    .update(resultIdentity({ ...config, runId: '' }))
+    .digest('hex')
+    .slice(0, 10);
   return `${basename(config.modelUri).replace(/\.onnx$/i, '')}-${hash}`;
 }
 
@@ -80,20 +81,22 @@ export async function buildConfig(options: RunOptions): Promise<SweepConfig> {
     .split(',')
     .map((l) => l.trim())
     .filter(Boolean);
-  if (layers.length === 1 && layers[0] === 'auto') {
-    throw new Error('--layers auto is not available yet; list the layers (see `pure layers <model>`)');
-  }
+  const auto = layers.length === 1 && layers[0] === 'auto';
   const partial = {
     modelUri,
     dataUri: normaliseUri(options.data),
     outUri: normaliseUri(options.out),
-    layers,
+    layers: auto ? stageOutputs(await listLayers(await localModelFile(modelUri))) : layers,
     k: options.k,
     preprocess: parsePreprocess(options.preprocess, input.height),
     batchSize: options.batchSize,
     shardSize: options.shardSize,
     window: options.window,
     limit: options.limit,
+    until: options.until,
+    neuronBatch: options.neuronBatch,
+    clusterCounts: options.clusters,
+    seed: options.seed,
   };
   return validateConfig({ runId: options.run ?? defaultRunId(partial), ...partial });
 }
@@ -130,15 +133,14 @@ export async function runCommand(options: RunOptions): Promise<SweepResult> {
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
     const view = progressView();
+    const refresh = () => sweepStages(client, handle).then((stages) => view.update(stages));
     const poll = setInterval(() => {
-      handle
-        .query(progressQuery)
-        .then((p) => view.update(p))
-        .catch(() => undefined); // a query can race the workflow's first task; the next poll retries
+      // A query can race the workflow's first task, or a child that has not started; the next poll retries.
+      refresh().catch(() => undefined);
     }, 500);
     try {
       const result = await handle.result();
-      view.update(await handle.query(progressQuery));
+      await refresh().catch(() => undefined);
       return result;
     } catch (error) {
       if (error instanceof WorkflowFailedError && error.cause)

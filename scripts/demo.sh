@@ -16,7 +16,7 @@ SHARED="${PURE_SHARED_DIR:-../shared}"
 exec node dist/cli/main.js run \
   --model "$SHARED/models/resnet20-cifar10.onnx" \
   --data "$SHARED/datasets/cifar10-test" \
-  --layers /layer1/layer1.2/Relu_1_output_0,/layer2/layer2.2/Relu_1_output_0,/layer3/layer3.2/Relu_1_output_0 \
+  --layers auto \
   --k 100 \
   --out out \
   "$@"

@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker } from '@temporalio/worker';
+import { createCircuitActivities } from '../activities/circuits.js';
 import { createReferenceActivities } from '../activities/references.js';
+import { createVirtualNeuronActivities } from '../activities/virtual-neurons.js';
 import { TASK_QUEUES } from '../workflows/sweep.js';
 
 export type WorkerRole = 'inference' | 'cpu';
@@ -24,7 +26,14 @@ const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta
  */
 export async function createPureWorkers(options: PureWorkerOptions): Promise<Worker[]> {
   const queues = options.taskQueues ?? TASK_QUEUES;
-  const activities = createReferenceActivities(options.threads ? { threads: options.threads } : {});
+  const threads = options.threads ? { threads: options.threads } : {};
+  // Every activity is registered on both queues; the workflows decide which queue runs what. Sessions
+  // and models are created lazily, so a CPU worker never loads onnxruntime sessions it does not use.
+  const activities = {
+    ...createReferenceActivities(threads),
+    ...createCircuitActivities(threads),
+    ...createVirtualNeuronActivities(),
+  };
   const workers: Worker[] = [];
   for (const role of options.roles) {
     switch (role) {

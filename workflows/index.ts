@@ -1,2 +1,3 @@
 // The workflow bundle's entry point: every workflow type a worker registers.
+export { layerWorkflow } from './layer.js';
 export { sweepWorkflow } from './sweep.js';

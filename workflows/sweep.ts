@@ -1,6 +1,8 @@
-import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ReferenceActivities } from '../activities/references.js';
+import type { LayerSummary } from '../activities/virtual-neurons.js';
 import type { LayerShape, SweepConfig } from '../core/run/config.js';
+import { layerWorkflow } from './layer.js';
 import { mapWindowed } from './window.js';
 
 export const TASK_QUEUES = { inference: 'pure-inference', cpu: 'pure-cpu' } as const;
@@ -19,9 +21,11 @@ export interface StageProgress {
 }
 
 export interface SweepProgress {
-  state: 'preparing' | 'running' | 'done';
+  state: 'preparing' | 'references' | 'virtual-neurons' | 'done';
   numSamples: number;
   stages: StageProgress[];
+  /** One child workflow per explained layer; query each with `layerProgressQuery` for neuron counts. */
+  layers: { workflowId: string; layer: string; lowerLayer: string; done: boolean }[];
 }
 
 export interface SweepResult {
@@ -33,14 +37,19 @@ export interface SweepResult {
   /** Shards whose output already existed (a resumed or repeated run) vs. computed now. */
   shardsReused: number;
   shardsComputed: number;
+  /** Per explained layer (every layer but the first): virtual-neuron counts. */
+  virtualNeurons: LayerSummary[];
 }
 
 export const progressQuery = defineQuery<SweepProgress>('progress');
 
 /**
- * A full-model sweep. Holds only URIs, names and counts (never tensors): each activity reads and
- * writes the run's store itself. References: one activity per dataset shard on the inference queue,
- * at most `window` in flight, then one merge per layer on the CPU queue.
+ * A full-model sweep. Holds only URIs, names and counts (never tensors): each activity reads and writes
+ * the run's store itself.
+ * 1. References: one activity per dataset shard on the inference queue, at most `window` in flight, then
+ *    one merge per layer on the CPU queue.
+ * 2-3. For each consecutive pair (L', L) of the layer list, a child workflow (layerWorkflow) computes the
+ *    circuits and virtual neurons of every neuron of L; children run side by side.
  */
 export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   const { config } = input;
@@ -49,7 +58,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     taskQueue: queues.inference,
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: '5 minutes',
-    retry: { maximumAttempts: 5, initialInterval: '2 seconds', nonRetryableErrorTypes: ['InvalidConfig'] },
+    retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
   });
   const cpu = proxyActivities<ReferenceActivities>({
     taskQueue: queues.cpu,
@@ -58,12 +67,12 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
   });
 
-  const progress: SweepProgress = { state: 'preparing', numSamples: 0, stages: [] };
+  const progress: SweepProgress = { state: 'preparing', numSamples: 0, stages: [], layers: [] };
   setHandler(progressQuery, () => progress);
 
   const prepared = await inference.prepareSweep(config);
   progress.numSamples = prepared.numSamples;
-  progress.state = 'running';
+  progress.state = 'references';
   const shardStage: StageProgress = {
     stage: 'references',
     done: 0,
@@ -78,7 +87,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   };
   progress.stages.push(shardStage, mergeStage);
 
-  const shardResults = await mapWindowed(
+  const { results: shardResults } = await mapWindowed(
     prepared.shards,
     config.window,
     (shard) => inference.referencesShard({ config, shard }),
@@ -87,7 +96,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
       shardStage.done += shard.end - shard.first;
     },
   );
-  const merged = await mapWindowed(
+  const { results: merged } = await mapWindowed(
     prepared.layers,
     config.window,
     (layer) => cpu.mergeReferences({ config, layer, shards: prepared.shards }),
@@ -96,6 +105,31 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     },
   );
   const finished = await cpu.finishReferences({ config, shards: prepared.shards, merged });
+
+  let virtualNeurons: LayerSummary[] = [];
+  if (config.until === 'virtual-neurons') {
+    progress.state = 'virtual-neurons';
+    const pairs = prepared.layers
+      .slice(1)
+      .map((layer, i) => ({ layer, lowerLayer: prepared.layers[i]!.name, index: i + 1 }));
+    progress.layers = pairs.map(({ layer, lowerLayer, index }) => ({
+      workflowId: `${workflowInfo().workflowId}/layer-${index}`,
+      layer: layer.name,
+      lowerLayer,
+      done: false,
+    }));
+    virtualNeurons = await Promise.all(
+      pairs.map(async ({ layer, lowerLayer }, i) => {
+        const summary = await executeChild(layerWorkflow, {
+          workflowId: progress.layers[i]!.workflowId,
+          taskQueue: queues.cpu,
+          args: [{ config, lowerLayer, layer, taskQueues: queues }],
+        });
+        progress.layers[i]!.done = true;
+        return summary;
+      }),
+    );
+  }
   progress.state = 'done';
   return {
     runUri: finished.runUri,
@@ -105,5 +139,6 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     skipped: finished.skipped,
     shardsReused: shardResults.filter((r) => r.reused).length,
     shardsComputed: shardResults.filter((r) => !r.reused).length,
+    virtualNeurons,
   };
 }

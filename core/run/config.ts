@@ -26,7 +26,31 @@ export interface SweepConfig {
   window: number;
   /** Use only this many samples, evenly spaced over the sorted dataset (0 = all). */
   limit: number;
+  /** Which steps to run: 'references' alone, or the whole method ('virtual-neurons'). */
+  until: SweepStage;
+  /** Neurons per circuits / clustering activity. */
+  neuronBatch: number;
+  /** Cluster counts tried per neuron (the authors: 2..5). */
+  clusterCounts: number[];
+  /** Seed of k-means (restarts and k-means++ initialisation). */
+  seed: number;
 }
+
+export const SWEEP_STAGES = ['references', 'virtual-neurons'] as const;
+export type SweepStage = (typeof SWEEP_STAGES)[number];
+
+/** The options a user may leave out, with the authors' settings where the paper has one. */
+export const CONFIG_DEFAULTS = {
+  k: 100,
+  batchSize: 64,
+  shardSize: 1000,
+  window: 4,
+  limit: 0,
+  until: 'virtual-neurons',
+  neuronBatch: 16,
+  clusterCounts: [2, 3, 4, 5],
+  seed: 0,
+} as const satisfies Partial<SweepConfig>;
 
 export interface LayerShape {
   name: string;
@@ -41,11 +65,38 @@ export interface ShardRange {
   end: number;
 }
 
+/** A half-open range [first, end) of neurons (channels) of one layer. */
+export interface NeuronRange {
+  first: number;
+  end: number;
+}
+
 export function shardRanges(total: number, shardSize: number): ShardRange[] {
   const shards: ShardRange[] = [];
   for (let first = 0; first < total; first += shardSize)
     shards.push({ first, end: Math.min(total, first + shardSize) });
   return shards;
+}
+
+/**
+ * The options that change results, as a canonical string. Two runs with the same identity write the same
+ * files, so a run may be resumed with other batch sizes, windows or `until`, but not with another k.
+ */
+export function resultIdentity(config: SweepConfig): string {
+  const { modelUri, dataUri, layers, k, preprocess, limit, shardSize, neuronBatch, clusterCounts, seed } =
+    config;
+  return JSON.stringify({
+    modelUri,
+    dataUri,
+    layers,
+    k,
+    preprocess,
+    limit,
+    shardSize,
+    neuronBatch,
+    clusterCounts,
+    seed,
+  });
 }
 
 export function validateConfig(config: SweepConfig): SweepConfig {
@@ -60,9 +111,25 @@ export function validateConfig(config: SweepConfig): SweepConfig {
     ['shardSize', config.shardSize, 1],
     ['window', config.window, 1],
     ['limit', config.limit, 0],
+    ['neuronBatch', config.neuronBatch, 1],
+    ['seed', config.seed, 0],
   ] as const) {
     if (!Number.isInteger(value) || value < min)
       problems.push(`${name} must be an integer >= ${min}, got ${value}`);
+  }
+  if (!SWEEP_STAGES.includes(config.until))
+    problems.push(`until must be one of ${SWEEP_STAGES.join(', ')}, got ${config.until}`);
+  if (config.clusterCounts.length === 0 || config.clusterCounts.some((n) => !Number.isInteger(n) || n < 2)) {
+    problems.push(`cluster counts must be integers >= 2, got ${config.clusterCounts.join(',')}`);
+  } else if (Math.max(...config.clusterCounts) > config.k) {
+    problems.push(
+      `cluster counts (up to ${Math.max(...config.clusterCounts)}) cannot exceed k = ${config.k}`,
+    );
+  }
+  if (config.until === 'virtual-neurons' && config.layers.length < 2) {
+    problems.push(
+      'virtual neurons need at least two layers (each layer is explained by the one before it); pass two or more, or --until references',
+    );
   }
   if (problems.length > 0) throw new Error(`invalid sweep configuration:\n  - ${problems.join('\n  - ')}`);
   return config;

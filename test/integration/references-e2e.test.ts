@@ -67,6 +67,10 @@ describe('references on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () =>
       shardSize: 300,
       window: 2,
       limit: 1000,
+      until: 'references',
+      neuronBatch: 16,
+      clusterCounts: [2, 3, 4, 5],
+      seed: 0,
     };
   });
 

@@ -79,6 +79,10 @@ describe('sweepWorkflow orchestration (real Temporal, stub activities)', () => {
       shardSize: 10,
       window: 3,
       limit: 0,
+      until: 'references',
+      neuronBatch: 16,
+      clusterCounts: [2, 3, 4, 5],
+      seed: 0,
     };
     const client = new Client({ connection });
     const result = await worker.runUntil(async () => {

@@ -1,0 +1,90 @@
+import { Context } from '@temporalio/activity';
+import { AttributionEngine } from '../core/attribution/index.js';
+import { computeCircuits } from '../core/circuits/compute.js';
+import { type Dataset, openDataset } from '../core/datasets/dataset.js';
+import type { LayerShape, NeuronRange, SweepConfig } from '../core/run/config.js';
+import { runKeys, runUri } from '../core/run/layout.js';
+import { localModelFile } from '../core/run/model-file.js';
+import { openStore } from '../core/storage/index.js';
+import {
+  activationFeaturesSchema,
+  type ReferenceRow,
+  referencesSchema,
+  relevanceSchema,
+  skippedSchema,
+} from '../core/tables/schemas.js';
+import { promiseCache, readTable, writeTable } from './io.js';
+
+export interface CircuitsInput {
+  config: SweepConfig;
+  lowerLayer: string;
+  upperLayer: LayerShape;
+  neurons: NeuronRange;
+}
+
+export interface CircuitsResult {
+  relevanceKey: string;
+  rows: number;
+  skipped: number;
+  reused: boolean;
+}
+
+export interface CircuitActivityOptions {
+  /** onnxruntime intra-op threads per session (default: all cores). */
+  threads?: number;
+}
+
+/**
+ * Step 2 of PURE as an activity: the circuits of a range of neurons of one layer, and the Activation
+ * baseline's features of their reference images. Writes `activations/` then `relevance/` (the latter last:
+ * its presence means the part is complete) and skips the work when it is already there.
+ */
+export function createCircuitActivities(options: CircuitActivityOptions = {}) {
+  const engine = new AttributionEngine(options.threads ? { intraOpNumThreads: options.threads } : {});
+  const references = promiseCache<ReferenceRow[]>();
+  const modelFiles = promiseCache<string>();
+  const datasets = new Map<string, Dataset>();
+
+  async function circuits({
+    config,
+    lowerLayer,
+    upperLayer,
+    neurons,
+  }: CircuitsInput): Promise<CircuitsResult> {
+    const root = runUri(config.outUri, config.runId);
+    const store = openStore(root);
+    const relevanceKey = runKeys.layerPart('relevance', upperLayer.name, neurons);
+    if (await store.exists(relevanceKey)) return { relevanceKey, rows: -1, skipped: -1, reused: true };
+
+    const referencesKey = runKeys.referencesLayer(upperLayer.name);
+    const layerReferences = await references(`${root}\n${referencesKey}`, () =>
+      readTable(store, referencesKey, referencesSchema),
+    );
+    const dataset = datasets.get(config.dataUri) ?? openDataset(config.dataUri);
+    datasets.set(config.dataUri, dataset);
+    Context.current().heartbeat({ neurons, phase: 'references read' });
+    const result = await computeCircuits({
+      engine,
+      modelPath: await modelFiles(config.modelUri, () => localModelFile(config.modelUri)),
+      lowerLayer,
+      upperLayer: upperLayer.name,
+      references: layerReferences.filter((r) => r.neuron >= neurons.first && r.neuron < neurons.end),
+      dataset,
+      preprocess: config.preprocess,
+    });
+    Context.current().heartbeat({ neurons, phase: 'circuits computed' });
+    await writeTable(store, runKeys.circuitsSkipped(upperLayer.name, neurons), skippedSchema, result.skipped);
+    await writeTable(
+      store,
+      runKeys.layerPart('activations', upperLayer.name, neurons),
+      activationFeaturesSchema,
+      result.features,
+    );
+    await writeTable(store, relevanceKey, relevanceSchema, result.relevance);
+    return { relevanceKey, rows: result.relevance.length, skipped: result.skipped.length, reused: false };
+  }
+
+  return { circuits };
+}
+
+export type CircuitActivities = ReturnType<typeof createCircuitActivities>;

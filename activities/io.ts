@@ -1,0 +1,50 @@
+import type { ObjectStore } from '../core/storage/index.js';
+import { fromParquet, toParquet } from '../core/tables/parquet.js';
+import type { TableSchema } from '../core/tables/schema.js';
+
+/** Writes rows as one Parquet object (atomic in both back ends: a reader never sees half a part). */
+export async function writeTable<Row>(
+  store: ObjectStore,
+  key: string,
+  schema: TableSchema<Row>,
+  rows: readonly Row[],
+): Promise<void> {
+  await store.put(key, toParquet(schema.toArrow(rows), { metadata: { 'pure.table': schema.name } }), {
+    contentType: 'application/vnd.apache.parquet',
+  });
+}
+
+export async function readTable<Row>(
+  store: ObjectStore,
+  key: string,
+  schema: TableSchema<Row>,
+): Promise<Row[]> {
+  return schema.fromArrow(fromParquet(await store.get(key)));
+}
+
+export async function writeJson(store: ObjectStore, key: string, value: unknown): Promise<void> {
+  await store.put(key, new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`), {
+    contentType: 'application/json',
+  });
+}
+
+export async function readJson<T>(store: ObjectStore, key: string): Promise<T> {
+  return JSON.parse(new TextDecoder().decode(await store.get(key))) as T;
+}
+
+/**
+ * A per-process cache of promises: the first caller starts the work, later callers share it, a failure is
+ * forgotten so the next call retries. Workers use it for models, sessions and tables read many times.
+ */
+export function promiseCache<T>(): (key: string, load: () => Promise<T>) => Promise<T> {
+  const entries = new Map<string, Promise<T>>();
+  return (key, load) => {
+    let entry = entries.get(key);
+    if (!entry) {
+      entry = load();
+      entries.set(key, entry);
+      entry.catch(() => entries.delete(key));
+    }
+    return entry;
+  };
+}

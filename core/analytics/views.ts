@@ -1,0 +1,48 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { isS3Uri, openStore } from '../storage/index.js';
+
+/** The run's tables and the glob of their Parquet parts (Hive-style: `<table>/<key>=<value>/*.parquet`). */
+export const RUN_TABLES = {
+  samples: 'samples/*.parquet',
+  references: 'references/*/*.parquet',
+  relevance: 'relevance/*/*.parquet',
+  activations: 'activations/*/*.parquet',
+  clusters: 'clusters/*/*.parquet',
+  neurons: 'neurons/*/*.parquet',
+  skipped: 'skipped/*/*.parquet',
+} as const;
+
+function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/**
+ * Creates one DuckDB view per table the run has written (`references`, `neurons`, ...), so users query
+ * a run by table name. Returns the names of the views created.
+ */
+export async function createRunViews(connection: DuckDBConnection, runUri: string): Promise<string[]> {
+  const store = openStore(runUri);
+  const root = isS3Uri(runUri) ? runUri.replace(/\/+$/, '') : store.uri.replace(/^file:\/\//, '');
+  const created: string[] = [];
+  for (const [name, glob] of Object.entries(RUN_TABLES)) {
+    const folder = glob.split('/')[0]!;
+    const keys = await store.list(folder);
+    if (!keys.some((k) => k.endsWith('.parquet'))) continue;
+    // union_by_name: parts written by different versions may differ in optional columns.
+    await connection.run(
+      `CREATE OR REPLACE VIEW "${name}" AS SELECT * FROM read_parquet(${sqlString(`${root}/${glob}`)}, union_by_name = true)`,
+    );
+    created.push(name);
+    // REFERENCES is an SQL keyword: `refs` spares users the quotes ("references" works too).
+    if (name === 'references') {
+      await connection.run('CREATE OR REPLACE VIEW refs AS SELECT * FROM "references"');
+      created.push('refs');
+    }
+  }
+  if (created.length === 0) {
+    throw new Error(
+      `no pure tables under ${runUri}; point at <out>/<run>, the folder that holds references/`,
+    );
+  }
+  return created;
+}

@@ -1,0 +1,110 @@
+import { type ClusterCountChoice, chooseClusterCount } from '../clustering/index.js';
+import type { RowMatrix } from '../clustering/points.js';
+import type { ActivationFeaturesRow, ClusterRow, NeuronRow, RelevanceRow } from '../tables/schemas.js';
+
+export interface SplitOptions {
+  /** Cluster counts tried (the authors: 2..5). */
+  clusterCounts: readonly number[];
+  seed: number;
+}
+
+export interface NeuronSplit {
+  clusters: ClusterRow[];
+  neuron: NeuronRow;
+}
+
+function stack(vectors: readonly Float32Array[]): RowMatrix {
+  const cols = vectors[0]?.length ?? 0;
+  const values = new Float32Array(vectors.length * cols);
+  vectors.forEach((v, i) => {
+    if (v.length !== cols) throw new Error(`vector ${i} has ${v.length} entries, expected ${cols}`);
+    values.set(v, i * cols);
+  });
+  return { values, rows: vectors.length, cols };
+}
+
+function silhouettes(choice: ClusterCountChoice, counts: readonly number[]): Float32Array {
+  return Float32Array.from(
+    counts,
+    (k) => choice.candidates.find((c) => c.clusters === k)?.silhouette ?? Number.NaN,
+  );
+}
+
+/**
+ * Step 3 of PURE for one neuron: k-means (k-means++, 10 restarts, seeded) on its reference images' circuit
+ * vectors for every cluster count (PURE), and the same on their Activation-baseline features; the
+ * automatic count and polysemanticity score come from the circuits (docs/clustering.md).
+ */
+export function splitNeuron(
+  relevance: readonly RelevanceRow[],
+  featuresBySample: ReadonlyMap<number, Float32Array>,
+  options: SplitOptions,
+): NeuronSplit {
+  const rows = [...relevance].sort((a, b) => a.rank - b.rank);
+  const first = rows[0];
+  if (!first) throw new Error('splitNeuron: a neuron needs at least one reference');
+  const features = rows.map((r) => {
+    const f = featuresBySample.get(r.sampleIndex);
+    if (!f)
+      throw new Error(
+        `no activation features for sample ${r.sampleIndex} of ${first.layer} neuron ${first.neuron}`,
+      );
+    return f;
+  });
+  const counts = [...options.clusterCounts].sort((a, b) => a - b);
+  const choose = (points: RowMatrix) =>
+    chooseClusterCount(points, { candidates: counts, seed: options.seed });
+  const pure = choose(stack(rows.map((r) => r.relevance)));
+  const activation = choose(stack(features));
+
+  const clusters: ClusterRow[] = [];
+  for (const [method, choice] of [
+    ['pure', pure],
+    ['activation', activation],
+  ] as const) {
+    for (const candidate of choice.candidates) {
+      rows.forEach((r, i) => {
+        clusters.push({
+          layer: r.layer,
+          neuron: r.neuron,
+          method,
+          nClusters: candidate.clusters,
+          rank: r.rank,
+          sampleIndex: r.sampleIndex,
+          cluster: candidate.result.labels[i]!,
+        });
+      });
+    }
+  }
+  return {
+    clusters,
+    neuron: {
+      layer: first.layer,
+      lowerLayer: first.lowerLayer,
+      neuron: first.neuron,
+      nClusters: pure.clusters,
+      polysemanticity: pure.polysemanticity,
+      silhouettes: silhouettes(pure, counts),
+      activationSilhouettes: silhouettes(activation, counts),
+      references: rows.length,
+    },
+  };
+}
+
+/** Groups a part's relevance rows by neuron and splits each. */
+export function splitNeurons(
+  relevance: readonly RelevanceRow[],
+  features: readonly ActivationFeaturesRow[],
+  options: SplitOptions,
+): NeuronSplit[] {
+  const featuresBySample = new Map(features.map((f) => [f.sampleIndex, f.features]));
+  const byNeuron = new Map<number, RelevanceRow[]>();
+  for (const row of relevance) {
+    const list = byNeuron.get(row.neuron) ?? [];
+    if (list.length === 0) byNeuron.set(row.neuron, list);
+    list.push(row);
+  }
+  return [...byNeuron.keys()]
+    .sort((a, b) => a - b)
+    .map((n) => splitNeuron(byNeuron.get(n)!, featuresBySample, options));
+}

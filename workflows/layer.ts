@@ -1,0 +1,95 @@
+import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { CircuitActivities } from '../activities/circuits.js';
+import type { LayerSummary, VirtualNeuronActivities } from '../activities/virtual-neurons.js';
+import type { LayerShape, NeuronRange, SweepConfig } from '../core/run/config.js';
+import { mapWindowed } from './window.js';
+
+export interface LayerWorkflowInput {
+  config: SweepConfig;
+  /** L': the layer whose channels explain this layer's neurons. */
+  lowerLayer: string;
+  layer: LayerShape;
+  taskQueues: { inference: string; cpu: string };
+  /** Index of the first neuron batch this run handles (continue-as-new carries it over). */
+  nextBatch?: number;
+  /** Neurons finished by earlier runs of this workflow (continue-as-new), for progress. */
+  doneBefore?: { circuits: number; clustered: number };
+}
+
+export interface LayerProgress {
+  layer: string;
+  lowerLayer: string;
+  neurons: number;
+  circuits: number;
+  clustered: number;
+  done: boolean;
+}
+
+export const layerProgressQuery = defineQuery<LayerProgress>('layerProgress');
+
+/** Neuron batches per workflow run: bounds the history (~12 events a batch) well below the server's 4,096 suggestion. */
+export const BATCHES_PER_RUN = 200;
+
+export function neuronRanges(channels: number, batch: number): NeuronRange[] {
+  const ranges: NeuronRange[] = [];
+  for (let first = 0; first < channels; first += batch)
+    ranges.push({ first, end: Math.min(channels, first + batch) });
+  return ranges;
+}
+
+/**
+ * Steps 2-3 of PURE for one layer (a child of the sweep): per batch of neurons, circuits on the inference
+ * queue, then k-means on the CPU queue, at most `window` batches in flight. Long layers continue as new
+ * before the history grows past the server's suggestion.
+ */
+export async function layerWorkflow(input: LayerWorkflowInput): Promise<LayerSummary> {
+  const { config, lowerLayer, layer, taskQueues } = input;
+  const inference = proxyActivities<CircuitActivities>({
+    taskQueue: taskQueues.inference,
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: '10 minutes',
+    retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
+  });
+  const cpu = proxyActivities<VirtualNeuronActivities>({
+    taskQueue: taskQueues.cpu,
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: '10 minutes',
+    retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
+  });
+
+  const batches = neuronRanges(layer.channels, config.neuronBatch);
+  const start = input.nextBatch ?? 0;
+  const progress: LayerProgress = {
+    layer: layer.name,
+    lowerLayer,
+    neurons: layer.channels,
+    circuits: input.doneBefore?.circuits ?? 0,
+    clustered: input.doneBefore?.clustered ?? 0,
+    done: false,
+  };
+  setHandler(layerProgressQuery, () => progress);
+
+  const thisRun = batches.slice(start, start + BATCHES_PER_RUN);
+  const { started } = await mapWindowed(
+    thisRun,
+    config.window,
+    async (neurons) => {
+      await inference.circuits({ config, lowerLayer, upperLayer: layer, neurons });
+      progress.circuits += neurons.end - neurons.first;
+      await cpu.virtualNeurons({ config, lowerLayer, layer, neurons });
+      progress.clustered += neurons.end - neurons.first;
+    },
+    undefined,
+    { stopWhen: () => workflowInfo().continueAsNewSuggested },
+  );
+  if (start + started < batches.length) {
+    return continueAsNew<typeof layerWorkflow>({
+      ...input,
+      nextBatch: start + started,
+      doneBefore: { circuits: progress.circuits, clustered: progress.clustered },
+    });
+  }
+  const summary = await cpu.finishLayer({ config, lowerLayer, layer, batches });
+  progress.done = true;
+  return summary;
+}
