@@ -48,3 +48,23 @@ export function promiseCache<T>(): (key: string, load: () => Promise<T>) => Prom
     return entry;
   };
 }
+
+/**
+ * Runs `work` while heartbeating every few seconds, so the server notices a dead worker within the
+ * heartbeat timeout (30 s) even when one step (an onnxruntime call, a k-means batch) takes longer.
+ * The SDK throttles heartbeats, so this costs nothing on the server.
+ */
+export async function withHeartbeat<T>(
+  heartbeat: (details?: unknown) => void,
+  work: () => Promise<T>,
+  details: () => unknown = () => undefined,
+  everyMs = 5000,
+): Promise<T> {
+  heartbeat(details());
+  const timer = setInterval(() => heartbeat(details()), everyMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -88,6 +88,7 @@ program
   .option('--no-worker', 'do not run an in-process worker (workers run elsewhere)')
   .option('--threads <n>', 'onnxruntime threads per session', positiveInt('threads'))
   .option('--state-dir <dir>', 'where the embedded Temporal server keeps its state', '.pure')
+  .option('--queue-prefix <name>', 'task queues <name>-inference and <name>-cpu', 'pure')
   .action(async (opts) => {
     const result = await runCommand({
       ...opts,
@@ -123,6 +124,7 @@ program
   )
   .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
   .option('--threads <n>', 'onnxruntime threads per session', positiveInt('threads'))
+  .option('--queue-prefix <name>', 'task queues <name>-inference and <name>-cpu', 'pure')
   .action(workerCommand);
 
 program

@@ -16,7 +16,7 @@ import { resultIdentity, type SweepConfig, type SweepStage, validateConfig } fro
 import { stageOutputs } from '../core/run/layers.js';
 import { localModelFile } from '../core/run/model-file.js';
 import { createPureWorkers, runWorkers } from '../workers/create.js';
-import { type SweepResult, sweepWorkflow, TASK_QUEUES } from '../workflows/sweep.js';
+import { type SweepResult, sweepWorkflow, taskQueues } from '../workflows/sweep.js';
 import { startEmbeddedTemporal } from './embedded-temporal.js';
 import { progressView, sweepStages } from './progress.js';
 
@@ -41,6 +41,7 @@ export interface RunOptions {
   worker: boolean;
   threads?: number;
   stateDir: string;
+  queuePrefix: string;
 }
 
 /** Local paths become absolute so every worker, wherever it runs, reads the same files. */
@@ -110,6 +111,7 @@ export async function runCommand(options: RunOptions): Promise<SweepResult> {
   process.stderr.write(
     `[pure] run ${config.runId}: ${config.layers.length} layers, k=${config.k}, Temporal at ${address}${embedded ? ' (embedded dev server)' : ''}\n`,
   );
+  const queues = taskQueues(options.queuePrefix);
   const abort = new AbortController();
   let workersDone: Promise<void> | undefined;
   let workerConnection: NativeConnection | undefined;
@@ -121,15 +123,16 @@ export async function runCommand(options: RunOptions): Promise<SweepResult> {
         connection: workerConnection,
         namespace: options.namespace,
         roles: ['inference', 'cpu'],
+        taskQueues: queues,
         ...(options.threads ? { threads: options.threads } : {}),
       });
       workersDone = runWorkers(workers, abort.signal);
     }
     const client = new Client({ connection, namespace: options.namespace });
     const handle = await client.workflow.start(sweepWorkflow, {
-      taskQueue: TASK_QUEUES.cpu,
+      taskQueue: queues.cpu,
       workflowId: `pure-sweep-${config.runId}`,
-      args: [{ config }],
+      args: [{ config, taskQueues: queues }],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
     const view = progressView();

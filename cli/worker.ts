@@ -1,11 +1,13 @@
 import { NativeConnection } from '@temporalio/worker';
 import { createPureWorkers, runWorkers, type WorkerRole } from '../workers/create.js';
+import { taskQueues } from '../workflows/sweep.js';
 
 export interface WorkerOptions {
   queues: string;
   temporal: string;
   namespace: string;
   threads?: number;
+  queuePrefix: string;
 }
 
 export async function workerCommand(options: WorkerOptions): Promise<void> {
@@ -19,11 +21,15 @@ export async function workerCommand(options: WorkerOptions): Promise<void> {
     connection,
     namespace: options.namespace,
     roles: roles as WorkerRole[],
+    taskQueues: taskQueues(options.queuePrefix),
     ...(options.threads ? { threads: options.threads } : {}),
   });
   const abort = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());
-  process.stderr.write(`[pure] worker serving ${roles.join(' + ')} at ${options.temporal}\n`);
+  const queues = taskQueues(options.queuePrefix);
+  process.stderr.write(
+    `[pure] worker serving ${roles.map((r) => queues[r as WorkerRole]).join(' + ')} at ${options.temporal}\n`,
+  );
   try {
     await runWorkers(workers, abort.signal);
   } finally {

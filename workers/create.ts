@@ -1,8 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker } from '@temporalio/worker';
-import { createCircuitActivities } from '../activities/circuits.js';
-import { createReferenceActivities } from '../activities/references.js';
-import { createVirtualNeuronActivities } from '../activities/virtual-neurons.js';
+import { createActivities } from '../activities/index.js';
 import { TASK_QUEUES } from '../workflows/sweep.js';
 
 export type WorkerRole = 'inference' | 'cpu';
@@ -26,14 +24,10 @@ const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta
  */
 export async function createPureWorkers(options: PureWorkerOptions): Promise<Worker[]> {
   const queues = options.taskQueues ?? TASK_QUEUES;
-  const threads = options.threads ? { threads: options.threads } : {};
   // Every activity is registered on both queues; the workflows decide which queue runs what. Sessions
   // and models are created lazily, so a CPU worker never loads onnxruntime sessions it does not use.
-  const activities = {
-    ...createReferenceActivities(threads),
-    ...createCircuitActivities(threads),
-    ...createVirtualNeuronActivities(),
-  };
+  const activities = createActivities(options.threads ? { threads: options.threads } : {});
+
   const workers: Worker[] = [];
   for (const role of options.roles) {
     switch (role) {
@@ -69,14 +63,21 @@ export async function createPureWorkers(options: PureWorkerOptions): Promise<Wor
   return workers;
 }
 
-/** Runs workers until `signal` aborts (or one fails), then shuts all of them down. */
+/** Runs workers until `signal` aborts or one of them fails; either way all of them are shut down. */
 export async function runWorkers(workers: readonly Worker[], signal?: AbortSignal): Promise<void> {
   const onAbort = () => {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await Promise.all(workers.map((w) => w.run()));
+    await Promise.all(
+      workers.map((w) =>
+        w.run().catch((error: unknown) => {
+          onAbort(); // one failed worker stops its siblings, so the process does not half-serve
+          throw error;
+        }),
+      ),
+    );
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }

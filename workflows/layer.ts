@@ -47,13 +47,13 @@ export async function layerWorkflow(input: LayerWorkflowInput): Promise<LayerSum
   const inference = proxyActivities<CircuitActivities>({
     taskQueue: taskQueues.inference,
     startToCloseTimeout: '1 hour',
-    heartbeatTimeout: '10 minutes',
+    heartbeatTimeout: '30 seconds',
     retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
   });
   const cpu = proxyActivities<VirtualNeuronActivities>({
     taskQueue: taskQueues.cpu,
     startToCloseTimeout: '1 hour',
-    heartbeatTimeout: '10 minutes',
+    heartbeatTimeout: '30 seconds',
     retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
   });
 

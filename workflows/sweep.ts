@@ -7,6 +7,11 @@ import { mapWindowed } from './window.js';
 
 export const TASK_QUEUES = { inference: 'pure-inference', cpu: 'pure-cpu' } as const;
 
+/** Task queue names for a prefix: several deployments (or tests) can share one Temporal namespace. */
+export function taskQueues(prefix = 'pure'): { inference: string; cpu: string } {
+  return { inference: `${prefix}-inference`, cpu: `${prefix}-cpu` };
+}
+
 export interface SweepInput {
   config: SweepConfig;
   /** Task queue names; defaults to TASK_QUEUES. */
@@ -57,13 +62,13 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   const inference = proxyActivities<ReferenceActivities>({
     taskQueue: queues.inference,
     startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '5 minutes',
+    heartbeatTimeout: '30 seconds',
     retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
   });
   const cpu = proxyActivities<ReferenceActivities>({
     taskQueue: queues.cpu,
     startToCloseTimeout: '1 hour',
-    heartbeatTimeout: '5 minutes',
+    heartbeatTimeout: '30 seconds',
     retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
   });
 
