@@ -4,10 +4,8 @@ import { AttributionEngine } from '../../../core/attribution/index.js';
 import { computeCircuits } from '../../../core/circuits/compute.js';
 import { openDataset } from '../../../core/datasets/dataset.js';
 import { PREPROCESS_PRESETS, preprocessImage } from '../../../core/datasets/preprocess.js';
-import { evaluate } from '../../../core/onnx/interpreter/index.js';
-import { graphOf, loadModel } from '../../../core/onnx/model.js';
-import { type Tensor, tensor } from '../../../core/onnx/tensor.js';
 import type { ReferenceRow } from '../../../core/tables/schemas.js';
+import { circuitByFiniteDifferences } from '../../support/circuit-fd.js';
 import { sharedDataset, sharedModel } from '../../support/paths.js';
 
 const LOWER = '/layer2/layer2.2/Relu_1_output_0';
@@ -15,12 +13,7 @@ const UPPER = '/layer3/layer3.2/Relu_1_output_0';
 const engine = new AttributionEngine({ intraOpNumThreads: 1 });
 after(() => engine.release());
 
-/**
- * The circuits of the pipeline, checked independently of onnxruntime and of the backward graphs: the whole
- * model in the float64 reference interpreter, image -> a_L' -> a_L, and for every lower channel j the central
- * difference of g . a_L(a_L' + t a_L' e_j) at t = 0 (g = ReLU(a_L) on channel c, held fixed). That is
- * R_j before normalisation.
- */
+/** The circuits of the pipeline against float64 finite differences of the whole model (circuit-fd.ts). */
 describe('computeCircuits (ResNet-20, layer2 -> layer3 stage outputs)', () => {
   test('relevance equals float64 finite differences of the whole model, per lower channel', async () => {
     const dataset = openDataset(sharedDataset('cifar10-test'));
@@ -56,41 +49,15 @@ describe('computeCircuits (ResNet-20, layer2 -> layer3 stage outputs)', () => {
     assert.equal(result.features.length, 3);
     assert.deepEqual(result.skipped, []);
 
-    const graph = graphOf(await loadModel(modelPath));
-    const h = 1e-6;
     for (const row of result.relevance) {
       const chw = await preprocessImage(await dataset.readSample(row.sampleId), PREPROCESS_PRESETS.cifar10);
-      const image = tensor('float64', [1, 3, 32, 32], Float64Array.from(chw));
-      const { [LOWER]: lower, [UPPER]: upper } = evaluate(graph, { input: image }, [LOWER, UPPER], {
-        float64: true,
-      });
-      const a = lower as Tensor;
-      const upperData = (upper as Tensor).data as Float64Array;
-      const plane = upperData.length / 64;
-      const seed = (i: number) => (Math.floor(i / plane) === row.neuron ? Math.max(0, upperData[i]!) : 0);
-      const objective = (x: Tensor) => {
-        const y = evaluate(graph, { [LOWER]: x }, [UPPER], { float64: true })[UPPER]!.data as Float64Array;
-        let s = 0;
-        for (let i = row.neuron * plane; i < (row.neuron + 1) * plane; i++) s += seed(i) * y[i]!;
-        return s;
-      };
-      const lowerPlane = a.data.length / 32;
-      const raw = Array.from({ length: 32 }, (_, j) => {
-        const shifted = (sign: number) =>
-          tensor(
-            'float64',
-            a.dims,
-            Float64Array.from(a.data as Float64Array, (v, i) =>
-              Math.floor(i / lowerPlane) === j ? v * (1 + sign * h) : v,
-            ),
-          );
-        return (objective(shifted(1)) - objective(shifted(-1))) / (2 * h);
-      });
-      const norm = raw.reduce((s, v) => s + Math.abs(v), 0) + 1e-10;
-      const worst = Math.max(...raw.map((v, j) => Math.abs(v / norm - row.relevance[j]!)));
+      const fd = await circuitByFiniteDifferences(modelPath, 'input', LOWER, UPPER, chw, [3, 32, 32], row.neuron);
+      const worst = Math.max(...Array.from(fd.relevance, (v, j) => Math.abs(v - row.relevance[j]!)));
       assert.ok(worst < 1e-3, `neuron ${row.neuron} on ${row.sampleId}: max |R - R_fd| = ${worst}`);
       assert.ok(Math.abs(row.relevance.reduce((s, v) => s + Math.abs(v), 0) - 1) < 1e-5);
 
+      const upperData = fd.upper.data as Float64Array;
+      const plane = upperData.length / 64;
       // The Activation baseline's features: mean over space of ReLU(a_L), every channel.
       const features = result.features.find((f) => f.sampleIndex === row.sampleIndex)!.features;
       for (let c = 0; c < 64; c++) {
