@@ -4,6 +4,7 @@ import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
 import { Command, InvalidArgumentError } from 'commander';
 import { CONFIG_DEFAULTS, SWEEP_STAGES, type SweepStage } from '../core/run/config.js';
 import { layersCommand } from './layers.js';
+import { plantedCommand } from './planted.js';
 import { queryCommand } from './query.js';
 import { runCommand } from './run.js';
 import { workerCommand } from './worker.js';
@@ -136,6 +137,22 @@ program
   .argument('[sql]', 'the query; without it, list the tables')
   .option('--format <format>', 'table | csv | json', 'table')
   .action(queryCommand);
+
+program
+  .command('planted')
+  .description(
+    'Write a small model and images with planted polysemantic neurons (known truth) for a demo or test.',
+  )
+  .requiredOption('--out <dir>', 'folder for model.onnx, images/ and truth.json')
+  .option('--seed <n>', 'random seed', positiveInt('seed', 0), 0)
+  .option(
+    '--images-per-feature <n>',
+    'images of each of the 8 features',
+    positiveInt('images per feature'),
+    128,
+  )
+  .option('--overwrite', 'replace a previous planted data set in that folder')
+  .action(plantedCommand);
 
 program
   .command('layers')

@@ -19,9 +19,13 @@ import { temporalAddress } from '../support/services.js';
 const cli = join(projectRoot, 'dist', 'cli', 'main.js');
 
 function startWorker(address: string, prefix: string): ChildProcess {
-  const child = spawn(process.execPath, [cli, 'worker', '--temporal', address, '--queue-prefix', prefix, '--threads', '1'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [cli, 'worker', '--temporal', address, '--queue-prefix', prefix, '--threads', '1'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   child.stderr?.on('data', () => undefined);
   return child;
 }
@@ -60,7 +64,11 @@ describe('a sweep survives a killed worker (real Temporal, worker as a separate 
       modelUri: sharedModel('resnet20-cifar10.onnx'),
       dataUri: sharedDataset('cifar10-test'),
       outUri: out,
-      layers: ['/layer1/layer1.2/Relu_1_output_0', '/layer2/layer2.2/Relu_1_output_0', '/layer3/layer3.2/Relu_1_output_0'],
+      layers: [
+        '/layer1/layer1.2/Relu_1_output_0',
+        '/layer2/layer2.2/Relu_1_output_0',
+        '/layer3/layer3.2/Relu_1_output_0',
+      ],
       k: 20,
       preprocess: PREPROCESS_PRESETS.cifar10,
       batchSize: 50,
@@ -85,7 +93,8 @@ describe('a sweep survives a killed worker (real Temporal, worker as a separate 
       // Kill once the circuits stage has written some, but not all, of its parts.
       const relevanceDir = join(root, 'relevance');
       await waitFor(
-        async () => existsSync(relevanceDir) && (await filesUnder(relevanceDir)).some((f) => f.endsWith('.parquet')),
+        async () =>
+          existsSync(relevanceDir) && (await filesUnder(relevanceDir)).some((f) => f.endsWith('.parquet')),
         120_000,
         'the first circuits part',
       );
@@ -107,21 +116,41 @@ describe('a sweep survives a killed worker (real Temporal, worker as a separate 
       await createRunViews(db, root);
       const count = async (sql: string) => Number((await db.runAndReadAll(sql)).getRows()[0]![0]);
       // Every neuron of every layer: exactly k references, each rank once.
-      assert.equal(await count(`SELECT count(*) FROM (SELECT layer, neuron FROM refs GROUP BY ALL HAVING count(*) <> 20 OR count(DISTINCT rank) <> 20)`), 0);
+      assert.equal(
+        await count(
+          `SELECT count(*) FROM (SELECT layer, neuron FROM refs GROUP BY ALL HAVING count(*) <> 20 OR count(DISTINCT rank) <> 20)`,
+        ),
+        0,
+      );
       assert.equal(await count('SELECT count(DISTINCT (layer, neuron)) FROM refs'), 16 + 32 + 64);
       // Circuits: k rows per explained neuron, no duplicates, each |R| summing to 1.
       assert.equal(await count('SELECT count(*) FROM relevance'), (32 + 64) * 20);
-      assert.equal(await count('SELECT count(DISTINCT (layer, neuron, rank)) FROM relevance'), (32 + 64) * 20);
-      assert.equal(await count('SELECT count(*) FROM relevance WHERE abs(list_sum(list_transform(relevance, x -> abs(x))) - 1) > 1e-4'), 0);
+      assert.equal(
+        await count('SELECT count(DISTINCT (layer, neuron, rank)) FROM relevance'),
+        (32 + 64) * 20,
+      );
+      assert.equal(
+        await count(
+          'SELECT count(*) FROM relevance WHERE abs(list_sum(list_transform(relevance, x -> abs(x))) - 1) > 1e-4',
+        ),
+        0,
+      );
       // Clusters: k rows per neuron, method and count; one neurons row per neuron.
       assert.equal(await count('SELECT count(*) FROM clusters'), (32 + 64) * 2 * 2 * 20);
-      assert.equal(await count(`SELECT count(*) FROM (SELECT layer, neuron, method, n_clusters FROM clusters GROUP BY ALL HAVING count(DISTINCT rank) <> 20)`), 0);
+      assert.equal(
+        await count(
+          `SELECT count(*) FROM (SELECT layer, neuron, method, n_clusters FROM clusters GROUP BY ALL HAVING count(DISTINCT rank) <> 20)`,
+        ),
+        0,
+      );
       assert.equal(await count('SELECT count(DISTINCT (layer, neuron)) FROM neurons'), 32 + 64);
       assert.equal(await count('SELECT count(*) FROM neurons'), 32 + 64);
 
       const files = await filesUnder(root);
       assert.ok(!files.some((f) => /\.tmp|partial/.test(f)), 'no temporary files left behind');
-      const snapshot = new Map(await Promise.all(files.map(async (f) => [f, (await readFile(f)).toString('base64')] as const)));
+      const snapshot = new Map(
+        await Promise.all(files.map(async (f) => [f, (await readFile(f)).toString('base64')] as const)),
+      );
 
       const again = await client.workflow.execute(sweepWorkflow, {
         taskQueue: taskQueues(prefix).cpu,
@@ -131,7 +160,8 @@ describe('a sweep survives a killed worker (real Temporal, worker as a separate 
       assert.equal(again.shardsComputed, 0);
       const filesAfter = await filesUnder(root);
       assert.deepEqual(filesAfter.sort(), [...snapshot.keys()].sort());
-      for (const f of filesAfter) assert.equal((await readFile(f)).toString('base64'), snapshot.get(f), `${f} changed`);
+      for (const f of filesAfter)
+        assert.equal((await readFile(f)).toString('base64'), snapshot.get(f), `${f} changed`);
     } finally {
       await connection.close();
     }

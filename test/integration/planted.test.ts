@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { openDuckDB } from '../../core/analytics/duckdb.js';
+import { createRunViews } from '../../core/analytics/views.js';
+import { adjustedRandIndex } from '../../core/clustering/index.js';
+import { generatePlanted, type PlantedTruth } from '../../core/planted/index.js';
+import type { SweepConfig } from '../../core/run/config.js';
+import { runUri } from '../../core/run/layout.js';
+import { createPureWorkers, runWorkers } from '../../workers/create.js';
+import { type SweepResult, sweepWorkflow } from '../../workflows/sweep.js';
+import { temporalAddress } from '../support/services.js';
+
+/**
+ * The method's promise on ground truth: on the planted model (core/planted, docs/planted.md), the whole
+ * pipeline on real Temporal recovers each polysemantic neuron's planted split (ARI >= 0.9) where the
+ * Activation baseline does not, and the automatic choice gives monosemantic neurons one cluster.
+ */
+describe('planted polysemanticity through the whole pipeline', () => {
+  let dir: string;
+  let truth: PlantedTruth;
+  let result: SweepResult;
+  let root: string;
+  const abort = new AbortController();
+  let workersDone: Promise<void>;
+  let connection: Connection;
+  let workerConnection: NativeConnection;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pure-planted-'));
+    truth = await generatePlanted({ outDir: join(dir, 'planted'), seed: 3, imagesPerFeature: 40 });
+    const address = await temporalAddress();
+    connection = await Connection.connect({ address });
+    workerConnection = await NativeConnection.connect({ address });
+    const queues = { inference: `planted-inf-${randomUUID()}`, cpu: `planted-cpu-${randomUUID()}` };
+    workersDone = runWorkers(
+      await createPureWorkers({
+        connection: workerConnection,
+        roles: ['inference', 'cpu'],
+        taskQueues: queues,
+      }),
+      abort.signal,
+    );
+    const config: SweepConfig = {
+      runId: 'planted',
+      modelUri: join(dir, 'planted', truth.files.model),
+      dataUri: join(dir, 'planted', truth.files.images),
+      outUri: join(dir, 'out'),
+      layers: [truth.layers.lower, truth.layers.upper],
+      k: 30,
+      preprocess: truth.preprocess,
+      batchSize: 64,
+      shardSize: 160,
+      window: 2,
+      limit: 0,
+      until: 'virtual-neurons',
+      neuronBatch: 4,
+      clusterCounts: [2, 3, 4, 5],
+      seed: 0,
+    };
+    root = runUri(config.outUri, config.runId);
+    result = await new Client({ connection }).workflow.execute(sweepWorkflow, {
+      taskQueue: queues.cpu,
+      workflowId: `planted-${randomUUID()}`,
+      args: [{ config, taskQueues: queues }],
+    });
+  });
+
+  after(async () => {
+    abort.abort();
+    await workersDone;
+    await workerConnection?.close();
+    await connection?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function clusterings(neuron: number, method: 'pure' | 'activation', clusters: number) {
+    const db = await openDuckDB();
+    await createRunViews(db, root);
+    const rows = (
+      await db.runAndReadAll(
+        `SELECT sample_index, cluster FROM clusters WHERE layer = '${truth.layers.upper}' AND neuron = ${neuron}
+         AND method = '${method}' AND n_clusters = ${clusters} ORDER BY rank`,
+      )
+    ).getRows();
+    const features = rows.map((r) => truth.images[Number(r[0])]!.feature);
+    return { predicted: rows.map((r) => Number(r[1])), features };
+  }
+
+  test('PURE recovers every planted split (ARI >= 0.9), the Activation baseline does not', async () => {
+    assert.equal(result.numSamples, truth.images.length);
+    const polysemantic = truth.upperNeurons.filter((n) => n.kind === 'polysemantic');
+    assert.ok(polysemantic.length >= 2);
+    for (const neuron of polysemantic) {
+      const pure = await clusterings(neuron.channel, 'pure', neuron.expectedClusters!);
+      assert.equal(pure.predicted.length, 30);
+      assert.ok(
+        new Set(pure.features).size === neuron.features.length,
+        `${neuron.name}: references show every planted feature`,
+      );
+      const pureAri = adjustedRandIndex(pure.predicted, pure.features);
+      const baseline = await clusterings(neuron.channel, 'activation', neuron.expectedClusters!);
+      const baselineAri = adjustedRandIndex(baseline.predicted, baseline.features);
+      assert.ok(pureAri >= 0.9, `${neuron.name}: PURE ARI ${pureAri}`);
+      assert.ok(baselineAri < 0.5, `${neuron.name}: Activation ARI ${baselineAri} should fail`);
+    }
+  });
+
+  test('the automatic choice: one cluster for monosemantic neurons, the planted count for polysemantic ones', async () => {
+    const db = await openDuckDB();
+    await createRunViews(db, root);
+    const chosen = new Map(
+      (await db.runAndReadAll(`SELECT neuron, n_clusters, polysemanticity FROM neurons`))
+        .getRows()
+        .map((r) => [Number(r[0]), [Number(r[1]), Number(r[2])]]),
+    );
+    for (const neuron of truth.upperNeurons) {
+      const [clusters, score] = chosen.get(neuron.channel)!;
+      if (neuron.kind === 'monosemantic') {
+        assert.equal(clusters, 1, `${neuron.name} is monosemantic`);
+        assert.ok(score! < 0.1, `${neuron.name}: polysemanticity ${score}`);
+      }
+      if (neuron.kind === 'polysemantic') {
+        assert.equal(clusters, neuron.expectedClusters, `${neuron.name}`);
+        assert.ok(score! > 0.5, `${neuron.name}: polysemanticity ${score}`);
+      }
+    }
+  });
+});
