@@ -14,7 +14,8 @@ import { ensureBucket, openStore } from '../../core/storage/index.js';
 import { fromParquet } from '../../core/tables/parquet.js';
 import { samplesSchema } from '../../core/tables/schemas.js';
 import { createPureWorkers, runWorkers } from '../../workers/create.js';
-import { sweepWorkflow } from '../../workflows/sweep.js';
+import { type SweepResult, sweepWorkflow } from '../../workflows/sweep.js';
+import { circuitByFiniteDifferences } from '../support/circuit-fd.js';
 import { sharedDataset, sharedModel } from '../support/paths.js';
 import { type S3TestEnv, s3TestEnv, temporalAddress } from '../support/services.js';
 
@@ -26,11 +27,12 @@ const LAYERS = [
 const K = 100;
 
 /**
- * The references stage end to end on real services: ResNet-20 on 1,000 CIFAR-10 test images, through a
+ * The whole pipeline end to end on real services: ResNet-20 on 1,000 CIFAR-10 test images, through a
  * real Temporal server (workers in this process, their own task queues) into a real S3 server (MinIO),
- * read back with DuckDB over S3, and checked against an independent brute-force ActMax.
+ * read back with DuckDB over S3; references checked against an independent brute-force ActMax, circuits
+ * against float64 finite differences of the whole model.
  */
-describe('references on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () => {
+describe('the pipeline on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () => {
   let s3: S3TestEnv;
   let connection: Connection;
   let workerConnection: NativeConnection;
@@ -67,7 +69,7 @@ describe('references on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () =>
       shardSize: 300,
       window: 2,
       limit: 1000,
-      until: 'references',
+      until: 'virtual-neurons',
       neuronBatch: 16,
       clusterCounts: [2, 3, 4, 5],
       seed: 0,
@@ -81,6 +83,7 @@ describe('references on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () =>
     await connection?.close();
   });
 
+  let first: SweepResult | undefined;
   async function sweep() {
     const client = new Client({ connection });
     return client.workflow.execute(sweepWorkflow, {
@@ -92,6 +95,7 @@ describe('references on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () =>
 
   test('writes k references per neuron that DuckDB reads from S3 and that match brute force', async () => {
     const result = await sweep();
+    first = result;
     assert.equal(result.numSamples, 1000);
     assert.equal(result.skipped, 0);
     assert.equal(result.shardsComputed, 4);
@@ -170,6 +174,84 @@ describe('references on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () =>
       const gotSamples = (row.samples as number[]).map(Number);
       const overlap = gotSamples.filter((s) => expected.some((e) => e.i === s)).length;
       assert.ok(overlap >= K - 2, `neuron ${neuron}: ${overlap} of ${K} references agree`);
+    }
+  });
+
+  test('circuits, clusters and neurons in S3: complete, normalised, and equal to finite differences', async () => {
+    assert.ok(first, 'the sweep ran');
+    assert.deepEqual(
+      first.virtualNeurons.map((v) => [v.layer, v.lowerLayer, v.neurons]),
+      [
+        [LAYERS[1]!.name, LAYERS[0]!.name, 32],
+        [LAYERS[2]!.name, LAYERS[1]!.name, 64],
+      ],
+    );
+    const db = await openDuckDB({
+      endpoint: s3.endpoint,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+    });
+    const root = runUri(s3.uri, config.runId);
+    const count = async (sql: string) => Number((await db.runAndReadAll(sql)).getRows()[0]![0]);
+    const relevance = `read_parquet('${root}/relevance/*/*.parquet')`;
+    assert.equal(await count(`SELECT count(*) FROM ${relevance}`), (32 + 64) * K);
+    assert.equal(
+      await count(`SELECT count(DISTINCT (layer, neuron, rank)) FROM ${relevance}`),
+      (32 + 64) * K,
+    );
+    assert.equal(
+      await count(
+        `SELECT count(*) FROM ${relevance} WHERE len(relevance) <> CASE WHEN lower_layer = '${LAYERS[0]!.name}' THEN 16 ELSE 32 END`,
+      ),
+      0,
+    );
+    assert.equal(
+      await count(
+        `SELECT count(*) FROM ${relevance} WHERE abs(list_sum(list_transform(relevance, x -> abs(x))) - 1) > 1e-4`,
+      ),
+      0,
+    );
+    // References and relevance agree on which images a neuron's circuits were computed for.
+    assert.equal(
+      await count(
+        `SELECT count(*) FROM ${relevance} r JOIN read_parquet('${root}/references/*/*.parquet') f
+         USING (layer, neuron, rank) WHERE r.sample_index <> f.sample_index`,
+      ),
+      0,
+    );
+    assert.equal(
+      await count(`SELECT count(*) FROM read_parquet('${root}/clusters/*/*.parquet')`),
+      (32 + 64) * 2 * 4 * K,
+    );
+    assert.equal(
+      await count(
+        `SELECT count(*) FROM read_parquet('${root}/neurons/*/*.parquet') WHERE n_clusters BETWEEN 1 AND 5`,
+      ),
+      32 + 64,
+    );
+
+    // Two stored circuits, recomputed without onnxruntime: float64 finite differences of the whole model.
+    const rows = (
+      await db.runAndReadAll(
+        `SELECT neuron, sample_id, relevance FROM ${relevance} WHERE layer = '${LAYERS[2]!.name}' AND neuron IN (7, 50) AND rank = 1 ORDER BY neuron`,
+      )
+    ).getRowObjectsJson();
+    assert.equal(rows.length, 2);
+    const dataset = openDataset(config.dataUri);
+    for (const row of rows) {
+      const chw = await preprocessImage(await dataset.readSample(String(row.sample_id)), config.preprocess);
+      const fd = await circuitByFiniteDifferences(
+        config.modelUri,
+        'input',
+        LAYERS[1]!.name,
+        LAYERS[2]!.name,
+        chw,
+        [3, 32, 32],
+        Number(row.neuron),
+      );
+      const stored = (row.relevance as number[]).map(Number);
+      const worst = Math.max(...Array.from(fd.relevance, (v, j) => Math.abs(v - stored[j]!)));
+      assert.ok(worst < 1e-3, `neuron ${row.neuron}: max |R - R_fd| = ${worst}`);
     }
   });
 
