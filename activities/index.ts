@@ -28,7 +28,10 @@ function keepAlive<T extends Record<string, Activity>>(activities: T): T {
   for (const [name, activity] of Object.entries(activities)) {
     wrapped[name] = (input: never) => {
       const context = Context.current();
-      return withHeartbeat((details) => context.heartbeat(details), () => activity(input));
+      return withHeartbeat(
+        (details) => context.heartbeat(details),
+        () => activity(input),
+      );
     };
   }
   return wrapped as T;

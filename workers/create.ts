@@ -30,14 +30,18 @@ export async function createPureWorkers(options: PureWorkerOptions): Promise<Wor
 
   const workers: Worker[] = [];
   for (const role of options.roles) {
+    const common = {
+      connection: options.connection,
+      namespace: options.namespace ?? 'default',
+      activities,
+    };
     switch (role) {
       case 'inference':
+        // One activity at a time by default: one onnxruntime run already uses every core.
         workers.push(
           await Worker.create({
-            connection: options.connection,
-            namespace: options.namespace ?? 'default',
+            ...common,
             taskQueue: queues.inference,
-            activities,
             maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 1,
           }),
         );
@@ -45,11 +49,9 @@ export async function createPureWorkers(options: PureWorkerOptions): Promise<Wor
       case 'cpu':
         workers.push(
           await Worker.create({
-            connection: options.connection,
-            namespace: options.namespace ?? 'default',
+            ...common,
             taskQueue: queues.cpu,
             workflowsPath,
-            activities,
             maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 2,
           }),
         );

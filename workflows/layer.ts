@@ -2,6 +2,7 @@ import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo }
 import type { CircuitActivities } from '../activities/circuits.js';
 import type { LayerSummary, VirtualNeuronActivities } from '../activities/virtual-neurons.js';
 import type { LayerShape, NeuronRange, SweepConfig } from '../core/run/config.js';
+import { activityOptions } from './activity-options.js';
 import { mapWindowed } from './window.js';
 
 export interface LayerWorkflowInput {
@@ -44,18 +45,8 @@ export function neuronRanges(channels: number, batch: number): NeuronRange[] {
  */
 export async function layerWorkflow(input: LayerWorkflowInput): Promise<LayerSummary> {
   const { config, lowerLayer, layer, taskQueues } = input;
-  const inference = proxyActivities<CircuitActivities>({
-    taskQueue: taskQueues.inference,
-    startToCloseTimeout: '1 hour',
-    heartbeatTimeout: '30 seconds',
-    retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
-  });
-  const cpu = proxyActivities<VirtualNeuronActivities>({
-    taskQueue: taskQueues.cpu,
-    startToCloseTimeout: '1 hour',
-    heartbeatTimeout: '30 seconds',
-    retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
-  });
+  const inference = proxyActivities<CircuitActivities>(activityOptions(taskQueues.inference, '1 hour'));
+  const cpu = proxyActivities<VirtualNeuronActivities>(activityOptions(taskQueues.cpu, '1 hour'));
 
   const batches = neuronRanges(layer.channels, config.neuronBatch);
   const start = input.nextBatch ?? 0;

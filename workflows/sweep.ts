@@ -2,6 +2,7 @@ import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo } 
 import type { ReferenceActivities } from '../activities/references.js';
 import type { LayerSummary } from '../activities/virtual-neurons.js';
 import type { LayerShape, SweepConfig } from '../core/run/config.js';
+import { activityOptions } from './activity-options.js';
 import { layerWorkflow } from './layer.js';
 import { mapWindowed } from './window.js';
 
@@ -59,18 +60,8 @@ export const progressQuery = defineQuery<SweepProgress>('progress');
 export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   const { config } = input;
   const queues = input.taskQueues ?? TASK_QUEUES;
-  const inference = proxyActivities<ReferenceActivities>({
-    taskQueue: queues.inference,
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '30 seconds',
-    retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
-  });
-  const cpu = proxyActivities<ReferenceActivities>({
-    taskQueue: queues.cpu,
-    startToCloseTimeout: '1 hour',
-    heartbeatTimeout: '30 seconds',
-    retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
-  });
+  const inference = proxyActivities<ReferenceActivities>(activityOptions(queues.inference, '2 hours'));
+  const cpu = proxyActivities<ReferenceActivities>(activityOptions(queues.cpu, '1 hour'));
 
   const progress: SweepProgress = { state: 'preparing', numSamples: 0, stages: [], layers: [] };
   setHandler(progressQuery, () => progress);

@@ -2,7 +2,7 @@ import type { Dataset } from '../datasets/dataset.js';
 import { type PreprocessSpec, preprocessImage } from '../datasets/preprocess.js';
 import type { ActivationModel } from '../inference/activations.js';
 import type { ReferenceRow, SampleRow, SkippedRow } from '../tables/schemas.js';
-import { offerActivationBatch, TopKSelector } from './topk.js';
+import { offerActivationBatch, referenceRows, TopKSelector } from './topk.js';
 
 export interface ActMaxInput {
   model: ActivationModel;
@@ -120,21 +120,7 @@ export async function actMaxShard(input: ActMaxInput): Promise<ActMaxResult> {
   const rows: ReferenceRow[] = [];
   for (const [layer, layerSelectors] of selectors) {
     layerSelectors.forEach((selector, neuron) => {
-      selector.sorted().forEach((candidate, i) => {
-        const sample = byIndex.get(candidate.sampleIndex)!;
-        rows.push({
-          layer,
-          neuron,
-          rank: i + 1,
-          sampleIndex: sample.sampleIndex,
-          sampleId: sample.sampleId,
-          sampleUri: sample.sampleUri,
-          label: sample.label,
-          value: candidate.value,
-          h: candidate.h,
-          w: candidate.w,
-        });
-      });
+      rows.push(...referenceRows(layer, neuron, selector.sorted(), (i) => byIndex.get(i)!));
     });
   }
   return { rows, skipped, imagesUsed };

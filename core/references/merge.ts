@@ -1,5 +1,5 @@
 import type { ReferenceRow } from '../tables/schemas.js';
-import { mergeTopK } from './topk.js';
+import { mergeTopK, referenceRows } from './topk.js';
 
 /**
  * Merges the per-shard references of one layer into its global top-k per neuron, ranked 1..k.
@@ -21,23 +21,9 @@ export function mergeLayerReferences(
   }
   const merged: ReferenceRow[] = [];
   for (const neuron of [...byNeuron.keys()].sort((a, b) => a - b)) {
-    const rows = byNeuron.get(neuron)!;
-    const best = mergeTopK([rows], k);
-    best.forEach((candidate, i) => {
-      const sample = bySample.get(candidate.sampleIndex)!;
-      merged.push({
-        layer,
-        neuron,
-        rank: i + 1,
-        sampleIndex: candidate.sampleIndex,
-        sampleId: sample.sampleId,
-        sampleUri: sample.sampleUri,
-        label: sample.label,
-        value: candidate.value,
-        h: candidate.h,
-        w: candidate.w,
-      });
-    });
+    merged.push(
+      ...referenceRows(layer, neuron, mergeTopK([byNeuron.get(neuron)!], k), (i) => bySample.get(i)!),
+    );
   }
   return merged;
 }

@@ -1,3 +1,5 @@
+import type { ReferenceRow, SampleRow } from '../tables/schemas.js';
+
 /** A candidate reference: a sample's max activation for one neuron and where it occurred. */
 export interface Candidate {
   value: number;
@@ -164,4 +166,28 @@ export function offerActivationBatch(
       selectors[c]!.offer(best, sampleIndex, Math.floor(arg / width), arg % width);
     }
   }
+}
+
+/** The references table's rows of one neuron, from its candidates in rank order. */
+export function referenceRows(
+  layer: string,
+  neuron: number,
+  ranked: readonly Candidate[],
+  sampleOf: (sampleIndex: number) => Pick<SampleRow, 'sampleId' | 'sampleUri' | 'label'>,
+): ReferenceRow[] {
+  return ranked.map((candidate, i) => {
+    const sample = sampleOf(candidate.sampleIndex);
+    return {
+      layer,
+      neuron,
+      rank: i + 1,
+      sampleIndex: candidate.sampleIndex,
+      sampleId: sample.sampleId,
+      sampleUri: sample.sampleUri,
+      label: sample.label,
+      value: candidate.value,
+      h: candidate.h,
+      w: candidate.w,
+    };
+  });
 }

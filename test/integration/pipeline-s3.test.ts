@@ -16,6 +16,7 @@ import { samplesSchema } from '../../core/tables/schemas.js';
 import { createPureWorkers, runWorkers } from '../../workers/create.js';
 import { type SweepResult, sweepWorkflow } from '../../workflows/sweep.js';
 import { circuitByFiniteDifferences } from '../support/circuit-fd.js';
+import { testConfig } from '../support/config.js';
 import { sharedDataset, sharedModel } from '../support/paths.js';
 import { type S3TestEnv, s3TestEnv, temporalAddress } from '../support/services.js';
 
@@ -57,7 +58,7 @@ describe('the pipeline on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () 
       taskQueues: queues,
     });
     workersDone = runWorkers(workers, abort.signal);
-    config = {
+    config = testConfig({
       runId: 'resnet20-e2e',
       modelUri: sharedModel('resnet20-cifar10.onnx'),
       dataUri: sharedDataset('cifar10-test'),
@@ -69,11 +70,7 @@ describe('the pipeline on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () 
       shardSize: 300,
       window: 2,
       limit: 1000,
-      until: 'virtual-neurons',
-      neuronBatch: 16,
-      clusterCounts: [2, 3, 4, 5],
-      seed: 0,
-    };
+    });
   });
 
   after(async () => {

@@ -14,6 +14,7 @@ import type { SweepConfig } from '../../core/run/config.js';
 import { runUri } from '../../core/run/layout.js';
 import { createPureWorkers, runWorkers } from '../../workers/create.js';
 import { type SweepResult, sweepWorkflow } from '../../workflows/sweep.js';
+import { testConfig } from '../support/config.js';
 import { temporalAddress } from '../support/services.js';
 
 /**
@@ -46,7 +47,7 @@ describe('planted polysemanticity through the whole pipeline', () => {
       }),
       abort.signal,
     );
-    const config: SweepConfig = {
+    const config: SweepConfig = testConfig({
       runId: 'planted',
       modelUri: join(dir, 'planted', truth.files.model),
       dataUri: join(dir, 'planted', truth.files.images),
@@ -54,15 +55,10 @@ describe('planted polysemanticity through the whole pipeline', () => {
       layers: [truth.layers.lower, truth.layers.upper],
       k: 30,
       preprocess: truth.preprocess,
-      batchSize: 64,
       shardSize: 160,
       window: 2,
-      limit: 0,
-      until: 'virtual-neurons',
       neuronBatch: 4,
-      clusterCounts: [2, 3, 4, 5],
-      seed: 0,
-    };
+    });
     root = runUri(config.outUri, config.runId);
     result = await new Client({ connection }).workflow.execute(sweepWorkflow, {
       taskQueue: queues.cpu,

@@ -13,6 +13,7 @@ import { PREPROCESS_PRESETS } from '../../core/datasets/preprocess.js';
 import type { SweepConfig } from '../../core/run/config.js';
 import { runUri } from '../../core/run/layout.js';
 import { sweepWorkflow, taskQueues } from '../../workflows/sweep.js';
+import { testConfig } from '../support/config.js';
 import { projectRoot, sharedDataset, sharedModel } from '../support/paths.js';
 import { temporalAddress } from '../support/services.js';
 
@@ -59,7 +60,7 @@ describe('a sweep survives a killed worker (real Temporal, worker as a separate 
     const address = await temporalAddress();
     out = await mkdtemp(join(tmpdir(), 'pure-resume-'));
     const prefix = `resume-${randomUUID()}`;
-    const config: SweepConfig = {
+    const config: SweepConfig = testConfig({
       runId: 'resume',
       modelUri: sharedModel('resnet20-cifar10.onnx'),
       dataUri: sharedDataset('cifar10-test'),
@@ -75,11 +76,9 @@ describe('a sweep survives a killed worker (real Temporal, worker as a separate 
       shardSize: 100,
       window: 1,
       limit: 400,
-      until: 'virtual-neurons',
       neuronBatch: 4,
       clusterCounts: [2, 3],
-      seed: 0,
-    };
+    });
     const root = runUri(out, config.runId);
     const connection = await Connection.connect({ address });
     try {

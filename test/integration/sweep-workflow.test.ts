@@ -7,6 +7,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { ReferenceActivities } from '../../activities/references.js';
 import type { SweepConfig } from '../../core/run/config.js';
 import { progressQuery, sweepWorkflow } from '../../workflows/sweep.js';
+import { testConfig } from '../support/config.js';
 import { temporalAddress } from '../support/services.js';
 
 /**
@@ -67,7 +68,7 @@ describe('sweepWorkflow orchestration (real Temporal, stub activities)', () => {
       activities,
       maxConcurrentActivityTaskExecutions: 10,
     });
-    const config: SweepConfig = {
+    const config: SweepConfig = testConfig({
       runId: 'r',
       modelUri: 'm.onnx',
       dataUri: 'd',
@@ -78,12 +79,8 @@ describe('sweepWorkflow orchestration (real Temporal, stub activities)', () => {
       batchSize: 8,
       shardSize: 10,
       window: 3,
-      limit: 0,
       until: 'references',
-      neuronBatch: 16,
-      clusterCounts: [2, 3, 4, 5],
-      seed: 0,
-    };
+    });
     const client = new Client({ connection });
     const result = await worker.runUntil(async () => {
       const handle = await client.workflow.start(sweepWorkflow, {

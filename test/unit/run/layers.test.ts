@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { listLayers } from '../../../core/attribution/index.js';
 import { evenlySpaced, type SweepConfig, shardRanges, validateConfig } from '../../../core/run/config.js';
 import { stageOutputs } from '../../../core/run/layers.js';
+import { testConfig } from '../../support/config.js';
 import { sharedModel } from '../../support/paths.js';
 
 describe('--layers auto picks the stage outputs', () => {
@@ -29,23 +30,14 @@ describe('--layers auto picks the stage outputs', () => {
 });
 
 describe('sweep configuration', () => {
-  const valid: SweepConfig = {
+  const valid: SweepConfig = testConfig({
     runId: 'r1',
     modelUri: '/m.onnx',
     dataUri: '/d',
     outUri: '/o',
     layers: ['a', 'b'],
-    k: 100,
     preprocess: { resizeShortSide: 32, cropSize: 32, mean: [0, 0, 0], std: [1, 1, 1] },
-    batchSize: 64,
-    shardSize: 1000,
-    window: 4,
-    limit: 0,
-    until: 'virtual-neurons',
-    neuronBatch: 16,
-    clusterCounts: [2, 3, 4, 5],
-    seed: 0,
-  };
+  });
   test('every problem is reported at once', () => {
     assert.throws(
       () => validateConfig({ ...valid, runId: 'a/b', layers: ['a', 'a'], k: 0, window: 1.5 }),
