@@ -15,6 +15,8 @@ export interface LayerWorkflowInput {
   nextBatch?: number;
   /** Neurons finished by earlier runs of this workflow (continue-as-new), for progress. */
   doneBefore?: { circuits: number; clustered: number };
+  /** Batches per workflow run before continuing as new (default BATCHES_PER_RUN). */
+  batchesPerRun?: number;
 }
 
 export interface LayerProgress {
@@ -60,7 +62,7 @@ export async function layerWorkflow(input: LayerWorkflowInput): Promise<LayerSum
   };
   setHandler(layerProgressQuery, () => progress);
 
-  const thisRun = batches.slice(start, start + BATCHES_PER_RUN);
+  const thisRun = batches.slice(start, start + (input.batchesPerRun ?? BATCHES_PER_RUN));
   const { started } = await mapWindowed(
     thisRun,
     config.window,

@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { ReferenceActivities } from '../../activities/references.js';
 import type { SweepConfig } from '../../core/run/config.js';
+import { layerProgressQuery, layerWorkflow } from '../../workflows/layer.js';
 import { progressQuery, sweepWorkflow } from '../../workflows/sweep.js';
 import { testConfig } from '../support/config.js';
 import { temporalAddress } from '../support/services.js';
@@ -112,5 +113,96 @@ describe('sweepWorkflow orchestration (real Temporal, stub activities)', () => {
       { layer: 'b', key: 'm-b' },
     ]);
     assert.equal(result.numSamples, 85);
+  });
+});
+
+describe('layerWorkflow continues as new on long layers (real Temporal, stub activities)', () => {
+  test('every neuron batch runs once across runs; progress carries over; one summary at the end', async () => {
+    const address = await temporalAddress();
+    const connection = await Connection.connect({ address });
+    const workerConnection = await NativeConnection.connect({ address });
+    const queue = `test-layer-${randomUUID()}`;
+    const circuitCalls: number[] = [];
+    const clusterCalls: number[] = [];
+    let finished: number[] = [];
+    const activities = {
+      circuits: async ({ neurons }: { neurons: { first: number; end: number } }) => {
+        circuitCalls.push(neurons.first);
+        return { relevanceKey: `r${neurons.first}`, rows: 1, skipped: 0, reused: false };
+      },
+      virtualNeurons: async ({ neurons }: { neurons: { first: number; end: number } }) => {
+        clusterCalls.push(neurons.first);
+        return { neuronsKey: `n${neurons.first}`, polysemantic: 0, reused: false };
+      },
+      finishLayer: async ({ batches }: { batches: { first: number }[] }) => {
+        finished = batches.map((b) => b.first);
+        return {
+          layer: 'b',
+          lowerLayer: 'a',
+          neurons: 26,
+          polysemantic: 0,
+          meanPolysemanticity: 0,
+          skipped: 0,
+        };
+      },
+    };
+    const worker = await Worker.create({
+      connection: workerConnection,
+      taskQueue: queue,
+      workflowsPath: fileURLToPath(new URL('../../workflows/index.js', import.meta.url)),
+      activities,
+    });
+    const config = testConfig({
+      runId: 'r',
+      modelUri: 'm.onnx',
+      dataUri: 'd',
+      outUri: 'o',
+      layers: ['a', 'b'],
+      preprocess: { resizeShortSide: 32, cropSize: 32, mean: [0, 0, 0], std: [1, 1, 1] },
+      neuronBatch: 4,
+      window: 2,
+    });
+    const client = new Client({ connection });
+    try {
+      await worker.runUntil(async () => {
+        const workflowId = `layer-${queue}`;
+        const handle = await client.workflow.start(layerWorkflow, {
+          taskQueue: queue,
+          workflowId,
+          args: [
+            {
+              config,
+              lowerLayer: 'a',
+              layer: { name: 'b', dims: [26, 1, 1], channels: 26 },
+              taskQueues: { inference: queue, cpu: queue },
+              batchesPerRun: 2,
+            },
+          ],
+        });
+        const summary = await handle.result();
+        assert.equal(summary.neurons, 26);
+        const progress = await client.workflow.getHandle(workflowId).query(layerProgressQuery);
+        assert.deepEqual([progress.circuits, progress.clustered, progress.done], [26, 26, true]);
+        // 7 batches at 2 per run: the workflow ran 4 times (3 continue-as-new), each with a short history.
+        const runs: string[] = [];
+        for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+          runs.push(execution.runId);
+        }
+        assert.equal(runs.length, 4);
+      });
+    } finally {
+      await workerConnection.close();
+      await connection.close();
+    }
+    const expected = [0, 4, 8, 12, 16, 20, 24];
+    assert.deepEqual(
+      circuitCalls.sort((a, b) => a - b),
+      expected,
+    );
+    assert.deepEqual(
+      clusterCalls.sort((a, b) => a - b),
+      expected,
+    );
+    assert.deepEqual(finished, expected);
   });
 });
