@@ -1,4 +1,10 @@
-import { type ClusterCountChoice, chooseClusterCount } from '../clustering/index.js';
+import {
+  type ClusterCountChoice,
+  chooseClusterCount,
+  kmeansPrepared,
+  preparePoints,
+  silhouetteScore,
+} from '../clustering/index.js';
 import type { RowMatrix } from '../clustering/points.js';
 import type { ActivationFeaturesRow, ClusterRow, NeuronRow, RelevanceRow } from '../tables/schemas.js';
 
@@ -30,10 +36,23 @@ function silhouettes(choice: ClusterCountChoice, counts: readonly number[]): Flo
   );
 }
 
+/** One k-means per count and its silhouette: the baseline needs no automatic count, so no null references. */
+function clusterEachCount(points: RowMatrix, counts: readonly number[], seed: number) {
+  const prepared = preparePoints(points);
+  return counts
+    .filter((k) => k < points.rows)
+    .map((k) => {
+      const labels = kmeansPrepared(prepared, k, { seed }).labels;
+      const silhouette = new Set(labels).size >= 2 ? silhouetteScore(points, labels) : Number.NaN;
+      return { clusters: k, labels, silhouette };
+    });
+}
+
 /**
  * Step 3 of PURE for one neuron: k-means (k-means++, 10 restarts, seeded) on its reference images' circuit
  * vectors for every cluster count (PURE), and the same on their Activation-baseline features; the
- * automatic count and polysemanticity score come from the circuits (docs/clustering.md).
+ * automatic count and polysemanticity score come from the circuits (docs/clustering.md). The baseline
+ * is clustered exactly like the circuits, so the two are compared at equal cost per count.
  */
 export function splitNeuron(
   relevance: readonly RelevanceRow[],
@@ -55,23 +74,23 @@ export function splitNeuron(
   const choose = (points: RowMatrix) =>
     chooseClusterCount(points, { candidates: counts, seed: options.seed });
   const pure = choose(stack(rows.map((r) => r.relevance)));
-  const activation = choose(stack(features));
+  const activation = clusterEachCount(stack(features), counts, options.seed);
 
   const clusters: ClusterRow[] = [];
-  for (const [method, choice] of [
-    ['pure', pure],
+  for (const [method, clusterings] of [
+    ['pure', pure.candidates.map((c) => ({ clusters: c.clusters, labels: c.result.labels }))],
     ['activation', activation],
   ] as const) {
-    for (const candidate of choice.candidates) {
+    for (const clustering of clusterings) {
       rows.forEach((r, i) => {
         clusters.push({
           layer: r.layer,
           neuron: r.neuron,
           method,
-          nClusters: candidate.clusters,
+          nClusters: clustering.clusters,
           rank: r.rank,
           sampleIndex: r.sampleIndex,
-          cluster: candidate.result.labels[i]!,
+          cluster: clustering.labels[i]!,
         });
       });
     }
@@ -85,7 +104,10 @@ export function splitNeuron(
       nClusters: pure.clusters,
       polysemanticity: pure.polysemanticity,
       silhouettes: silhouettes(pure, counts),
-      activationSilhouettes: silhouettes(activation, counts),
+      activationSilhouettes: Float32Array.from(
+        counts,
+        (k) => activation.find((c) => c.clusters === k)?.silhouette ?? Number.NaN,
+      ),
       references: rows.length,
     },
   };
