@@ -30,6 +30,8 @@
  * The P threshold is what keeps skewed, heavy-tailed or flat single clouds whole; the evidence
  * threshold is 4, not the nominal 3, as k-means local optima make L heavier-tailed than normal.
  */
+
+import { createRandom, deriveSeed } from '../random.js';
 import {
   assertClusterCount,
   finishClustering,
@@ -42,7 +44,6 @@ import {
 import { denseLabels } from './labels.js';
 import { kmeansOnGram } from './lloyd.js';
 import { distancesFromGram, type PointsInput } from './points.js';
-import { createRandom, deriveSeed } from './random.js';
 import { drawRotatedSpace, prepareRotationNull } from './rotation.js';
 import { subspaceWithinFraction } from './separation.js';
 import { silhouetteFromDistances } from './silhouette.js';

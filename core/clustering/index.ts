@@ -7,6 +7,8 @@
  *
  * Definitions and their reasons: docs/clustering.md.
  */
+
+export { createRandom, type RandomSource } from '../random.js';
 export {
   type CandidateEvaluation,
   type ClusterCountChoice,
@@ -33,5 +35,4 @@ export {
   standardError,
 } from './metrics.js';
 export type { PointsInput, RowMatrix } from './points.js';
-export { createRandom, type RandomSource } from './random.js';
 export { silhouetteFromDistances, silhouetteSamplesFromDistances, silhouetteScore } from './silhouette.js';

@@ -3,6 +3,8 @@
  * (k-means++ seeding, Lloyd, tol 1e-4, max_iter 300, best of 10 restarts). The random stream is our own
  * seeded PRNG, not numpy's, so partitions match scikit-learn's in quality (inertia), not draw for draw.
  */
+
+import { assertSeed, createRandom } from '../random.js';
 import { canonicalOrder } from './labels.js';
 import { type GramClustering, kmeansOnGram, type LloydSettings } from './lloyd.js';
 import {
@@ -14,7 +16,6 @@ import {
   type RowMatrix,
   toRowMatrix,
 } from './points.js';
-import { assertSeed, createRandom } from './random.js';
 
 export interface KMeansOptions {
   /** Seed of the random stream (default 0, the authors' random_state). */

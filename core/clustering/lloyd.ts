@@ -10,9 +10,10 @@
  * squared norm. Then |x_i - c|^2 = G_ii - 2 dot[c][i] + |c|^2 and one Lloyd iteration costs O(n^2 + kn)
  * whatever the number of features. Random draws use one stream for all restarts, as scikit-learn.
  */
+
+import type { RandomSource } from '../random.js';
 import { isSameClustering } from './labels.js';
 import type { GramSpace } from './points.js';
-import type { RandomSource } from './random.js';
 
 export interface LloydSettings {
   /** Restarts; the one with the least inertia wins. */

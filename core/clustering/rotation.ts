@@ -11,8 +11,9 @@
  * V a uniformly random orthonormal r-frame orthogonal to the ones vector, and the reference Gram matrix
  * is (V R)(V R)^T. Cost per reference O(n r^2 + n^2 r), independent of the number of features.
  */
+
+import { normal, type RandomSource } from '../random.js';
 import type { GramSpace } from './points.js';
-import { normal, type RandomSource } from './random.js';
 
 /** A point set reduced to what its rotations need. */
 export interface RotationNull {

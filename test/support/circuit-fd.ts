@@ -39,7 +39,9 @@ export async function circuitByFiniteDifferences(
       tensor(
         'float64',
         a.dims,
-        Float64Array.from(a.data as Float64Array, (v, i) => (Math.floor(i / lowerPlane) === j ? v * (1 + sign * h) : v)),
+        Float64Array.from(a.data as Float64Array, (v, i) =>
+          Math.floor(i / lowerPlane) === j ? v * (1 + sign * h) : v,
+        ),
       );
     return (objective(shifted(1)) - objective(shifted(-1))) / (2 * h);
   });

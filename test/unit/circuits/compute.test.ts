@@ -51,7 +51,15 @@ describe('computeCircuits (ResNet-20, layer2 -> layer3 stage outputs)', () => {
 
     for (const row of result.relevance) {
       const chw = await preprocessImage(await dataset.readSample(row.sampleId), PREPROCESS_PRESETS.cifar10);
-      const fd = await circuitByFiniteDifferences(modelPath, 'input', LOWER, UPPER, chw, [3, 32, 32], row.neuron);
+      const fd = await circuitByFiniteDifferences(
+        modelPath,
+        'input',
+        LOWER,
+        UPPER,
+        chw,
+        [3, 32, 32],
+        row.neuron,
+      );
       const worst = Math.max(...Array.from(fd.relevance, (v, j) => Math.abs(v - row.relevance[j]!)));
       assert.ok(worst < 1e-3, `neuron ${row.neuron} on ${row.sampleId}: max |R - R_fd| = ${worst}`);
       assert.ok(Math.abs(row.relevance.reduce((s, v) => s + Math.abs(v), 0) - 1) < 1e-5);

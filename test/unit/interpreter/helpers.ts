@@ -3,17 +3,8 @@ import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { type DType, numel, type Tensor, tensor, toNumbers } from '../../../core/onnx/tensor.js';
 
-/** A small seeded PRNG (mulberry32), so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32), so failures reproduce. */
+export { createRandom as rng } from '../../../core/random.js';
 
 /** Uniform float32 values in [lo, hi). */
 export function randomFloats(rand: () => number, dims: number[], lo = -1, hi = 1): Tensor {

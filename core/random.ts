@@ -1,6 +1,7 @@
 /**
- * Seeded randomness for clustering. Results must be reproducible from a seed on every machine, so the
- * generator is a small integer PRNG (mulberry32) rather than `Math.random`.
+ * Seeded randomness. Results must be reproducible from a seed on every machine (k-means restarts, null
+ * references, planted data sets, randomised tests), so the generator is a small integer PRNG
+ * (mulberry32) rather than `Math.random`.
  */
 
 /** Uniform numbers in [0, 1). */
