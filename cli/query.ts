@@ -9,7 +9,8 @@ export interface QueryOptions {
 function cell(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
   if (typeof value === 'bigint') return value.toString();
-  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toPrecision(6);
+  if (typeof value === 'number')
+    return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)));
   if (typeof value === 'object')
     return JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v));
   return String(value);
@@ -52,7 +53,10 @@ export async function queryCommand(
   const text = [columns, ...rows.map((r) => r.map(cell))];
   const widths = columns.map((_, i) => Math.min(60, Math.max(...text.map((r) => r[i]!.length))));
   const line = (r: string[]) =>
-    r.map((v, i) => (v.length > 60 ? `${v.slice(0, 57)}...` : v).padEnd(widths[i]!)).join('  ');
+    r
+      .map((v, i) => (v.length > 60 ? `${v.slice(0, 57)}...` : v).padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   process.stdout.write(`${line(columns)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const r of text.slice(1)) process.stdout.write(`${line(r)}\n`);
   process.stdout.write(`(${rows.length} row${rows.length === 1 ? '' : 's'})\n`);

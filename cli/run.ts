@@ -9,7 +9,7 @@ import {
   type PreprocessSpec,
   validatePreprocess,
 } from '../core/datasets/preprocess.js';
-import { modelInput } from '../core/inference/activations.js';
+import { assertKnownTensors, modelInput } from '../core/inference/activations.js';
 import { decodeModel } from '../core/onnx/model.js';
 import { readUri } from '../core/run/blob.js';
 import { resultIdentity, type SweepConfig, type SweepStage, validateConfig } from '../core/run/config.js';
@@ -99,6 +99,7 @@ export async function buildConfig(options: RunOptions): Promise<SweepConfig> {
     clusterCounts: options.clusters,
     seed: options.seed,
   };
+  assertKnownTensors(model, partial.layers); // before any server starts: a typo costs nothing
   return validateConfig({ runId: options.run ?? defaultRunId(partial), ...partial });
 }
 

@@ -70,14 +70,9 @@ export function producedTensors(model: onnxProto.onnx.IModelProto): string[] {
   return (model.graph?.node ?? []).flatMap((node) => node.output ?? []).filter((name) => name.length > 0);
 }
 
-/**
- * Returns a copy of the model whose graph also outputs the given intermediate tensors.
- * Unknown names fail with the list of valid ones, so a typo never costs a sweep.
- */
-export function withExtraOutputs(model: onnxProto.onnx.IModelProto, tensors: readonly string[]): Uint8Array {
-  const copy = onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish());
-  const graph = copy.graph!;
-  const produced = new Set(producedTensors(copy));
+/** Fails, listing valid names, if a requested layer is not a tensor the model computes. */
+export function assertKnownTensors(model: onnxProto.onnx.IModelProto, tensors: readonly string[]): void {
+  const produced = new Set(producedTensors(model));
   const unknown = tensors.filter((t) => !produced.has(t));
   if (unknown.length > 0) {
     throw new Error(
@@ -85,6 +80,16 @@ export function withExtraOutputs(model: onnxProto.onnx.IModelProto, tensors: rea
         `Valid tensor names include: ${[...produced].slice(0, 40).join(', ')}${produced.size > 40 ? ', ...' : ''}`,
     );
   }
+}
+
+/**
+ * Returns a copy of the model whose graph also outputs the given intermediate tensors.
+ * Unknown names fail with the list of valid ones, so a typo never costs a sweep.
+ */
+export function withExtraOutputs(model: onnxProto.onnx.IModelProto, tensors: readonly string[]): Uint8Array {
+  const copy = onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish());
+  const graph = copy.graph!;
+  assertKnownTensors(copy, tensors);
   graph.output ??= [];
   const existing = new Set(graph.output.map((o) => o.name));
   for (const name of tensors) {

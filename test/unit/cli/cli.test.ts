@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { runKeys } from '../../../core/run/layout.js';
+import { toParquet } from '../../../core/tables/parquet.js';
+import { type NeuronRow, neuronsSchema } from '../../../core/tables/schemas.js';
+import { projectRoot, sharedModel } from '../../support/paths.js';
+
+const run = promisify(execFile);
+const cli = join(projectRoot, 'dist', 'cli', 'main.js');
+const pure = (...args: string[]) =>
+  run(process.execPath, [cli, ...args], { env: { ...process.env, PURE_LOG_LEVEL: 'ERROR' } });
+
+describe('the pure command', () => {
+  test('layers lists the stage outputs that --layers auto picks', async () => {
+    const { stdout } = await pure('layers', sharedModel('resnet20-cifar10.onnx'));
+    assert.match(stdout, /\/layer3\/layer3\.2\/Relu_1_output_0\s+block\s+Nx64x8x8\s+yes/);
+    assert.match(
+      stdout,
+      /--layers auto = \/layer1\/layer1\.2\/Relu_1_output_0,\/layer2\/layer2\.2\/Relu_1_output_0,\/layer3\/layer3\.2\/Relu_1_output_0/,
+    );
+  });
+
+  test('query opens a run as DuckDB views and prints a table, CSV or JSON', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pure-cli-'));
+    try {
+      const rows: NeuronRow[] = [0, 1, 2].map((neuron) => ({
+        layer: 'up',
+        lowerLayer: 'low',
+        neuron,
+        nClusters: neuron === 2 ? 3 : 1,
+        polysemanticity: neuron / 4,
+        silhouettes: Float32Array.of(0.1, 0.2),
+        activationSilhouettes: Float32Array.of(0.3, 0.4),
+        references: 100,
+      }));
+      const key = runKeys.layerPart('neurons', 'up', { first: 0, end: 3 });
+      await mkdir(join(dir, key, '..'), { recursive: true });
+      await writeFile(join(dir, key), toParquet(neuronsSchema.toArrow(rows)));
+      const { stdout: tables } = await pure('query', dir);
+      assert.equal(tables.trim(), 'tables: neurons');
+      const { stdout: table } = await pure(
+        'query',
+        dir,
+        'SELECT neuron, n_clusters, polysemanticity FROM neurons ORDER BY neuron DESC',
+      );
+      assert.deepEqual(table.trim().split('\n'), [
+        'neuron  n_clusters  polysemanticity',
+        '------  ----------  ---------------',
+        '2       3           0.5',
+        '1       1           0.25',
+        '0       1           0',
+        '(3 rows)',
+      ]);
+      const { stdout: csv } = await pure(
+        'query',
+        dir,
+        '--format',
+        'csv',
+        'SELECT neuron, layer FROM neurons ORDER BY 1',
+      );
+      assert.equal(csv, 'neuron,layer\n0,up\n1,up\n2,up\n');
+      const { stdout: json } = await pure(
+        'query',
+        dir,
+        '--format',
+        'json',
+        'SELECT max(polysemanticity) AS p FROM neurons',
+      );
+      assert.deepEqual(JSON.parse(json), [{ p: 0.5 }]);
+      await assert.rejects(pure('query', join(dir, 'nothing-here')), /no pure tables under/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('bad input gets one clear error and exit code 1', async () => {
+    await assert.rejects(
+      pure(
+        'run',
+        '--model',
+        sharedModel('resnet20-cifar10.onnx'),
+        '--data',
+        '/nonexistent',
+        '--layers',
+        'a',
+        '--k',
+        '0',
+      ),
+      (e: { code: number; stderr: string }) => e.code === 1 && /k must be an integer >= 1/.test(e.stderr),
+    );
+    await assert.rejects(
+      pure(
+        'run',
+        '--model',
+        sharedModel('resnet20-cifar10.onnx'),
+        '--data',
+        '/d',
+        '--layers',
+        '/nope,/also-nope',
+        '--temporal',
+        '127.0.0.1:1',
+      ),
+      (e: { code: number; stderr: string }) =>
+        e.code === 1 &&
+        /pure: unknown layer "\/nope", "\/also-nope"; run `pure layers <model>`/.test(e.stderr),
+    );
+  });
+});
