@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { openDuckDB } from '../../core/analytics/duckdb.js';
+import { PREPROCESS_PRESETS } from '../../core/datasets/preprocess.js';
+import { runUri } from '../../core/run/layout.js';
+import { openStore } from '../../core/storage/index.js';
+import { createPureWorkers, runWorkers } from '../../workers/create.js';
+import { sweepWorkflow } from '../../workflows/sweep.js';
+import { testConfig } from '../support/config.js';
+import { sharedDataset, sharedModel } from '../support/paths.js';
+import { type S3TestEnv, s3TestEnv, temporalAddress } from '../support/services.js';
+
+/**
+ * Model and images read from S3 (as on a cluster with no shared file system), a corrupt object among
+ * them: the sweep reads everything through the S3 API, skips and records the bad image, and writes to S3.
+ */
+describe('a sweep whose model and images live on S3', () => {
+  let s3: S3TestEnv;
+  let connection: Connection;
+  let workerConnection: NativeConnection;
+  let workersDone: Promise<void>;
+  const abort = new AbortController();
+  const queues = { inference: `s3in-inf-${randomUUID()}`, cpu: `s3in-cpu-${randomUUID()}` };
+
+  before(async () => {
+    s3 = await s3TestEnv();
+    process.env.PURE_S3_ENDPOINT = s3.endpoint;
+    process.env.PURE_S3_ACCESS_KEY = s3.accessKeyId;
+    process.env.PURE_S3_SECRET_KEY = s3.secretAccessKey;
+    const store = openStore(s3.uri, s3.options);
+    await store.put('models/resnet20.onnx', await readFile(sharedModel('resnet20-cifar10.onnx')));
+    for (const cls of ['cat', 'ship']) {
+      for (let i = 0; i < 20; i++) {
+        const name = `${String(i).padStart(4, '0')}.jpg`;
+        await store.put(`images/${cls}/${name}`, await readFile(join(sharedDataset('cifar10-test'), cls, name)));
+      }
+    }
+    await store.put('images/ship/9999.jpg', new TextEncoder().encode('this is not a JPEG'));
+    await store.put('images/labels.txt', new TextEncoder().encode('ignored: not an image'));
+    const address = await temporalAddress();
+    connection = await Connection.connect({ address });
+    workerConnection = await NativeConnection.connect({ address });
+    workersDone = runWorkers(
+      await createPureWorkers({ connection: workerConnection, roles: ['inference', 'cpu'], taskQueues: queues }),
+      abort.signal,
+    );
+  });
+
+  after(async () => {
+    abort.abort();
+    await workersDone;
+    await workerConnection?.close();
+    await connection?.close();
+  });
+
+  test('reads model and images through S3, skips the corrupt object, writes every table to S3', async () => {
+    const config = testConfig({
+      runId: 's3-inputs',
+      modelUri: `${s3.uri}/models/resnet20.onnx`,
+      dataUri: `${s3.uri}/images`,
+      outUri: `${s3.uri}/out`,
+      layers: ['/layer2/layer2.2/Relu_1_output_0', '/layer3/layer3.2/Relu_1_output_0'],
+      preprocess: PREPROCESS_PRESETS.cifar10,
+      k: 10,
+      shardSize: 16,
+      neuronBatch: 32,
+      clusterCounts: [2, 3],
+    });
+    const result = await new Client({ connection }).workflow.execute(sweepWorkflow, {
+      taskQueue: queues.cpu,
+      workflowId: `s3-inputs-${randomUUID()}`,
+      args: [{ config, taskQueues: queues }],
+    });
+    assert.equal(result.numSamples, 41);
+    assert.equal(result.skipped, 1);
+
+    const db = await openDuckDB({ endpoint: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+    const root = runUri(config.outUri, config.runId);
+    const skipped = (await db.runAndReadAll(`SELECT stage, sample_id, error FROM read_parquet('${root}/skipped/*/*.parquet')`)).getRowObjects();
+    assert.equal(skipped.length, 1);
+    assert.equal(skipped[0]!.sample_id, 'ship/9999.jpg');
+    assert.match(String(skipped[0]!.error), /could not decode image/);
+    const refs = (
+      await db.runAndReadAll(
+        `SELECT count(*) AS n, count(DISTINCT label) AS labels, bool_and(starts_with(sample_uri, '${s3.uri}/images/')) AS on_s3,
+                bool_or(sample_id = 'ship/9999.jpg') AS has_corrupt
+         FROM read_parquet('${root}/references/*/*.parquet')`,
+      )
+    ).getRowObjects()[0]!;
+    assert.deepEqual([Number(refs.n), Number(refs.labels), refs.on_s3, refs.has_corrupt], [(32 + 64) * 10, 2, true, false]);
+    const neurons = (await db.runAndReadAll(`SELECT count(*) FROM read_parquet('${root}/neurons/*/*.parquet')`)).getRows();
+    assert.equal(Number(neurons[0]![0]), 64);
+  });
+});
