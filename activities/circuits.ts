@@ -1,10 +1,11 @@
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { AttributionEngine } from '../core/attribution/index.js';
 import { computeCircuits } from '../core/circuits/compute.js';
 import { type Dataset, openDataset } from '../core/datasets/dataset.js';
 import type { LayerShape, NeuronRange, SweepConfig } from '../core/run/config.js';
 import { runKeys, runUri } from '../core/run/layout.js';
-import { localModelFile } from '../core/run/model-file.js';
+import { localModelFile, ModelChangedError } from '../core/run/model-file.js';
 import { openStore } from '../core/storage/index.js';
 import {
   activationFeaturesSchema,
@@ -45,6 +46,18 @@ export function createCircuitActivities(options: CircuitActivityOptions = {}) {
   const modelFiles = promiseCache<string>();
   const datasets = new Map<string, Dataset>();
 
+  async function modelFile(config: SweepConfig): Promise<string> {
+    try {
+      return await modelFiles(`${config.modelUri}\n${config.modelDigest}`, () =>
+        localModelFile(config.modelUri, config.modelDigest),
+      );
+    } catch (error) {
+      if (error instanceof ModelChangedError)
+        throw ApplicationFailure.nonRetryable(error.message, 'ModelChanged');
+      throw error;
+    }
+  }
+
   async function circuits({
     config,
     lowerLayer,
@@ -65,7 +78,7 @@ export function createCircuitActivities(options: CircuitActivityOptions = {}) {
     Context.current().heartbeat({ neurons, phase: 'references read' });
     const result = await computeCircuits({
       engine,
-      modelPath: await modelFiles(config.modelUri, () => localModelFile(config.modelUri)),
+      modelPath: await modelFile(config),
       lowerLayer,
       upperLayer: upperLayer.name,
       references: layerReferences.filter((r) => r.neuron >= neurons.first && r.neuron < neurons.end),

@@ -8,6 +8,7 @@ import { readUri } from '../core/run/blob.js';
 import {
   evenlySpaced,
   type LayerShape,
+  modelDigestOf,
   resultIdentity,
   type ShardRange,
   type SweepConfig,
@@ -15,6 +16,7 @@ import {
   validateConfig,
 } from '../core/run/config.js';
 import { runKeys, runUri } from '../core/run/layout.js';
+import { ModelChangedError } from '../core/run/model-file.js';
 import { openStore } from '../core/storage/index.js';
 import {
   type ReferenceRow,
@@ -75,6 +77,15 @@ export interface ActivityOptions {
   threads?: number;
 }
 
+/** The model's bytes, if they are the ones the sweep was configured with (a checkpoint may be overwritten). */
+export function verifiedModel(config: SweepConfig, bytes: Uint8Array): Uint8Array {
+  if (config.modelDigest && modelDigestOf(bytes) !== config.modelDigest) {
+    const changed = new ModelChangedError(config.modelUri, modelDigestOf(bytes), config.modelDigest);
+    throw ApplicationFailure.nonRetryable(changed.message, 'ModelChanged');
+  }
+  return bytes;
+}
+
 /**
  * The references stage (ActMax, step 1 of PURE) as Temporal activities. Each is a thin wrapper over
  * core/: it reads its inputs from the run's store, calls the computation, writes one deterministic key,
@@ -87,9 +98,9 @@ export function createReferenceActivities(options: ActivityOptions = {}) {
   const datasets = new Map<string, Dataset>();
 
   function model(config: SweepConfig): Promise<ActivationModel> {
-    return models(`${config.modelUri}\n${config.layers.join('\n')}`, async () =>
+    return models(`${config.modelUri}\n${config.modelDigest}\n${config.layers.join('\n')}`, async () =>
       openActivationModel(
-        await readUri(config.modelUri),
+        verifiedModel(config, await readUri(config.modelUri)),
         config.layers,
         options.threads ? { threads: options.threads } : {},
       ),

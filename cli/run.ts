@@ -12,7 +12,13 @@ import {
 import { assertKnownTensors, modelInput } from '../core/inference/activations.js';
 import { decodeModel } from '../core/onnx/model.js';
 import { readUri } from '../core/run/blob.js';
-import { resultIdentity, type SweepConfig, type SweepStage, validateConfig } from '../core/run/config.js';
+import {
+  modelDigestOf,
+  resultIdentity,
+  type SweepConfig,
+  type SweepStage,
+  validateConfig,
+} from '../core/run/config.js';
 import { stageOutputs } from '../core/run/layers.js';
 import { localModelFile } from '../core/run/model-file.js';
 import { createPureWorkers, runWorkers } from '../workers/create.js';
@@ -76,7 +82,8 @@ function defaultRunId(config: Omit<SweepConfig, 'runId'>): string {
 
 export async function buildConfig(options: RunOptions): Promise<SweepConfig> {
   const modelUri = normaliseUri(options.model);
-  const model = decodeModel(await readUri(modelUri));
+  const modelBytes = await readUri(modelUri);
+  const model = decodeModel(modelBytes);
   const input = modelInput(model);
   const layers = options.layers
     .split(',')
@@ -85,6 +92,7 @@ export async function buildConfig(options: RunOptions): Promise<SweepConfig> {
   const auto = layers.length === 1 && layers[0] === 'auto';
   const partial = {
     modelUri,
+    modelDigest: modelDigestOf(modelBytes),
     dataUri: normaliseUri(options.data),
     outUri: normaliseUri(options.out),
     layers: auto ? stageOutputs(await listLayers(await localModelFile(modelUri))) : layers,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PreprocessSpec } from '../datasets/preprocess.js';
 
 /**
@@ -9,6 +10,11 @@ export interface SweepConfig {
   runId: string;
   /** Path or s3:// URI of the ONNX model. */
   modelUri: string;
+  /**
+   * sha256 of the model file when the sweep was configured. Part of the run's identity, so a new
+   * checkpoint written to the same path is a new run, and workers refuse a model that changed mid-run.
+   */
+  modelDigest?: string;
   /** Folder or s3:// prefix of images (flat or class sub-folders). */
   dataUri: string;
   /** Output root (folder or s3:// prefix); the run writes under `<outUri>/<runId>/`. */
@@ -83,10 +89,22 @@ export function shardRanges(total: number, shardSize: number): ShardRange[] {
  * files, so a run may be resumed with other batch sizes, windows or `until`, but not with another k.
  */
 export function resultIdentity(config: SweepConfig): string {
-  const { modelUri, dataUri, layers, k, preprocess, limit, shardSize, neuronBatch, clusterCounts, seed } =
-    config;
+  const {
+    modelUri,
+    modelDigest,
+    dataUri,
+    layers,
+    k,
+    preprocess,
+    limit,
+    shardSize,
+    neuronBatch,
+    clusterCounts,
+    seed,
+  } = config;
   return JSON.stringify({
     modelUri,
+    modelDigest: modelDigest ?? null,
     dataUri,
     layers,
     k,
@@ -139,4 +157,9 @@ export function validateConfig(config: SweepConfig): SweepConfig {
 export function evenlySpaced(total: number, limit: number): number[] {
   if (limit <= 0 || limit >= total) return Array.from({ length: total }, (_, i) => i);
   return Array.from({ length: limit }, (_, i) => Math.floor((i * total) / limit));
+}
+
+/** The digest stored in SweepConfig.modelDigest. */
+export function modelDigestOf(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }

@@ -37,7 +37,10 @@ describe('a sweep whose model and images live on S3', () => {
     for (const cls of ['cat', 'ship']) {
       for (let i = 0; i < 20; i++) {
         const name = `${String(i).padStart(4, '0')}.jpg`;
-        await store.put(`images/${cls}/${name}`, await readFile(join(sharedDataset('cifar10-test'), cls, name)));
+        await store.put(
+          `images/${cls}/${name}`,
+          await readFile(join(sharedDataset('cifar10-test'), cls, name)),
+        );
       }
     }
     await store.put('images/ship/9999.jpg', new TextEncoder().encode('this is not a JPEG'));
@@ -46,7 +49,11 @@ describe('a sweep whose model and images live on S3', () => {
     connection = await Connection.connect({ address });
     workerConnection = await NativeConnection.connect({ address });
     workersDone = runWorkers(
-      await createPureWorkers({ connection: workerConnection, roles: ['inference', 'cpu'], taskQueues: queues }),
+      await createPureWorkers({
+        connection: workerConnection,
+        roles: ['inference', 'cpu'],
+        taskQueues: queues,
+      }),
       abort.signal,
     );
   });
@@ -79,9 +86,17 @@ describe('a sweep whose model and images live on S3', () => {
     assert.equal(result.numSamples, 41);
     assert.equal(result.skipped, 1);
 
-    const db = await openDuckDB({ endpoint: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+    const db = await openDuckDB({
+      endpoint: s3.endpoint,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+    });
     const root = runUri(config.outUri, config.runId);
-    const skipped = (await db.runAndReadAll(`SELECT stage, sample_id, error FROM read_parquet('${root}/skipped/*/*.parquet')`)).getRowObjects();
+    const skipped = (
+      await db.runAndReadAll(
+        `SELECT stage, sample_id, error FROM read_parquet('${root}/skipped/*/*.parquet')`,
+      )
+    ).getRowObjects();
     assert.equal(skipped.length, 1);
     assert.equal(skipped[0]!.sample_id, 'ship/9999.jpg');
     assert.match(String(skipped[0]!.error), /could not decode image/);
@@ -92,8 +107,13 @@ describe('a sweep whose model and images live on S3', () => {
          FROM read_parquet('${root}/references/*/*.parquet')`,
       )
     ).getRowObjects()[0]!;
-    assert.deepEqual([Number(refs.n), Number(refs.labels), refs.on_s3, refs.has_corrupt], [(32 + 64) * 10, 2, true, false]);
-    const neurons = (await db.runAndReadAll(`SELECT count(*) FROM read_parquet('${root}/neurons/*/*.parquet')`)).getRows();
+    assert.deepEqual(
+      [Number(refs.n), Number(refs.labels), refs.on_s3, refs.has_corrupt],
+      [(32 + 64) * 10, 2, true, false],
+    );
+    const neurons = (
+      await db.runAndReadAll(`SELECT count(*) FROM read_parquet('${root}/neurons/*/*.parquet')`)
+    ).getRows();
     assert.equal(Number(neurons[0]![0]), 64);
   });
 });
