@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { createCircuitActivities } from './circuits.js';
 import { withHeartbeat } from './io.js';
 import { createReferenceActivities } from './references.js';
+import { createScheduleActivities } from './schedule.js';
 import { createVirtualNeuronActivities } from './virtual-neurons.js';
 
 export interface ActivitiesOptions {
@@ -16,6 +17,7 @@ export function createActivities(options: ActivitiesOptions = {}) {
     ...createReferenceActivities(threads),
     ...createCircuitActivities(threads),
     ...createVirtualNeuronActivities(),
+    ...createScheduleActivities(),
   };
   return keepAlive(activities);
 }

@@ -7,6 +7,13 @@ import { layersCommand } from './layers.js';
 import { plantedCommand } from './planted.js';
 import { queryCommand } from './query.js';
 import { runCommand } from './run.js';
+import {
+  scheduleCreateCommand,
+  scheduleDeleteCommand,
+  scheduleListCommand,
+  scheduleTriggerCommand,
+} from './schedule.js';
+import { statusCommand } from './status.js';
 import { workerCommand } from './worker.js';
 
 function positiveInt(name: string, min = 1) {
@@ -50,37 +57,47 @@ function stage(value: string): SweepStage {
 }
 
 const d = CONFIG_DEFAULTS;
-program
-  .command('run')
-  .description('Run a sweep: references, circuits and virtual neurons for every neuron of the given layers.')
-  .requiredOption('--model <uri>', 'ONNX model: path or s3://bucket/key')
-  .requiredOption('--data <uri>', 'images: folder or s3:// prefix, flat or in class sub-folders')
-  .requiredOption(
-    '--layers <names>',
-    'comma-separated tensor names, lower layer first, or auto (stage outputs)',
-  )
-  .option('--out <uri>', 'output root: folder or s3:// prefix', 'out')
-  .option('--run <id>', 'run id (default: model name + hash of the options, so a re-run resumes)')
-  .option('-k, --k <n>', 'references per neuron', positiveInt('k'), d.k)
-  .option('--until <stage>', `last step to run: ${SWEEP_STAGES.join(' | ')}`, stage, d.until)
-  .option('--clusters <list>', 'cluster counts tried per neuron', countList, [...d.clusterCounts])
-  .option('--seed <n>', 'k-means seed', positiveInt('seed', 0), d.seed)
-  .option(
-    '--limit <n>',
-    'use only n images, evenly spaced over the dataset (0 = all)',
-    positiveInt('limit', 0),
-    d.limit,
-  )
-  .option('--preprocess <spec>', 'cifar10 | imagenet | JSON spec (default: from the model input size)')
-  .option('--batch-size <n>', 'images per onnxruntime call', positiveInt('batch size'), d.batchSize)
-  .option('--shard-size <n>', 'images per references activity', positiveInt('shard size'), d.shardSize)
-  .option(
-    '--neuron-batch <n>',
-    'neurons per circuits / clustering activity',
-    positiveInt('neuron batch'),
-    d.neuronBatch,
-  )
-  .option('--window <n>', 'activities in flight per stage and layer', positiveInt('window'), d.window)
+
+/** The options that say what to sweep: shared by `run` and `schedule create`. */
+function withSweepOptions(command: Command): Command {
+  return command
+    .requiredOption('--model <uri>', 'ONNX model: path or s3://bucket/key')
+    .requiredOption('--data <uri>', 'images: folder or s3:// prefix, flat or in class sub-folders')
+    .requiredOption(
+      '--layers <names>',
+      'comma-separated tensor names, lower layer first, or auto (stage outputs)',
+    )
+    .option('--out <uri>', 'output root: folder or s3:// prefix', 'out')
+    .option('--run <id>', 'run id (default: model name + hash of the options, so a re-run resumes)')
+    .option('-k, --k <n>', 'references per neuron', positiveInt('k'), d.k)
+    .option('--until <stage>', `last step to run: ${SWEEP_STAGES.join(' | ')}`, stage, d.until)
+    .option('--clusters <list>', 'cluster counts tried per neuron', countList, [...d.clusterCounts])
+    .option('--seed <n>', 'k-means seed', positiveInt('seed', 0), d.seed)
+    .option(
+      '--limit <n>',
+      'use only n images, evenly spaced over the dataset (0 = all)',
+      positiveInt('limit', 0),
+      d.limit,
+    )
+    .option('--preprocess <spec>', 'cifar10 | imagenet | JSON spec (default: from the model input size)')
+    .option('--batch-size <n>', 'images per onnxruntime call', positiveInt('batch size'), d.batchSize)
+    .option('--shard-size <n>', 'images per references activity', positiveInt('shard size'), d.shardSize)
+    .option(
+      '--neuron-batch <n>',
+      'neurons per circuits / clustering activity',
+      positiveInt('neuron batch'),
+      d.neuronBatch,
+    )
+    .option('--window <n>', 'activities in flight per stage and layer', positiveInt('window'), d.window);
+}
+
+withSweepOptions(
+  program
+    .command('run')
+    .description(
+      'Run a sweep: references, circuits and virtual neurons for every neuron of the given layers.',
+    ),
+)
   .option(
     '--temporal <address>',
     'Temporal frontend host:port (default: $TEMPORAL_ADDRESS, else an embedded dev server)',
@@ -113,6 +130,50 @@ program
     ];
     process.stdout.write(lines.join('\n'));
   });
+
+program
+  .command('status')
+  .description('Progress of a sweep on a Temporal server, from any machine.')
+  .argument('<run>', 'the run id (or the workflow id pure-sweep-<run>)')
+  .option('--temporal <address>', 'Temporal frontend host:port (default: $TEMPORAL_ADDRESS)')
+  .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
+  .action(statusCommand);
+
+const schedule = program
+  .command('schedule')
+  .description('Recurring sweeps (e.g. nightly on the latest checkpoint) as Temporal schedules.');
+withSweepOptions(
+  schedule
+    .command('create')
+    .description(
+      'Create a schedule; each firing configures the sweep anew, so a new checkpoint is a new run.',
+    )
+    .argument('<id>', 'schedule id'),
+)
+  .requiredOption('--cron <expr...>', 'cron expression(s), UTC, e.g. "0 2 * * *"')
+  .option('--paused', 'create it paused')
+  .option('--temporal <address>', 'Temporal frontend host:port (default: $TEMPORAL_ADDRESS)')
+  .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
+  .option('--queue-prefix <name>', 'task queues <name>-inference and <name>-cpu', 'pure')
+  .action(scheduleCreateCommand);
+for (const [name, description, action] of [
+  ['trigger', 'Start a scheduled sweep now.', scheduleTriggerCommand],
+  ['delete', 'Delete a schedule (running sweeps go on).', scheduleDeleteCommand],
+] as const) {
+  schedule
+    .command(name)
+    .description(description)
+    .argument('<id>', 'schedule id')
+    .option('--temporal <address>', 'Temporal frontend host:port (default: $TEMPORAL_ADDRESS)')
+    .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
+    .action(action);
+}
+schedule
+  .command('list')
+  .description('List schedules with their next and last firing.')
+  .option('--temporal <address>', 'Temporal frontend host:port (default: $TEMPORAL_ADDRESS)')
+  .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
+  .action(scheduleListCommand);
 
 program
   .command('worker')

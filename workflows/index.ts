@@ -1,3 +1,4 @@
 // The workflow bundle's entry point: every workflow type a worker registers.
 export { layerWorkflow } from './layer.js';
+export { scheduledSweepWorkflow } from './scheduled.js';
 export { sweepWorkflow } from './sweep.js';

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { openDuckDB } from '../../core/analytics/duckdb.js';
 import { createRunViews } from '../../core/analytics/views.js';
@@ -86,7 +87,7 @@ describe('a sweep survives a killed worker (real Temporal, worker as a separate 
       workers.push(startWorker(address, prefix));
       const handle = await client.workflow.start(sweepWorkflow, {
         taskQueue: taskQueues(prefix).cpu,
-        workflowId: `resume-${prefix}`,
+        workflowId: `pure-sweep-resume-${prefix}`,
         args: [{ config, taskQueues: taskQueues(prefix) }],
       });
       // Kill once the circuits stage has written some, but not all, of its parts.
@@ -102,7 +103,31 @@ describe('a sweep survives a killed worker (real Temporal, worker as a separate 
       assert.ok(partsAtKill < 8 + 16, `killed mid-stage (${partsAtKill} of 24 relevance parts written)`);
 
       workers.push(startWorker(address, prefix));
+      // `pure status` from another process shows per-layer progress while the sweep runs.
+      const status = async () =>
+        (
+          await promisify(execFile)(process.execPath, [
+            cli,
+            'status',
+            `resume-${prefix}`,
+            '--temporal',
+            address,
+          ])
+        ).stdout;
+      let running = '';
+      await waitFor(
+        async () => {
+          running = await status().catch(() => '');
+          return running !== '';
+        },
+        60_000,
+        'pure status to answer',
+      );
+      assert.match(running, /references\s+400\/400 images|COMPLETED/);
       const result = await handle.result();
+      const finished = await status();
+      assert.match(finished, /COMPLETED/);
+      assert.match(finished, /\/layer3\/layer3\.2\/Relu_1_output_0: \d+ of 64 neurons split/);
       assert.deepEqual(
         result.virtualNeurons.map((v) => [v.layer, v.neurons]),
         [

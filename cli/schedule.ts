@@ -1,0 +1,95 @@
+import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
+import { normaliseUri, type SweepRequest } from '../core/run/configure.js';
+import { scheduledSweepWorkflow } from '../workflows/scheduled.js';
+import { taskQueues } from '../workflows/sweep.js';
+
+export interface ScheduleConnectionOptions {
+  temporal?: string;
+  namespace: string;
+}
+
+export interface ScheduleCreateOptions extends SweepRequest, ScheduleConnectionOptions {
+  cron: string[];
+  queuePrefix: string;
+  paused?: boolean;
+}
+
+async function withClient<T>(
+  options: ScheduleConnectionOptions,
+  work: (client: Client) => Promise<T>,
+): Promise<T> {
+  const address = options.temporal ?? process.env.TEMPORAL_ADDRESS;
+  if (!address) {
+    throw new Error(
+      'schedules live on a long-running Temporal server, not the embedded one: start one ' +
+        '(bash infra/temporal.sh start) and pass --temporal host:port or set TEMPORAL_ADDRESS; ' +
+        'run workers with `pure worker` against it',
+    );
+  }
+  const connection = await Connection.connect({ address });
+  try {
+    return await work(new Client({ connection, namespace: options.namespace }));
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * `pure schedule create <id> --cron "0 2 * * *" --model s3://.../latest.onnx ...`: a Temporal schedule
+ * that starts scheduledSweepWorkflow, which reads the checkpoint at each firing (a new checkpoint is a new
+ * run, an unchanged one a no-op). A firing while the previous sweep still runs is skipped.
+ */
+export async function scheduleCreateCommand(id: string, options: ScheduleCreateOptions): Promise<void> {
+  const { cron, queuePrefix, paused, temporal: _t, namespace: _n, ...rest } = options;
+  const request: SweepRequest = {
+    ...rest,
+    // Workers resolve paths on their own machines: store absolute ones.
+    model: normaliseUri(rest.model),
+    data: normaliseUri(rest.data),
+    out: normaliseUri(rest.out),
+  };
+  await withClient(options, async (client) => {
+    const queues = taskQueues(queuePrefix);
+    await client.schedule.create({
+      scheduleId: id,
+      spec: { cronExpressions: cron },
+      action: {
+        type: 'startWorkflow',
+        workflowType: scheduledSweepWorkflow,
+        workflowId: `pure-scheduled-${id}`,
+        taskQueue: queues.cpu,
+        args: [{ request, taskQueues: queues }],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+      state: { paused: Boolean(paused), note: `pure sweep of ${request.model}` },
+    });
+    process.stdout.write(`schedule ${id} created: ${cron.join(', ')} (UTC) -> sweep of ${request.model}\n`);
+  });
+}
+
+export async function scheduleListCommand(options: ScheduleConnectionOptions): Promise<void> {
+  await withClient(options, async (client) => {
+    for await (const schedule of client.schedule.list()) {
+      const next = schedule.info.nextActionTimes[0]?.toISOString() ?? '-';
+      const last = schedule.info.recentActions.at(-1);
+      process.stdout.write(
+        `${schedule.scheduleId}  ${schedule.state.paused ? 'paused' : 'active'}  next ${next}  ` +
+          `last ${last ? `${last.takenAt.toISOString()} (${last.action.workflow.workflowId})` : '-'}\n`,
+      );
+    }
+  });
+}
+
+export async function scheduleTriggerCommand(id: string, options: ScheduleConnectionOptions): Promise<void> {
+  await withClient(options, async (client) => {
+    await client.schedule.getHandle(id).trigger(ScheduleOverlapPolicy.SKIP);
+    process.stdout.write(`schedule ${id} triggered\n`);
+  });
+}
+
+export async function scheduleDeleteCommand(id: string, options: ScheduleConnectionOptions): Promise<void> {
+  await withClient(options, async (client) => {
+    await client.schedule.getHandle(id).delete();
+    process.stdout.write(`schedule ${id} deleted\n`);
+  });
+}

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { scheduleCreateCommand, scheduleDeleteCommand, scheduleTriggerCommand } from '../../cli/schedule.js';
+import { CONFIG_DEFAULTS } from '../../core/run/config.js';
+import { createPureWorkers, runWorkers } from '../../workers/create.js';
+import type { SweepResult } from '../../workflows/sweep.js';
+import { taskQueues } from '../../workflows/sweep.js';
+import { sharedDataset, sharedModel } from '../support/paths.js';
+import { temporalAddress } from '../support/services.js';
+
+/**
+ * Nightly runs on new checkpoints: a schedule whose every firing reads the checkpoint at a fixed path.
+ * Firing twice on the same checkpoint is one run (the second a no-op); a new checkpoint is a new run.
+ */
+describe('scheduled sweeps (real Temporal schedules)', () => {
+  let dir: string;
+  let address: string;
+  let connection: Connection;
+  let workerConnection: NativeConnection;
+  let workersDone: Promise<void>;
+  const abort = new AbortController();
+  const prefix = `sched-${randomUUID()}`;
+  const id = `nightly-${randomUUID()}`;
+
+  before(async () => {
+    address = await temporalAddress();
+    dir = await mkdtemp(join(tmpdir(), 'pure-schedule-'));
+    connection = await Connection.connect({ address });
+    workerConnection = await NativeConnection.connect({ address });
+    workersDone = runWorkers(
+      await createPureWorkers({
+        connection: workerConnection,
+        roles: ['inference', 'cpu'],
+        taskQueues: taskQueues(prefix),
+      }),
+      abort.signal,
+    );
+  });
+
+  after(async () => {
+    await scheduleDeleteCommand(id, { temporal: address, namespace: 'default' }).catch(() => undefined);
+    abort.abort();
+    await workersDone;
+    await workerConnection?.close();
+    await connection?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function fire(client: Client, firing: number): Promise<SweepResult> {
+    await scheduleTriggerCommand(id, { temporal: address, namespace: 'default' });
+    const handle = client.schedule.getHandle(id);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const actions = (await handle.describe()).info.recentActions;
+      if (actions.length >= firing) {
+        const started = actions[firing - 1]!.action.workflow;
+        return client.workflow.getHandle(started.workflowId, started.firstExecutionRunId).result();
+      }
+      if (Date.now() > deadline) throw new Error(`firing ${firing} did not start`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  test('one run per checkpoint: same checkpoint twice is a no-op, a new one is a new run', async () => {
+    const latest = join(dir, 'latest.onnx');
+    await copyFile(sharedModel('resnet20-cifar10.onnx'), latest);
+    await scheduleCreateCommand(id, {
+      ...CONFIG_DEFAULTS,
+      clusters: [2, 3],
+      model: latest,
+      data: sharedDataset('cifar10-test'),
+      layers: 'auto',
+      out: join(dir, 'out'),
+      k: 5,
+      limit: 50,
+      neuronBatch: 64,
+      cron: ['0 0 1 1 *'],
+      temporal: address,
+      namespace: 'default',
+      queuePrefix: prefix,
+    });
+    const client = new Client({ connection });
+
+    const first = await fire(client, 1);
+    assert.equal(first.shardsComputed, 1);
+    assert.deepEqual(
+      first.layers.map((l) => l.name),
+      [
+        '/layer1/layer1.2/Relu_1_output_0',
+        '/layer2/layer2.2/Relu_1_output_0',
+        '/layer3/layer3.2/Relu_1_output_0',
+      ],
+    );
+    const again = await fire(client, 2);
+    assert.equal(again.runUri, first.runUri);
+    assert.deepEqual([again.shardsComputed, again.shardsReused], [0, 1]);
+
+    // Tonight's checkpoint: another model at the same path; --layers auto follows it.
+    await copyFile(sharedModel('resnet56-cifar10.onnx'), latest);
+    const next = await fire(client, 3);
+    assert.notEqual(next.runUri, first.runUri);
+    assert.equal(next.shardsComputed, 1);
+    assert.equal(next.layers[2]!.name, '/layer3/layer3.8/Relu_1_output_0');
+    assert.equal(next.virtualNeurons.length, 2);
+    assert.equal((await readdir(join(dir, 'out'))).length, 2);
+  });
+});

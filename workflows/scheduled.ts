@@ -1,0 +1,26 @@
+import { executeChild, proxyActivities } from '@temporalio/workflow';
+import type { ScheduleActivities } from '../activities/schedule.js';
+import type { SweepRequest } from '../core/run/configure.js';
+import { activityOptions } from './activity-options.js';
+import { type SweepResult, sweepWorkflow } from './sweep.js';
+
+export interface ScheduledSweepInput {
+  request: SweepRequest;
+  taskQueues: { inference: string; cpu: string };
+}
+
+/**
+ * What a schedule starts (`pure schedule create`): configure the sweep from the stored request (reading the
+ * checkpoint that is there now), then run it as the child `pure-sweep-<run id>`. An unchanged checkpoint
+ * gives the same run id, whose sweep finds every output present and finishes in seconds; a new
+ * checkpoint gives a new run.
+ */
+export async function scheduledSweepWorkflow(input: ScheduledSweepInput): Promise<SweepResult> {
+  const cpu = proxyActivities<ScheduleActivities>(activityOptions(input.taskQueues.cpu, '30 minutes'));
+  const config = await cpu.configureScheduledSweep(input.request);
+  return executeChild(sweepWorkflow, {
+    workflowId: `pure-sweep-${config.runId}`,
+    taskQueue: input.taskQueues.cpu,
+    args: [{ config, taskQueues: input.taskQueues }],
+  });
+}
