@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { AttributionEngine } from '../core/attribution/index.js';
 import { computeCircuits } from '../core/circuits/compute.js';
 import { type Dataset, openDataset } from '../core/datasets/dataset.js';
+import { type InferenceSettings, sessionSettingsFor } from '../core/onnx/runtime.js';
 import type { LayerShape, NeuronRange, SweepConfig } from '../core/run/config.js';
 import { runKeys, runUri } from '../core/run/layout.js';
 import { localModelFile, ModelChangedError } from '../core/run/model-file.js';
@@ -30,18 +31,13 @@ export interface CircuitsResult {
   reused: boolean;
 }
 
-export interface CircuitActivityOptions {
-  /** onnxruntime intra-op threads per session (default: all cores). */
-  threads?: number;
-}
-
 /**
  * Step 2 of PURE as an activity: the circuits of a range of neurons of one layer, and the Activation
  * baseline's features of their reference images. Writes `activations/` then `relevance/` (the latter last:
  * its presence means the part is complete) and skips the work when it is already there.
  */
-export function createCircuitActivities(options: CircuitActivityOptions = {}) {
-  const engine = new AttributionEngine(options.threads ? { intraOpNumThreads: options.threads } : {});
+export function createCircuitActivities(settings: InferenceSettings = {}) {
+  const engine = new AttributionEngine(sessionSettingsFor(settings));
   const references = promiseCache<ReferenceRow[]>();
   const modelFiles = promiseCache<string>();
   const datasets = new Map<string, Dataset>();

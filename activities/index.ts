@@ -1,21 +1,19 @@
 import { Context } from '@temporalio/activity';
+import type { InferenceSettings } from '../core/onnx/runtime.js';
 import { createCircuitActivities } from './circuits.js';
 import { withHeartbeat } from './io.js';
 import { createReferenceActivities } from './references.js';
 import { createScheduleActivities } from './schedule.js';
 import { createVirtualNeuronActivities } from './virtual-neurons.js';
 
-export interface ActivitiesOptions {
-  /** onnxruntime intra-op threads per session (default: all cores). */
-  threads?: number;
-}
+/** How this worker runs onnxruntime: threads and device. */
+export type ActivitiesOptions = InferenceSettings;
 
 /** Every activity of a sweep, each kept alive by a periodic heartbeat (see withHeartbeat). */
 export function createActivities(options: ActivitiesOptions = {}) {
-  const threads = options.threads ? { threads: options.threads } : {};
   const activities = {
-    ...createReferenceActivities(threads),
-    ...createCircuitActivities(threads),
+    ...createReferenceActivities(options),
+    ...createCircuitActivities(options),
     ...createVirtualNeuronActivities(),
     ...createScheduleActivities(),
   };

@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { type Dataset, openDataset } from '../core/datasets/dataset.js';
 import { type ActivationModel, openActivationModel } from '../core/inference/activations.js';
+import type { InferenceSettings } from '../core/onnx/runtime.js';
 import { actMaxShard } from '../core/references/actmax.js';
 import { mergeLayerReferences } from '../core/references/merge.js';
 import { readUri } from '../core/run/blob.js';
@@ -72,11 +73,6 @@ export interface FinishReferencesResult {
   manifestKey: string;
 }
 
-export interface ActivityOptions {
-  /** onnxruntime intra-op threads per session (default: all cores). */
-  threads?: number;
-}
-
 /** The model's bytes, if they are the ones the sweep was configured with (a checkpoint may be overwritten). */
 export function verifiedModel(config: SweepConfig, bytes: Uint8Array): Uint8Array {
   if (config.modelDigest && modelDigestOf(bytes) !== config.modelDigest) {
@@ -92,18 +88,14 @@ export function verifiedModel(config: SweepConfig, bytes: Uint8Array): Uint8Arra
  * and returns keys and counts. An activity whose output already exists returns at once, so retries,
  * worker crashes and re-runs never redo or duplicate work.
  */
-export function createReferenceActivities(options: ActivityOptions = {}) {
+export function createReferenceActivities(settings: InferenceSettings = {}) {
   const models = promiseCache<ActivationModel>();
   const manifests = promiseCache<SampleRow[]>();
   const datasets = new Map<string, Dataset>();
 
   function model(config: SweepConfig): Promise<ActivationModel> {
     return models(`${config.modelUri}\n${config.modelDigest}\n${config.layers.join('\n')}`, async () =>
-      openActivationModel(
-        verifiedModel(config, await readUri(config.modelUri)),
-        config.layers,
-        options.threads ? { threads: options.threads } : {},
-      ),
+      openActivationModel(verifiedModel(config, await readUri(config.modelUri)), config.layers, settings),
     );
   }
 

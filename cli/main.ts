@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
 import { Command, InvalidArgumentError } from 'commander';
+import { DEVICES, type Device } from '../core/onnx/runtime.js';
 import { CONFIG_DEFAULTS, SWEEP_STAGES, type SweepStage } from '../core/run/config.js';
 import { layersCommand } from './layers.js';
 import { plantedCommand } from './planted.js';
@@ -47,6 +48,12 @@ function countList(value: string): number[] {
     throw new InvalidArgumentError('cluster counts are integers >= 2, e.g. 2,3,4,5');
   }
   return counts;
+}
+
+function device(value: string): Device {
+  if (!(DEVICES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`one of ${DEVICES.join(', ')}`);
+  return value as Device;
 }
 
 function stage(value: string): SweepStage {
@@ -105,6 +112,7 @@ withSweepOptions(
   .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
   .option('--no-worker', 'do not run an in-process worker (workers run elsewhere)')
   .option('--threads <n>', 'onnxruntime threads per session', positiveInt('threads'))
+  .option('--device <device>', `onnxruntime device: ${DEVICES.join(' | ')}`, device, 'cpu')
   .option('--state-dir <dir>', 'where the embedded Temporal server keeps its state', '.pure')
   .option('--queue-prefix <name>', 'task queues <name>-inference and <name>-cpu', 'pure')
   .action(async (opts) => {
@@ -186,6 +194,7 @@ program
   )
   .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
   .option('--threads <n>', 'onnxruntime threads per session', positiveInt('threads'))
+  .option('--device <device>', `onnxruntime device: ${DEVICES.join(' | ')}`, device, 'cpu')
   .option('--queue-prefix <name>', 'task queues <name>-inference and <name>-cpu', 'pure')
   .action(workerCommand);
 

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { type Device, executionProvidersFor } from '../core/onnx/runtime.js';
 import { configureSweep, type SweepRequest } from '../core/run/configure.js';
 import { createPureWorkers, runWorkers } from '../workers/create.js';
 import { type SweepResult, sweepWorkflow, taskQueues } from '../workflows/sweep.js';
@@ -12,11 +13,13 @@ export interface RunOptions extends SweepRequest {
   namespace: string;
   worker: boolean;
   threads?: number;
+  device: Device;
   stateDir: string;
   queuePrefix: string;
 }
 
 export async function runCommand(options: RunOptions): Promise<SweepResult> {
+  if (options.worker) executionProvidersFor(options.device); // before any server starts
   const config = await configureSweep(options);
   const embedded = options.temporal
     ? undefined
@@ -38,7 +41,7 @@ export async function runCommand(options: RunOptions): Promise<SweepResult> {
         namespace: options.namespace,
         roles: ['inference', 'cpu'],
         taskQueues: queues,
-        ...(options.threads ? { threads: options.threads } : {}),
+        inference: { ...(options.threads ? { threads: options.threads } : {}), device: options.device },
       });
       workersDone = runWorkers(workers, abort.signal);
     }

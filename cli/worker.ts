@@ -1,4 +1,5 @@
 import { NativeConnection } from '@temporalio/worker';
+import { type Device, executionProvidersFor } from '../core/onnx/runtime.js';
 import { createPureWorkers, runWorkers, type WorkerRole } from '../workers/create.js';
 import { taskQueues } from '../workflows/sweep.js';
 
@@ -7,6 +8,7 @@ export interface WorkerOptions {
   temporal: string;
   namespace: string;
   threads?: number;
+  device: Device;
   queuePrefix: string;
 }
 
@@ -16,13 +18,14 @@ export async function workerCommand(options: WorkerOptions): Promise<void> {
   if (invalid.length > 0 || roles.length === 0) {
     throw new Error(`--queues takes inference, cpu or both; got ${options.queues}`);
   }
+  if (roles.includes('inference')) executionProvidersFor(options.device); // before connecting: fail fast
   const connection = await NativeConnection.connect({ address: options.temporal });
   const workers = await createPureWorkers({
     connection,
     namespace: options.namespace,
     roles: roles as WorkerRole[],
     taskQueues: taskQueues(options.queuePrefix),
-    ...(options.threads ? { threads: options.threads } : {}),
+    inference: { ...(options.threads ? { threads: options.threads } : {}), device: options.device },
   });
   const abort = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => abort.abort());

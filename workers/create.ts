@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { executionProvidersFor, type InferenceSettings } from '../core/onnx/runtime.js';
 import { TASK_QUEUES } from '../workflows/sweep.js';
 
 export type WorkerRole = 'inference' | 'cpu';
@@ -10,8 +11,8 @@ export interface PureWorkerOptions {
   namespace?: string;
   roles: readonly WorkerRole[];
   taskQueues?: { inference: string; cpu: string };
-  /** onnxruntime threads per session (default: all cores). */
-  threads?: number;
+  /** onnxruntime threads and device of this worker's sessions. */
+  inference?: InferenceSettings;
   /** Concurrent activities per worker (default: 1 for inference, where one ORT run already uses every core). */
   maxConcurrentActivities?: number;
 }
@@ -24,9 +25,10 @@ const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta
  */
 export async function createPureWorkers(options: PureWorkerOptions): Promise<Worker[]> {
   const queues = options.taskQueues ?? TASK_QUEUES;
+  if (options.roles.includes('inference')) executionProvidersFor(options.inference?.device); // fail at start
   // Every activity is registered on both queues; the workflows decide which queue runs what. Sessions
   // and models are created lazily, so a CPU worker never loads onnxruntime sessions it does not use.
-  const activities = createActivities(options.threads ? { threads: options.threads } : {});
+  const activities = createActivities(options.inference ?? {});
 
   const workers: Worker[] = [];
   for (const role of options.roles) {

@@ -1,6 +1,8 @@
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 
+import { type InferenceSettings, sessionSettingsFor } from '../onnx/runtime.js';
+
 const { onnx } = onnxProto;
 
 /** Input geometry of an image model: NCHW with a dynamic (or fixed) batch axis. */
@@ -27,9 +29,7 @@ export interface ActivationModel {
   release(): Promise<void>;
 }
 
-export interface ActivationModelOptions {
-  /** onnxruntime intra-op threads (default: onnxruntime's choice, all cores). */
-  threads?: number;
+export interface ActivationModelOptions extends InferenceSettings {
   /** A run that takes longer fails with a clear error instead of hanging the worker (default 10 min). */
   runTimeoutMs?: number;
 }
@@ -117,8 +117,12 @@ export async function openActivationModel(
 ): Promise<ActivationModel> {
   const model = onnx.ModelProto.decode(modelBytes);
   const input = modelInput(model);
-  const sessionOptions: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
-  if (options.threads) sessionOptions.intraOpNumThreads = options.threads;
+  const settings = sessionSettingsFor(options);
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    executionProviders: [...(settings.executionProviders ?? ['cpu'])],
+  };
+  if (settings.intraOpNumThreads) sessionOptions.intraOpNumThreads = settings.intraOpNumThreads;
   const session = await ort.InferenceSession.create(withExtraOutputs(model, layers), sessionOptions);
   const runTimeoutMs = options.runTimeoutMs ?? 10 * 60_000;
   return {

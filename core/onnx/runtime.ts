@@ -17,6 +17,42 @@ export interface SessionSettings {
   readonly executionProviders?: readonly string[];
 }
 
+/** Where a worker runs its onnxruntime sessions. */
+export const DEVICES = ['cpu', 'cuda'] as const;
+export type Device = (typeof DEVICES)[number];
+
+/** How a worker's sessions run: threads and device, set once per worker (`pure worker --device cuda`). */
+export interface InferenceSettings {
+  /** onnxruntime intra-op threads per session (default: all cores). */
+  readonly threads?: number;
+  readonly device?: Device;
+}
+
+/**
+ * The execution providers for a device, checked against this onnxruntime-node install, so a GPU worker
+ * without the CUDA provider fails at start with what to do, not at its first activity.
+ */
+export function executionProvidersFor(device: Device = 'cpu'): string[] {
+  if (device === 'cpu') return ['cpu'];
+  const cuda = ort.listSupportedBackends().find((b) => b.name === 'cuda');
+  if (!cuda?.bundled) {
+    throw new Error(
+      'the CUDA execution provider of onnxruntime-node is not installed here (npm installs skip it, see .npmrc); ' +
+        'on a GPU worker image run `ONNXRUNTIME_NODE_INSTALL=1 node node_modules/onnxruntime-node/script/install.js` ' +
+        'after npm ci (infra/README.md, "CUDA for onnxruntime-node"), or use --device cpu',
+    );
+  }
+  return ['cuda', 'cpu'];
+}
+
+/** SessionSettings for a worker's InferenceSettings. */
+export function sessionSettingsFor(settings: InferenceSettings = {}): SessionSettings {
+  return {
+    ...(settings.threads ? { intraOpNumThreads: settings.threads } : {}),
+    executionProviders: executionProvidersFor(settings.device),
+  };
+}
+
 export async function createSession(model: ModelProto, settings: SessionSettings = {}): Promise<OrtSession> {
   const bytes = encodeModel(model);
   try {

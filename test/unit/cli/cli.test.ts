@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { executionProvidersFor } from '../../../core/onnx/runtime.js';
 import { runKeys } from '../../../core/run/layout.js';
 import { toParquet } from '../../../core/tables/parquet.js';
 import { type NeuronRow, neuronsSchema } from '../../../core/tables/schemas.js';
@@ -76,6 +78,23 @@ describe('the pure command', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  test('--device cuda fails at worker start, saying how to install the CUDA provider, unless it is installed', async () => {
+    const cudaInstalled = ort.listSupportedBackends().some((b) => b.name === 'cuda' && b.bundled);
+    if (cudaInstalled) {
+      assert.deepEqual(executionProvidersFor('cuda'), ['cuda', 'cpu']);
+    } else {
+      assert.throws(
+        () => executionProvidersFor('cuda'),
+        /CUDA execution provider .* not installed.*ONNXRUNTIME_NODE_INSTALL=1/,
+      );
+      await assert.rejects(
+        pure('worker', '--device', 'cuda', '--temporal', '127.0.0.1:1'),
+        (e: { code: number; stderr: string }) => e.code === 1 && /CUDA execution provider/.test(e.stderr),
+      );
+    }
+    assert.deepEqual(executionProvidersFor('cpu'), ['cpu']);
   });
 
   test('bad input gets one clear error and exit code 1', async () => {
