@@ -5,6 +5,7 @@ import { type Device, executionProvidersFor } from '../core/onnx/runtime.js';
 import { configureSweep, type SweepRequest } from '../core/run/configure.js';
 import { createPureWorkers, runWorkers } from '../workers/create.js';
 import { type SweepResult, sweepWorkflow, taskQueues } from '../workflows/sweep.js';
+import { temporalConnectionOptions } from './connection.js';
 import { startEmbeddedTemporal } from './embedded-temporal.js';
 import { progressView, sweepStages } from './progress.js';
 
@@ -32,10 +33,12 @@ export async function runCommand(options: RunOptions): Promise<SweepResult> {
   const abort = new AbortController();
   let workersDone: Promise<void> | undefined;
   let workerConnection: NativeConnection | undefined;
-  const connection = await Connection.connect({ address });
+  // An embedded dev server is plain; a remote one may need TLS or an API key (TEMPORAL_* variables).
+  const connectionOptions = embedded ? { address } : temporalConnectionOptions(address);
+  const connection = await Connection.connect(connectionOptions);
   try {
     if (options.worker) {
-      workerConnection = await NativeConnection.connect({ address });
+      workerConnection = await NativeConnection.connect(connectionOptions);
       const workers = await createPureWorkers({
         connection: workerConnection,
         namespace: options.namespace,

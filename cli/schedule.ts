@@ -2,6 +2,7 @@ import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { normaliseUri, type SweepRequest } from '../core/run/configure.js';
 import { scheduledSweepWorkflow } from '../workflows/scheduled.js';
 import { taskQueues } from '../workflows/sweep.js';
+import { temporalConnectionOptions } from './connection.js';
 
 export interface ScheduleConnectionOptions {
   temporal?: string;
@@ -26,7 +27,7 @@ async function withClient<T>(
         'run workers with `pure worker` against it',
     );
   }
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(temporalConnectionOptions(address));
   try {
     return await work(new Client({ connection, namespace: options.namespace }));
   } finally {

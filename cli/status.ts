@@ -1,5 +1,6 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { sweepWorkflow } from '../workflows/sweep.js';
+import { temporalConnectionOptions } from './connection.js';
 import { sweepStages } from './progress.js';
 
 export interface StatusOptions {
@@ -14,7 +15,7 @@ export async function statusCommand(run: string, options: StatusOptions): Promis
     throw new Error(
       'pass --temporal host:port or set TEMPORAL_ADDRESS (the embedded server lives only as long as its `pure run`)',
     );
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(temporalConnectionOptions(address));
   try {
     const client = new Client({ connection, namespace: options.namespace });
     const workflowId = run.startsWith('pure-sweep-') ? run : `pure-sweep-${run}`;

@@ -2,6 +2,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { type Device, executionProvidersFor } from '../core/onnx/runtime.js';
 import { createPureWorkers, runWorkers, type WorkerRole } from '../workers/create.js';
 import { taskQueues } from '../workflows/sweep.js';
+import { temporalConnectionOptions } from './connection.js';
 
 export interface WorkerOptions {
   queues: string;
@@ -19,7 +20,7 @@ export async function workerCommand(options: WorkerOptions): Promise<void> {
     throw new Error(`--queues takes inference, cpu or both; got ${options.queues}`);
   }
   if (roles.includes('inference')) executionProvidersFor(options.device); // before connecting: fail fast
-  const connection = await NativeConnection.connect({ address: options.temporal });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(options.temporal));
   const workers = await createPureWorkers({
     connection,
     namespace: options.namespace,

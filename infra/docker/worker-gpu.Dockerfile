@@ -25,4 +25,4 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/package.json ./
 USER 1000:1000
 ENTRYPOINT ["node", "dist/cli/main.js"]
-CMD ["worker", "--queues", "inference"]
+CMD ["worker", "--queues", "inference", "--device", "cuda"]

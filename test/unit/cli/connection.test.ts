@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { temporalConnectionOptions } from '../../../cli/connection.js';
+
+test('Temporal connection settings follow the Temporal CLI variables (plain, API key, mTLS)', async () => {
+  assert.deepEqual(temporalConnectionOptions('127.0.0.1:7233', {}), { address: '127.0.0.1:7233' });
+  assert.deepEqual(temporalConnectionOptions('ns.acct.tmprl.cloud:7233', { TEMPORAL_API_KEY: 'k' }), {
+    address: 'ns.acct.tmprl.cloud:7233',
+    tls: {},
+    apiKey: 'k',
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'pure-tls-'));
+  try {
+    await writeFile(join(dir, 'c.pem'), 'CERT');
+    await writeFile(join(dir, 'k.pem'), 'KEY');
+    const mtls = temporalConnectionOptions('h:7233', {
+      TEMPORAL_TLS_CLIENT_CERT_PATH: join(dir, 'c.pem'),
+      TEMPORAL_TLS_CLIENT_KEY_PATH: join(dir, 'k.pem'),
+      TEMPORAL_TLS_SERVER_NAME: 'h.example',
+    });
+    assert.equal(String(mtls.tls && typeof mtls.tls === 'object' && mtls.tls.clientCertPair?.crt), 'CERT');
+    assert.equal(mtls.tls && typeof mtls.tls === 'object' && mtls.tls.serverNameOverride, 'h.example');
+    assert.throws(
+      () => temporalConnectionOptions('h:7233', { TEMPORAL_TLS_CLIENT_CERT_PATH: join(dir, 'c.pem') }),
+      /needs both/,
+    );
+    assert.throws(
+      () =>
+        temporalConnectionOptions('h:7233', {
+          TEMPORAL_TLS_CLIENT_CERT_PATH: '/missing.pem',
+          TEMPORAL_TLS_CLIENT_KEY_PATH: '/missing.key',
+        }),
+      /cannot read the TLS client certificate at \/missing\.pem/,
+    );
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});
