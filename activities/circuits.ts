@@ -80,6 +80,7 @@ export function createCircuitActivities(settings: InferenceSettings = {}) {
       references: layerReferences.filter((r) => r.neuron >= neurons.first && r.neuron < neurons.end),
       dataset,
       preprocess: config.preprocess,
+      onProgress: (rowsDone, rowsTotal) => Context.current().heartbeat({ neurons, rowsDone, rowsTotal }),
     });
     Context.current().heartbeat({ neurons, phase: 'circuits computed' });
     await writeTable(store, runKeys.circuitsSkipped(upperLayer.name, neurons), skippedSchema, result.skipped);

@@ -166,7 +166,7 @@ export function createReferenceActivities(settings: InferenceSettings = {}) {
 
   async function referencesShard({ config, shard }: ReferencesShardInput): Promise<ReferencesShardResult> {
     const store = openStore(runUri(config.outUri, config.runId));
-    const key = runKeys.referencesShard(shard);
+    const key = runKeys.referencesShardSkipped(shard);
     if (await store.exists(key)) return { key, rows: -1, skipped: -1, reused: true };
     const shardSamples = (await samples(config)).slice(shard.first, shard.end);
     const context = Context.current();
@@ -179,9 +179,12 @@ export function createReferenceActivities(settings: InferenceSettings = {}) {
       batchSize: config.batchSize,
       onProgress: (done) => context.heartbeat({ done, total: shardSamples.length }),
     });
-    // The skipped list first: the main part existing means the shard is complete.
-    await writeTable(store, runKeys.referencesShardSkipped(shard), skippedSchema, result.skipped);
-    await writeTable(store, key, referencesSchema, result.rows);
+    for (const layer of config.layers) {
+      const rows = result.rows.filter((r) => r.layer === layer);
+      await writeTable(store, runKeys.referencesShard(shard, layer), referencesSchema, rows);
+    }
+    // Last: the skipped list existing means every part of the shard is there.
+    await writeTable(store, key, skippedSchema, result.skipped);
     return { key, rows: result.rows.length, skipped: result.skipped.length, reused: false };
   }
 
@@ -195,10 +198,7 @@ export function createReferenceActivities(settings: InferenceSettings = {}) {
     if (await store.exists(key)) return { layer: layer.name, key, rows: -1, reused: true };
     const rows: ReferenceRow[] = [];
     for (const shard of shards) {
-      for (const row of await readTable(store, runKeys.referencesShard(shard), referencesSchema)) {
-        if (row.layer === layer.name) rows.push(row);
-      }
-      Context.current().heartbeat();
+      rows.push(...(await readTable(store, runKeys.referencesShard(shard, layer.name), referencesSchema)));
     }
     const merged = mergeLayerReferences(layer.name, rows, config.k);
     await writeTable(store, key, referencesSchema, merged);

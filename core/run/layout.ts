@@ -8,8 +8,10 @@ import type { NeuronRange, ShardRange } from './config.js';
 export const runKeys = {
   config: 'config.json',
   samples: 'samples/part-00000.parquet',
-  referencesShard: (shard: ShardRange) =>
-    `_work/references/shard-${pad(shard.first)}-${pad(shard.end - 1)}.parquet`,
+  /** A shard's top-k of one layer: merges read only their layer's parts. */
+  referencesShard: (shard: ShardRange, layer: string) =>
+    `_work/references/layer=${escapeKeySegment(layer)}/shard-${pad(shard.first)}-${pad(shard.end - 1)}.parquet`,
+  /** The shard's skipped images, written after its layer parts: its presence means the shard is complete. */
   referencesShardSkipped: (shard: ShardRange) =>
     `_work/references/shard-${pad(shard.first)}-${pad(shard.end - 1)}.skipped.parquet`,
   referencesLayer: (layer: string) => `references/layer=${escapeKeySegment(layer)}/part-00000.parquet`,

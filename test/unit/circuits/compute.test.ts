@@ -48,6 +48,27 @@ describe('computeCircuits (ResNet-20, layer2 -> layer3 stage outputs)', () => {
     assert.equal(result.relevance.length, 6);
     assert.equal(result.features.length, 3);
     assert.deepEqual(result.skipped, []);
+    // One image per chunk (the memory bound) gives the same rows as one chunk.
+    const chunked = await computeCircuits({
+      engine,
+      modelPath,
+      lowerLayer: LOWER,
+      upperLayer: UPPER,
+      references,
+      dataset,
+      preprocess: PREPROCESS_PRESETS.cifar10,
+      imagesPerChunk: 1,
+    });
+    assert.deepEqual(
+      chunked.relevance.map((r) => [r.neuron, r.rank, r.sampleIndex]),
+      result.relevance.map((r) => [r.neuron, r.rank, r.sampleIndex]),
+    );
+    chunked.relevance.forEach((r, i) => {
+      const worst = Math.max(
+        ...Array.from(r.relevance, (v, j) => Math.abs(v - result.relevance[i]!.relevance[j]!)),
+      );
+      assert.ok(worst < 1e-5, `row ${i} differs by ${worst} when chunked`);
+    });
 
     for (const row of result.relevance) {
       const chw = await preprocessImage(await dataset.readSample(row.sampleId), PREPROCESS_PRESETS.cifar10);
