@@ -89,33 +89,23 @@ export function shardRanges(total: number, shardSize: number): ShardRange[] {
  * files, so a run may be resumed with other batch sizes, windows or `until`, but not with another k.
  */
 export function resultIdentity(config: SweepConfig): string {
-  const {
-    modelUri,
-    modelDigest,
-    dataUri,
-    layers,
-    k,
-    preprocess,
-    limit,
-    shardSize,
-    neuronBatch,
-    clusterCounts,
-    seed,
-  } = config;
-  return JSON.stringify({
-    modelUri,
-    modelDigest: modelDigest ?? null,
-    dataUri,
-    layers,
-    k,
-    preprocess,
-    limit,
-    shardSize,
-    neuronBatch,
-    clusterCounts,
-    seed,
-  });
+  return JSON.stringify(Object.fromEntries(IDENTITY_FIELDS.map((field) => [field, config[field] ?? null])));
 }
+
+/** The fields of SweepConfig that change results (see resultIdentity). */
+const IDENTITY_FIELDS = [
+  'modelUri',
+  'modelDigest',
+  'dataUri',
+  'layers',
+  'k',
+  'preprocess',
+  'limit',
+  'shardSize',
+  'neuronBatch',
+  'clusterCounts',
+  'seed',
+] as const satisfies readonly (keyof SweepConfig)[];
 
 export function validateConfig(config: SweepConfig): SweepConfig {
   const problems: string[] = [];

@@ -2,8 +2,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { openDuckDB } from '../../core/analytics/duckdb.js';
 import { openDataset } from '../../core/datasets/dataset.js';
 import { PREPROCESS_PRESETS, preprocessImage } from '../../core/datasets/preprocess.js';
@@ -13,12 +11,12 @@ import { runKeys, runUri } from '../../core/run/layout.js';
 import { ensureBucket, openStore } from '../../core/storage/index.js';
 import { fromParquet } from '../../core/tables/parquet.js';
 import { samplesSchema } from '../../core/tables/schemas.js';
-import { createPureWorkers, runWorkers } from '../../workers/create.js';
 import { type SweepResult, sweepWorkflow } from '../../workflows/sweep.js';
 import { circuitByFiniteDifferences } from '../support/circuit-fd.js';
 import { testConfig } from '../support/config.js';
 import { sharedDataset, sharedModel } from '../support/paths.js';
-import { type S3TestEnv, s3TestEnv, temporalAddress } from '../support/services.js';
+import { type S3TestEnv, s3TestEnv } from '../support/services.js';
+import { startTestWorkers, type TestWorkers } from '../support/workers.js';
 
 const LAYERS = [
   { name: '/layer1/layer1.2/Relu_1_output_0', channels: 16 },
@@ -35,11 +33,7 @@ const K = 100;
  */
 describe('the pipeline on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () => {
   let s3: S3TestEnv;
-  let connection: Connection;
-  let workerConnection: NativeConnection;
-  let workersDone: Promise<void>;
-  const abort = new AbortController();
-  const queues = { inference: `it-inference-${randomUUID()}`, cpu: `it-cpu-${randomUUID()}` };
+  let workers: TestWorkers;
   let config: SweepConfig;
 
   before(async () => {
@@ -49,15 +43,7 @@ describe('the pipeline on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () 
     process.env.PURE_S3_ENDPOINT = s3.endpoint;
     process.env.PURE_S3_ACCESS_KEY = s3.accessKeyId;
     process.env.PURE_S3_SECRET_KEY = s3.secretAccessKey;
-    const address = await temporalAddress();
-    connection = await Connection.connect({ address });
-    workerConnection = await NativeConnection.connect({ address });
-    const workers = await createPureWorkers({
-      connection: workerConnection,
-      roles: ['inference', 'cpu'],
-      taskQueues: queues,
-    });
-    workersDone = runWorkers(workers, abort.signal);
+    workers = await startTestWorkers('pipeline-s3');
     config = testConfig({
       runId: 'resnet20-e2e',
       modelUri: sharedModel('resnet20-cifar10.onnx'),
@@ -74,19 +60,15 @@ describe('the pipeline on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () 
   });
 
   after(async () => {
-    abort.abort();
-    await workersDone;
-    await workerConnection?.close();
-    await connection?.close();
+    await workers?.stop();
   });
 
   let first: SweepResult | undefined;
   async function sweep() {
-    const client = new Client({ connection });
-    return client.workflow.execute(sweepWorkflow, {
-      taskQueue: queues.cpu,
+    return workers.client.workflow.execute(sweepWorkflow, {
+      taskQueue: workers.queues.cpu,
       workflowId: `it-sweep-${randomUUID()}`,
-      args: [{ config, taskQueues: queues }],
+      args: [{ config, taskQueues: workers.queues }],
     });
   }
 

@@ -1,52 +1,35 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { openDuckDB } from '../../core/analytics/duckdb.js';
 import { createRunViews } from '../../core/analytics/views.js';
 import { adjustedRandIndex } from '../../core/clustering/index.js';
 import { generatePlanted, type PlantedTruth } from '../../core/planted/index.js';
 import type { SweepConfig } from '../../core/run/config.js';
 import { runUri } from '../../core/run/layout.js';
-import { createPureWorkers, runWorkers } from '../../workers/create.js';
 import { type SweepResult, sweepWorkflow } from '../../workflows/sweep.js';
 import { testConfig } from '../support/config.js';
-import { temporalAddress } from '../support/services.js';
 
 /**
  * The method's promise on ground truth: on the planted model (core/planted, docs/planted.md), the whole
  * pipeline on real Temporal recovers each polysemantic neuron's planted split (ARI >= 0.9) where the
  * Activation baseline does not, and the automatic choice gives monosemantic neurons one cluster.
  */
+import { startTestWorkers, type TestWorkers } from '../support/workers.js';
+
 describe('planted polysemanticity through the whole pipeline', () => {
   let dir: string;
   let truth: PlantedTruth;
   let result: SweepResult;
   let root: string;
-  const abort = new AbortController();
-  let workersDone: Promise<void>;
-  let connection: Connection;
-  let workerConnection: NativeConnection;
+  let workers: TestWorkers;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pure-planted-'));
     truth = await generatePlanted({ outDir: join(dir, 'planted'), seed: 3, imagesPerFeature: 40 });
-    const address = await temporalAddress();
-    connection = await Connection.connect({ address });
-    workerConnection = await NativeConnection.connect({ address });
-    const queues = { inference: `planted-inf-${randomUUID()}`, cpu: `planted-cpu-${randomUUID()}` };
-    workersDone = runWorkers(
-      await createPureWorkers({
-        connection: workerConnection,
-        roles: ['inference', 'cpu'],
-        taskQueues: queues,
-      }),
-      abort.signal,
-    );
+    workers = await startTestWorkers('planted');
     const config: SweepConfig = testConfig({
       runId: 'planted',
       modelUri: join(dir, 'planted', truth.files.model),
@@ -60,18 +43,15 @@ describe('planted polysemanticity through the whole pipeline', () => {
       neuronBatch: 4,
     });
     root = runUri(config.outUri, config.runId);
-    result = await new Client({ connection }).workflow.execute(sweepWorkflow, {
-      taskQueue: queues.cpu,
-      workflowId: `planted-${randomUUID()}`,
-      args: [{ config, taskQueues: queues }],
+    result = await workers.client.workflow.execute(sweepWorkflow, {
+      taskQueue: workers.queues.cpu,
+      workflowId: `planted-${workers.queuePrefix}`,
+      args: [{ config, taskQueues: workers.queues }],
     });
   });
 
   after(async () => {
-    abort.abort();
-    await workersDone;
-    await workerConnection?.close();
-    await connection?.close();
+    await workers?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { openDuckDB } from '../../core/analytics/duckdb.js';
 import { PREPROCESS_PRESETS } from '../../core/datasets/preprocess.js';
 import { runUri } from '../../core/run/layout.js';
 import { openStore } from '../../core/storage/index.js';
-import { createPureWorkers, runWorkers } from '../../workers/create.js';
 import { sweepWorkflow } from '../../workflows/sweep.js';
 import { testConfig } from '../support/config.js';
 import { sharedDataset, sharedModel } from '../support/paths.js';
-import { type S3TestEnv, s3TestEnv, temporalAddress } from '../support/services.js';
+import { type S3TestEnv, s3TestEnv } from '../support/services.js';
+import { startTestWorkers, type TestWorkers } from '../support/workers.js';
 
 /**
  * Model and images read from S3 (as on a cluster with no shared file system), a corrupt object among
@@ -21,11 +18,7 @@ import { type S3TestEnv, s3TestEnv, temporalAddress } from '../support/services.
  */
 describe('a sweep whose model and images live on S3', () => {
   let s3: S3TestEnv;
-  let connection: Connection;
-  let workerConnection: NativeConnection;
-  let workersDone: Promise<void>;
-  const abort = new AbortController();
-  const queues = { inference: `s3in-inf-${randomUUID()}`, cpu: `s3in-cpu-${randomUUID()}` };
+  let workers: TestWorkers;
 
   before(async () => {
     s3 = await s3TestEnv();
@@ -45,24 +38,11 @@ describe('a sweep whose model and images live on S3', () => {
     }
     await store.put('images/ship/9999.jpg', new TextEncoder().encode('this is not a JPEG'));
     await store.put('images/labels.txt', new TextEncoder().encode('ignored: not an image'));
-    const address = await temporalAddress();
-    connection = await Connection.connect({ address });
-    workerConnection = await NativeConnection.connect({ address });
-    workersDone = runWorkers(
-      await createPureWorkers({
-        connection: workerConnection,
-        roles: ['inference', 'cpu'],
-        taskQueues: queues,
-      }),
-      abort.signal,
-    );
+    workers = await startTestWorkers('s3-inputs');
   });
 
   after(async () => {
-    abort.abort();
-    await workersDone;
-    await workerConnection?.close();
-    await connection?.close();
+    await workers?.stop();
   });
 
   test('reads model and images through S3, skips the corrupt object, writes every table to S3', async () => {
@@ -78,10 +58,10 @@ describe('a sweep whose model and images live on S3', () => {
       neuronBatch: 32,
       clusterCounts: [2, 3],
     });
-    const result = await new Client({ connection }).workflow.execute(sweepWorkflow, {
-      taskQueue: queues.cpu,
-      workflowId: `s3-inputs-${randomUUID()}`,
-      args: [{ config, taskQueues: queues }],
+    const result = await workers.client.workflow.execute(sweepWorkflow, {
+      taskQueue: workers.queues.cpu,
+      workflowId: `s3-inputs-${workers.queuePrefix}`,
+      args: [{ config, taskQueues: workers.queues }],
     });
     assert.equal(result.numSamples, 41);
     assert.equal(result.skipped, 1);

@@ -4,15 +4,12 @@ import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { scheduleCreateCommand, scheduleDeleteCommand, scheduleTriggerCommand } from '../../cli/schedule.js';
 import { CONFIG_DEFAULTS } from '../../core/run/config.js';
-import { createPureWorkers, runWorkers } from '../../workers/create.js';
 import type { SweepResult } from '../../workflows/sweep.js';
-import { taskQueues } from '../../workflows/sweep.js';
 import { sharedDataset, sharedModel } from '../support/paths.js';
-import { temporalAddress } from '../support/services.js';
+import { startTestWorkers, type TestWorkers } from '../support/workers.js';
 
 /**
  * Nightly runs on new checkpoints: a schedule whose every firing reads the checkpoint at a fixed path.
@@ -21,34 +18,18 @@ import { temporalAddress } from '../support/services.js';
 describe('scheduled sweeps (real Temporal schedules)', () => {
   let dir: string;
   let address: string;
-  let connection: Connection;
-  let workerConnection: NativeConnection;
-  let workersDone: Promise<void>;
-  const abort = new AbortController();
-  const prefix = `sched-${randomUUID()}`;
+  let workers: TestWorkers;
   const id = `nightly-${randomUUID()}`;
 
   before(async () => {
-    address = await temporalAddress();
+    workers = await startTestWorkers('schedule');
+    address = workers.address;
     dir = await mkdtemp(join(tmpdir(), 'pure-schedule-'));
-    connection = await Connection.connect({ address });
-    workerConnection = await NativeConnection.connect({ address });
-    workersDone = runWorkers(
-      await createPureWorkers({
-        connection: workerConnection,
-        roles: ['inference', 'cpu'],
-        taskQueues: taskQueues(prefix),
-      }),
-      abort.signal,
-    );
   });
 
   after(async () => {
     await scheduleDeleteCommand(id, { temporal: address, namespace: 'default' }).catch(() => undefined);
-    abort.abort();
-    await workersDone;
-    await workerConnection?.close();
-    await connection?.close();
+    await workers?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -83,9 +64,9 @@ describe('scheduled sweeps (real Temporal schedules)', () => {
       cron: ['0 0 1 1 *'],
       temporal: address,
       namespace: 'default',
-      queuePrefix: prefix,
+      queuePrefix: workers.queuePrefix,
     });
-    const client = new Client({ connection });
+    const { client } = workers;
 
     const first = await fire(client, 1);
     assert.equal(first.shardsComputed, 1);
