@@ -67,7 +67,7 @@ export function createVirtualNeuronActivities() {
       runKeys.layerPart('activations', layer.name, neurons),
       activationFeaturesSchema,
     );
-    const splits = splitNeurons(relevance, features, {
+    const splits = await splitNeurons(relevance, features, {
       clusterCounts: config.clusterCounts,
       seed: config.seed,
     });

@@ -4,6 +4,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { type Device, executionProvidersFor } from '../core/onnx/runtime.js';
 import { configureSweep, type SweepRequest } from '../core/run/configure.js';
 import { createPureWorkers, runWorkers } from '../workers/create.js';
+import { WORKFLOW_TASK_TIMEOUT } from '../workflows/activity-options.js';
 import { type SweepResult, sweepWorkflow, taskQueues } from '../workflows/sweep.js';
 import { temporalConnectionOptions } from './connection.js';
 import { startEmbeddedTemporal } from './embedded-temporal.js';
@@ -21,6 +22,12 @@ export interface RunOptions extends SweepRequest {
 
 export async function runCommand(options: RunOptions): Promise<SweepResult> {
   if (options.worker) executionProvidersFor(options.device); // before any server starts
+  if (!options.worker && !options.temporal) {
+    throw new Error(
+      '--no-worker needs --temporal (or TEMPORAL_ADDRESS): the embedded dev server lives in this process, ' +
+        'so no other worker could ever reach it',
+    );
+  }
   const config = await configureSweep(options);
   const embedded = options.temporal
     ? undefined
@@ -50,6 +57,7 @@ export async function runCommand(options: RunOptions): Promise<SweepResult> {
     }
     const client = new Client({ connection, namespace: options.namespace });
     const handle = await client.workflow.start(sweepWorkflow, {
+      workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
       taskQueue: queues.cpu,
       workflowId: `pure-sweep-${config.runId}`,
       args: [{ config, taskQueues: queues }],

@@ -1,5 +1,6 @@
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { normaliseUri, type SweepRequest } from '../core/run/configure.js';
+import { WORKFLOW_TASK_TIMEOUT } from '../workflows/activity-options.js';
 import { scheduledSweepWorkflow } from '../workflows/scheduled.js';
 import { taskQueues } from '../workflows/sweep.js';
 import { temporalConnectionOptions } from './connection.js';
@@ -57,6 +58,7 @@ export async function scheduleCreateCommand(id: string, options: ScheduleCreateO
       action: {
         type: 'startWorkflow',
         workflowType: scheduledSweepWorkflow,
+        workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
         workflowId: `pure-scheduled-${id}`,
         taskQueue: queues.cpu,
         args: [{ request, taskQueues: queues }],

@@ -16,3 +16,10 @@ export function activityOptions(
     retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
   };
 }
+
+/**
+ * Workflow task timeout of every pure workflow. Workers run inference and k-means in the same process as
+ * workflow tasks; on a saturated machine (2 cores, onnxruntime on both) a task was seen taking 5.6 s, close
+ * to Temporal's 10 s default, past which the task would be retried over and over.
+ */
+export const WORKFLOW_TASK_TIMEOUT = '60 seconds';

@@ -1,7 +1,7 @@
 import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { ScheduleActivities } from '../activities/schedule.js';
 import type { SweepRequest } from '../core/run/configure.js';
-import { activityOptions } from './activity-options.js';
+import { activityOptions, WORKFLOW_TASK_TIMEOUT } from './activity-options.js';
 import { type SweepResult, sweepWorkflow } from './sweep.js';
 
 export interface ScheduledSweepInput {
@@ -19,6 +19,7 @@ export async function scheduledSweepWorkflow(input: ScheduledSweepInput): Promis
   const cpu = proxyActivities<ScheduleActivities>(activityOptions(input.taskQueues.cpu, '30 minutes'));
   const config = await cpu.configureScheduledSweep(input.request);
   return executeChild(sweepWorkflow, {
+    workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
     workflowId: `pure-sweep-${config.runId}`,
     taskQueue: input.taskQueues.cpu,
     args: [{ config, taskQueues: input.taskQueues }],

@@ -2,7 +2,7 @@ import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo } 
 import type { ReferenceActivities } from '../activities/references.js';
 import type { LayerSummary } from '../activities/virtual-neurons.js';
 import type { LayerShape, SweepConfig } from '../core/run/config.js';
-import { activityOptions } from './activity-options.js';
+import { activityOptions, WORKFLOW_TASK_TIMEOUT } from './activity-options.js';
 import { layerWorkflow } from './layer.js';
 import { mapWindowed } from './window.js';
 
@@ -117,6 +117,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     virtualNeurons = await Promise.all(
       pairs.map(async ({ layer, lowerLayer }, i) => {
         const summary = await executeChild(layerWorkflow, {
+          workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
           workflowId: progress.layers[i]!.workflowId,
           taskQueue: queues.cpu,
           args: [{ config, lowerLayer, layer, taskQueues: queues }],

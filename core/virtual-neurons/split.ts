@@ -113,12 +113,16 @@ export function splitNeuron(
   };
 }
 
-/** Groups a part's relevance rows by neuron and splits each. */
-export function splitNeurons(
+/**
+ * Groups a part's relevance rows by neuron and splits each, yielding to the event loop between neurons:
+ * k-means is synchronous, and a worker process also carries workflow tasks and heartbeats that must not
+ * wait seconds behind it.
+ */
+export async function splitNeurons(
   relevance: readonly RelevanceRow[],
   features: readonly ActivationFeaturesRow[],
   options: SplitOptions,
-): NeuronSplit[] {
+): Promise<NeuronSplit[]> {
   const featuresBySample = new Map(features.map((f) => [f.sampleIndex, f.features]));
   const byNeuron = new Map<number, RelevanceRow[]>();
   for (const row of relevance) {
@@ -126,7 +130,10 @@ export function splitNeurons(
     if (list.length === 0) byNeuron.set(row.neuron, list);
     list.push(row);
   }
-  return [...byNeuron.keys()]
-    .sort((a, b) => a - b)
-    .map((n) => splitNeuron(byNeuron.get(n)!, featuresBySample, options));
+  const splits: NeuronSplit[] = [];
+  for (const neuron of [...byNeuron.keys()].sort((a, b) => a - b)) {
+    splits.push(splitNeuron(byNeuron.get(neuron)!, featuresBySample, options));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return splits;
 }

@@ -14,8 +14,11 @@ import { projectRoot, sharedModel } from '../../support/paths.js';
 
 const run = promisify(execFile);
 const cli = join(projectRoot, 'dist', 'cli', 'main.js');
-const pure = (...args: string[]) =>
-  run(process.execPath, [cli, ...args], { env: { ...process.env, PURE_LOG_LEVEL: 'ERROR' } });
+/** Runs the CLI with the test's environment minus TEMPORAL_ADDRESS, so nothing reaches a server by accident. */
+const pure = (...args: string[]) => {
+  const { TEMPORAL_ADDRESS: _unused, ...env } = process.env;
+  return run(process.execPath, [cli, ...args], { env: { ...env, PURE_LOG_LEVEL: 'ERROR' } });
+};
 
 describe('the pure command', () => {
   test('layers lists the stage outputs that --layers auto picks', async () => {
@@ -98,6 +101,19 @@ describe('the pure command', () => {
   });
 
   test('bad input gets one clear error and exit code 1', async () => {
+    await assert.rejects(
+      pure(
+        'run',
+        '--model',
+        sharedModel('resnet20-cifar10.onnx'),
+        '--data',
+        '/d',
+        '--layers',
+        'auto',
+        '--no-worker',
+      ),
+      (e: { code: number; stderr: string }) => e.code === 1 && /--no-worker needs --temporal/.test(e.stderr),
+    );
     await assert.rejects(
       pure(
         'run',
