@@ -37,7 +37,9 @@ export interface CircuitsResult {
  * its presence means the part is complete) and skips the work when it is already there.
  */
 export function createCircuitActivities(settings: InferenceSettings = {}) {
-  const engine = new AttributionEngine(sessionSettingsFor(settings));
+  // One engine (prepared graphs, sessions) per model file, the least recently used released beyond four:
+  // more models than that are not in use at once by one worker (inference runs one activity at a time).
+  const engines = promiseCache<AttributionEngine>(4, (e) => e.release());
   const references = promiseCache<ReferenceRow[]>();
   const modelFiles = promiseCache<string>();
   const datasets = new Map<string, Dataset>();
@@ -72,9 +74,10 @@ export function createCircuitActivities(settings: InferenceSettings = {}) {
     const dataset = datasets.get(config.dataUri) ?? openDataset(config.dataUri);
     datasets.set(config.dataUri, dataset);
     Context.current().heartbeat({ neurons, phase: 'references read' });
+    const modelPath = await modelFile(config);
     const result = await computeCircuits({
-      engine,
-      modelPath: await modelFile(config),
+      engine: await engines(modelPath, async () => new AttributionEngine(sessionSettingsFor(settings))),
+      modelPath,
       lowerLayer,
       upperLayer: upperLayer.name,
       references: layerReferences.filter((r) => r.neuron >= neurons.first && r.neuron < neurons.end),

@@ -35,15 +35,28 @@ export async function readJson<T>(store: ObjectStore, key: string): Promise<T> {
 /**
  * A per-process cache of promises: the first caller starts the work, later callers share it, a failure is
  * forgotten so the next call retries. Workers use it for models, sessions and tables read many times.
+ * Bounded (least recently used out first, `dispose` called on it): a long-lived worker serves run after
+ * run, nightly checkpoint after checkpoint, and must not keep every session it ever opened.
  */
-export function promiseCache<T>(): (key: string, load: () => Promise<T>) => Promise<T> {
+export function promiseCache<T>(
+  maxEntries = 8,
+  dispose?: (value: T) => Promise<void> | void,
+): (key: string, load: () => Promise<T>) => Promise<T> {
   const entries = new Map<string, Promise<T>>();
   return (key, load) => {
     let entry = entries.get(key);
-    if (!entry) {
-      entry = load();
+    if (entry) {
+      entries.delete(key); // re-insert: Map order is recency order
       entries.set(key, entry);
-      entry.catch(() => entries.delete(key));
+      return entry;
+    }
+    entry = load();
+    entries.set(key, entry);
+    entry.catch(() => entries.delete(key));
+    while (entries.size > maxEntries) {
+      const [oldestKey, oldest] = entries.entries().next().value as [string, Promise<T>];
+      entries.delete(oldestKey);
+      if (dispose) oldest.then(dispose).catch(() => undefined);
     }
     return entry;
   };

@@ -89,7 +89,7 @@ export function verifiedModel(config: SweepConfig, bytes: Uint8Array): Uint8Arra
  * worker crashes and re-runs never redo or duplicate work.
  */
 export function createReferenceActivities(settings: InferenceSettings = {}) {
-  const models = promiseCache<ActivationModel>();
+  const models = promiseCache<ActivationModel>(4, (m) => m.release());
   const manifests = promiseCache<SampleRow[]>();
   const datasets = new Map<string, Dataset>();
 
