@@ -20,6 +20,21 @@ export interface RunOptions extends SweepRequest {
   queuePrefix: string;
 }
 
+/**
+ * A Temporal failure as a user needs it: the root cause first (an activity's own message), then where it
+ * happened ("Child Workflow execution failed" alone says nothing).
+ */
+export function failureChain(error: Error): string {
+  const chain: Error[] = [];
+  for (let e: unknown = error; e instanceof Error; e = e.cause) chain.push(e);
+  const root = chain.at(-1)!;
+  const where = chain
+    .slice(1, -1)
+    .map((e) => e.message)
+    .filter((m) => m && m !== root.message);
+  return where.length > 0 ? `${root.message} (${where.join(' <- ')})` : root.message;
+}
+
 export async function runCommand(options: RunOptions): Promise<SweepResult> {
   if (options.worker) executionProvidersFor(options.device); // before any server starts
   if (!options.worker && !options.temporal) {
@@ -74,8 +89,7 @@ export async function runCommand(options: RunOptions): Promise<SweepResult> {
       await refresh().catch(() => undefined);
       return result;
     } catch (error) {
-      if (error instanceof WorkflowFailedError && error.cause)
-        throw new Error(`sweep failed: ${error.cause.message}`);
+      if (error instanceof WorkflowFailedError) throw new Error(`sweep failed: ${failureChain(error)}`);
       throw error;
     } finally {
       clearInterval(poll);

@@ -2,6 +2,8 @@
  * A model made ready for attribution, once per model: opset raised to the emitted one, constant
  * sub-graphs folded, every tensor's shape and type probed.
  */
+
+import { withSymbolicBatch } from '../onnx/batch.js';
 import { foldConstants, inputDependentTensors } from '../onnx/fold.js';
 import { GraphIndex, graphOf, type ModelProto, opsetVersion } from '../onnx/model.js';
 import { upgradeOpset } from '../onnx/opset.js';
@@ -21,7 +23,7 @@ export interface PreparedModel {
 }
 
 export async function prepareModel(model: ModelProto, options: ProbeOptions = {}): Promise<PreparedModel> {
-  const upgraded = upgradeOpset(model);
+  const upgraded = upgradeOpset(withSymbolicBatch(model));
   const folded = await foldConstants(upgraded, options);
   const index = new GraphIndex(graphOf(folded.model));
   if (index.inputs.length !== 1) {

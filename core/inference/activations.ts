@@ -1,6 +1,7 @@
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 
+import { withSymbolicBatch } from '../onnx/batch.js';
 import { type InferenceSettings, sessionSettingsFor } from '../onnx/runtime.js';
 
 const { onnx } = onnxProto;
@@ -115,7 +116,7 @@ export async function openActivationModel(
   layers: readonly string[],
   options: ActivationModelOptions = {},
 ): Promise<ActivationModel> {
-  const model = onnx.ModelProto.decode(modelBytes);
+  const model = withSymbolicBatch(onnx.ModelProto.decode(modelBytes));
   const input = modelInput(model);
   const settings = sessionSettingsFor(options);
   const sessionOptions: ort.InferenceSession.SessionOptions = {

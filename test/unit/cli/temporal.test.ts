@@ -3,7 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, RetryState } from '@temporalio/common';
 import { temporalConnectionOptions } from '../../../cli/connection.js';
+import { failureChain } from '../../../cli/run.js';
 
 test('Temporal connection settings follow the Temporal CLI variables (plain, API key, mTLS)', async () => {
   assert.deepEqual(temporalConnectionOptions('127.0.0.1:7233', {}), { address: '127.0.0.1:7233' });
@@ -38,4 +41,32 @@ test('Temporal connection settings follow the Temporal CLI variables (plain, API
   } finally {
     await rm(dir, { recursive: true });
   }
+});
+
+test('a nested Temporal failure is reported root cause first, then where', () => {
+  const root = ApplicationFailure.nonRetryable(
+    'the model at /m.onnx changed since the run was configured',
+    'ModelChanged',
+  );
+  const activity = new ActivityFailure(
+    'Activity task failed',
+    'circuits',
+    '4',
+    RetryState.NON_RETRYABLE_FAILURE,
+    'w',
+    root,
+  );
+  const child = new ChildWorkflowFailure(
+    'default',
+    { workflowId: 'pure-sweep-r/layer-2', runId: 'x' },
+    'layerWorkflow',
+    RetryState.RETRY_POLICY_NOT_SET,
+    activity,
+  );
+  const error = new WorkflowFailedError('Workflow execution failed', child, RetryState.RETRY_POLICY_NOT_SET);
+  assert.equal(
+    failureChain(error),
+    'the model at /m.onnx changed since the run was configured (Child Workflow execution failed <- Activity task failed)',
+  );
+  assert.equal(failureChain(new Error('plain')), 'plain');
 });
