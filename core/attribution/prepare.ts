@@ -23,7 +23,19 @@ export interface PreparedModel {
 }
 
 export async function prepareModel(model: ModelProto, options: ProbeOptions = {}): Promise<PreparedModel> {
-  const upgraded = upgradeOpset(withSymbolicBatch(model));
+  // A fixed-batch export gets a symbolic batch, so (image, neuron) rows can be batched; if its graph also
+  // hard-codes the batch (a Reshape to [1, ...]), the probe at batch 2 fails and the model is taken as is.
+  const symbolic = withSymbolicBatch(model);
+  if (symbolic === model) return prepareAsIs(model, options);
+  try {
+    return await prepareAsIs(symbolic, options);
+  } catch {
+    return prepareAsIs(model, options);
+  }
+}
+
+async function prepareAsIs(model: ModelProto, options: ProbeOptions): Promise<PreparedModel> {
+  const upgraded = upgradeOpset(model);
   const folded = await foldConstants(upgraded, options);
   const index = new GraphIndex(graphOf(folded.model));
   if (index.inputs.length !== 1) {

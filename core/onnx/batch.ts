@@ -10,8 +10,9 @@ export const BATCH_DIM = 'N';
  * batch 1) declare it on the graph's inputs, outputs and value_info, and onnxruntime then rejects or warns
  * about any other batch, while every stage of pure batches images and (image, neuron) rows. Returns a copy
  * whose batch axis is symbolic wherever it was the fixed value; a model with a symbolic batch comes back
- * unchanged (same object). Shape constants inside the graph (a Reshape to [1, -1]) are not rewritten: they
- * lie behind the layers pure reads in the CNNs it is made for, and onnxruntime names them if not.
+ * unchanged (same object). Shape constants inside the graph (a Reshape to [1, -1]) are not rewritten: the
+ * activation model only runs the nodes its layers need (usually before such a Reshape), and the attribution
+ * engine falls back to the model as exported when its shape probe at batch 2 fails (prepare.ts).
  */
 export function withSymbolicBatch(model: onnxProto.onnx.ModelProto): onnxProto.onnx.ModelProto {
   const graph = model.graph;
