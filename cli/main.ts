@@ -7,6 +7,7 @@ import { CONFIG_DEFAULTS, SWEEP_STAGES, type SweepStage } from '../core/run/conf
 import { layersCommand } from './layers.js';
 import { plantedCommand } from './planted.js';
 import { queryCommand } from './query.js';
+import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import {
   scheduleCreateCommand,
@@ -207,6 +208,13 @@ program
   .argument('[sql]', 'the query; without it, list the tables')
   .option('--format <format>', 'table | csv | json', 'table')
   .action(queryCommand);
+
+program
+  .command('report')
+  .description('Write a static HTML report of a finished run to <run>/report/ and print where its index is.')
+  .argument('<run>', 'the run folder or s3:// prefix: <out>/<run>')
+  .option('--top <n>', 'neurons per layer page, most polysemantic first', positiveInt('top'), 20)
+  .action(reportCommand);
 
 program
   .command('planted')
