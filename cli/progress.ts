@@ -52,7 +52,8 @@ export function progressView(stream: NodeJS.WriteStream = process.stderr): Progr
     const multibar = new cliProgress.MultiBar(
       {
         stream,
-        format: ' {stage} |{bar}| {value}/{total} {unit} | {percentage}% | eta {eta_formatted}',
+        // Elapsed, not an ETA: stages wait on one another, so per-bar rates make misleading ETAs.
+        format: ' {stage} |{bar}| {value}/{total} {unit} | {percentage}% | {duration_formatted}',
         hideCursor: true,
         clearOnComplete: false,
       },

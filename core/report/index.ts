@@ -4,7 +4,7 @@ import { createRunViews } from '../analytics/views.js';
 import { openDataset } from '../datasets/dataset.js';
 import type { SweepConfig } from '../run/config.js';
 import { runKeys } from '../run/layout.js';
-import { isS3Uri, type ObjectStore, openStore } from '../storage/index.js';
+import { isNotFound, isS3Uri, type ObjectStore, openStore } from '../storage/index.js';
 import type { ClusterMethod } from '../tables/schemas.js';
 import {
   countRows,
@@ -57,7 +57,13 @@ export async function writeReport(runUri: string, options: ReportOptions = {}): 
   const thumbnails = options.thumbnails ?? 8;
   const size = options.thumbnailSize ?? 64;
   const store = openStore(runUri);
-  const config = JSON.parse(new TextDecoder().decode(await store.get(runKeys.config))) as SweepConfig;
+  const configBytes = await store.get(runKeys.config).catch((error: unknown) => {
+    if (!isNotFound(error)) throw error;
+    throw new Error(
+      `no ${runKeys.config} under ${store.uri}; point at <out>/<run>, the folder that holds it`,
+    );
+  });
+  const config = JSON.parse(new TextDecoder().decode(configBytes)) as SweepConfig;
   const s3 = isS3Uri(runUri) ? s3SettingsFromEnv() : undefined;
   if (isS3Uri(runUri) && !s3) {
     throw new Error(

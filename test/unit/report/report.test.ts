@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { writeJson, writeTable } from '../../../activities/io.js';
+import { escapeHtml, writeReport } from '../../../core/report/index.js';
+import type { SweepConfig } from '../../../core/run/config.js';
+import { runKeys } from '../../../core/run/layout.js';
+import { openStore } from '../../../core/storage/index.js';
+import {
+  type ClusterMethod,
+  type ClusterRow,
+  clustersSchema,
+  type NeuronRow,
+  neuronsSchema,
+  type ReferenceRow,
+  referencesSchema,
+  type SampleRow,
+  type SkippedRow,
+  samplesSchema,
+  skippedSchema,
+} from '../../../core/tables/schemas.js';
+import { sharedDataset } from '../../support/paths.js';
+
+// Layer names with HTML special characters: every page must escape them.
+const LOWER = 'low&<in>';
+const UPPER = '/up<&>"layer';
+const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer'];
+const DATA = sharedDataset('cifar10-test');
+
+/** 20 real CIFAR-10 images (4 per class) and one reference whose file does not exist. */
+const samples: SampleRow[] = [
+  ...CLASSES.flatMap((label, c) =>
+    [0, 1, 2, 3].map((i) => ({
+      sampleIndex: c * 4 + i,
+      sampleId: `${label}/000${i}.jpg`,
+      sampleUri: join(DATA, label, `000${i}.jpg`),
+      label,
+    })),
+  ),
+  {
+    sampleIndex: 20,
+    sampleId: 'airplane/missing.jpg',
+    sampleUri: join(DATA, 'airplane/missing.jpg'),
+    label: 'airplane',
+  },
+];
+const classOf = (s: SampleRow) => CLASSES.indexOf(s.label ?? '');
+
+/** Neuron 1 is the most polysemantic (3 virtual neurons), then 2 (2), then 0 (monosemantic). */
+const neurons: NeuronRow[] = [
+  { n: 0, chosen: 1, poly: 0.1 },
+  { n: 1, chosen: 3, poly: 0.9 },
+  { n: 2, chosen: 2, poly: 0.5 },
+].map(({ n, chosen, poly }) => ({
+  layer: UPPER,
+  lowerLayer: LOWER,
+  neuron: n,
+  nClusters: chosen,
+  polysemanticity: poly,
+  silhouettes: Float32Array.from([0.2 + n / 10, 0.4]),
+  activationSilhouettes: Float32Array.from([0.1, 0.15]),
+  references: 20,
+}));
+
+/** References: neuron 2's rank 1 is the missing image; otherwise samples 0..19 in order. */
+function referencesOf(neuron: number): SampleRow[] {
+  const ok = samples.slice(0, 20);
+  return neuron === 2 ? [samples[20]!, ...ok.slice(0, 19)] : ok;
+}
+
+const references: ReferenceRow[] = neurons.flatMap(({ neuron }) =>
+  referencesOf(neuron).map((s, i) => ({
+    layer: UPPER,
+    neuron,
+    rank: i + 1,
+    sampleIndex: s.sampleIndex,
+    sampleId: s.sampleId,
+    sampleUri: s.sampleUri,
+    label: s.label,
+    value: 10 - i / 10,
+    h: 0,
+    w: 0,
+  })),
+);
+
+/** PURE clusters by class (class mod n); the baseline by rank (rank mod n). */
+const clusters: ClusterRow[] = neurons.flatMap(({ neuron }) =>
+  [2, 3].flatMap((n) =>
+    (['pure', 'activation'] as ClusterMethod[]).flatMap((method) =>
+      referencesOf(neuron).map((s, i) => ({
+        layer: UPPER,
+        neuron,
+        method,
+        nClusters: n,
+        rank: i + 1,
+        sampleIndex: s.sampleIndex,
+        cluster: method === 'pure' ? classOf(s) % n : i % n,
+      })),
+    ),
+  ),
+);
+
+const skipped: SkippedRow[] = [
+  { stage: 'references', sampleIndex: 21, sampleId: 'bad.jpg', error: 'truncated' },
+];
+
+describe('pure report', () => {
+  let dir: string;
+  let run: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pure-report-'));
+    run = join(dir, 'run-1');
+    const store = openStore(run);
+    const config: Partial<SweepConfig> = {
+      runId: 'run-1',
+      modelUri: '/models/m<odel>.onnx',
+      dataUri: DATA,
+      outUri: dir,
+      layers: [LOWER, UPPER],
+      k: 20,
+      clusterCounts: [2, 3],
+    };
+    await writeJson(store, runKeys.config, config);
+    await writeTable(store, runKeys.samples, samplesSchema, samples);
+    await writeTable(store, runKeys.referencesLayer(UPPER), referencesSchema, references);
+    const all = { first: 0, end: 3 };
+    await writeTable(store, runKeys.layerPart('neurons', UPPER, all), neuronsSchema, neurons);
+    await writeTable(store, runKeys.layerPart('clusters', UPPER, all), clustersSchema, clusters);
+    await writeTable(store, runKeys.skipped('references'), skippedSchema, skipped);
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('escapeHtml escapes the five special characters', () => {
+    assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+
+  test('writes an index, a page per explained layer and 64x64 thumbnails', async () => {
+    const result = await writeReport(run);
+    assert.equal(result.indexLocation, join(run, 'report', 'index.html'));
+    assert.deepEqual(
+      result.layers.map((l) => [l.layer, l.index, l.page, l.neurons, l.shown]),
+      [[UPPER, 1, 'report/layer-1.html', 3, 3]],
+    );
+    assert.equal(result.failedImages, 1, 'the missing reference image is reported, not fatal');
+
+    const index = await readFile(result.indexLocation, 'utf8');
+    assert.ok(index.includes(escapeHtml(UPPER)), 'the layer is listed, escaped');
+    assert.ok(!index.includes(UPPER) && !index.includes(LOWER), 'no raw special characters from names');
+    assert.ok(index.includes('m&lt;odel&gt;.onnx'));
+    assert.match(index, /<dt>images<\/dt><dd>21<\/dd>/);
+    assert.match(index, /<dt>skipped images<\/dt><dd>1 \(references: 1\)<\/dd>/);
+    const order = [...index.matchAll(/<tr data-neuron="(\d+)">/g)].map((m) => Number(m[1]));
+    assert.deepEqual(order, [1, 2, 0], 'neurons by polysemanticity, most polysemantic first');
+    assert.ok(index.includes('href="layer-1.html#neuron-1"'));
+    assert.ok(!/<script|https?:\/\//.test(index), 'no scripts, no network fetches');
+
+    const layerHtml = await readFile(join(run, 'report', 'layer-1.html'), 'utf8');
+    assert.ok(layerHtml.includes(escapeHtml(UPPER)) && !layerHtml.includes(UPPER));
+    assert.ok(!/<script|https?:\/\//.test(layerHtml));
+    const sections = layerHtml.split('<section class="neuron"').slice(1);
+    const shown = sections.map((s) => {
+      const m = /data-neuron="(\d+)" data-shown-clusters="(\d+)"/.exec(s);
+      return [Number(m?.[1]), Number(m?.[2])];
+    });
+    assert.deepEqual(shown, [
+      [1, 3],
+      [2, 2],
+      [0, 2],
+    ]);
+    for (const [i, section] of sections.entries()) {
+      const [pure = '', activation = ''] = section.split('data-method="activation"');
+      const count = shown[i]![1]!;
+      assert.equal(pure.match(/class="vn"/g)?.length, count, 'one block per virtual neuron (PURE)');
+      assert.equal(activation.match(/class="vn"/g)?.length, count, 'one block per cluster (baseline)');
+      for (const vn of section.split('class="vn"').slice(1)) {
+        const thumbs = (vn.match(/<img /g) ?? []).length + (vn.match(/class="missing"/g) ?? []).length;
+        assert.ok(thumbs >= 1 && thumbs <= 8, `1..8 thumbnails per virtual neuron, got ${thumbs}`);
+      }
+    }
+    assert.ok(sections[2]!.includes('Automatic choice: 1 (monosemantic)'), 'the fallback split is labelled');
+    assert.ok(!sections[0]!.includes('Automatic choice'));
+    // Neuron 1, PURE, 3 clusters by class mod 3: {airplane, cat}, {automobile, deer}, {bird}.
+    const members = [...sections[0]!.split('data-method="activation"')[0]!.matchAll(/<b>(\d+)<\/b> images/g)];
+    assert.deepEqual(
+      members.map((m) => Number(m[1])),
+      [8, 8, 4],
+    );
+    assert.ok(sections[0]!.includes('main label <b>airplane</b> (4/8)'));
+    // Neuron 2's top reference is missing: a grey box instead of a broken image.
+    assert.ok(sections[1]!.includes('class="missing"'));
+    assert.ok(!layerHtml.includes('src="img/20.png"'));
+
+    const srcs = new Set([...layerHtml.matchAll(/<img src="(img\/\d+\.png)"/g)].map((m) => m[1]!));
+    assert.equal(srcs.size, 20, 'each real image once');
+    assert.equal(result.images, 20);
+    for (const src of srcs) {
+      const file = join(run, 'report', src);
+      assert.ok(existsSync(file), `${src} exists`);
+      const meta = await sharp(file).metadata();
+      assert.deepEqual([meta.format, meta.width, meta.height], ['png', 64, 64], src);
+    }
+  });
+
+  test('--top limits the neurons on the layer page', async () => {
+    const result = await writeReport(run, { top: 1 });
+    assert.equal(result.layers[0]?.shown, 1);
+    const layerHtml = await readFile(join(run, 'report', 'layer-1.html'), 'utf8');
+    assert.equal(layerHtml.split('<section class="neuron"').length - 1, 1);
+    assert.ok(layerHtml.includes('id="neuron-1"'));
+    const index = await readFile(result.indexLocation, 'utf8');
+    assert.ok(index.includes('href="layer-1.html#neuron-1"') && !index.includes('#neuron-2"'));
+  });
+});
