@@ -118,3 +118,23 @@ tail_log() {
     tail -n 25 "$1" >&2 || true
   fi
 }
+
+# await_healthy PID TIMEOUT_S LOGFILE PIDFILE WHAT EXIT_HINT TIMEOUT_HINT
+# Polls the caller's `healthy` function until it succeeds; dies with the log's tail if the process exits
+# (removing its pid file) or the timeout passes. WHAT names the service in the messages.
+await_healthy() {
+  local pid="$1" timeout="$2" logfile="$3" pidfile="$4" what="$5" exit_hint="$6" timeout_hint="$7"
+  local deadline=$((SECONDS + timeout))
+  until healthy; do
+    if ! pid_alive "$pid"; then
+      tail_log "$logfile"
+      rm -f "$pidfile"
+      die "$what exited during start-up (log: $logfile)" "$exit_hint"
+    fi
+    if ((SECONDS >= deadline)); then
+      tail_log "$logfile"
+      die "$what (pid $pid) did not become healthy within ${timeout} s" "$timeout_hint"
+    fi
+    sleep 0.3
+  done
+}

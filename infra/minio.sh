@@ -71,21 +71,9 @@ start() {
     printf '%s\n' "$HOST:$PORT" >"$ADDRFILE"
   fi
 
-  local deadline=$((SECONDS + PURE_S3_START_TIMEOUT))
-  until healthy; do
-    if ! pid_alive "$pid"; then
-      tail_log "$LOGFILE"
-      rm -f "$PIDFILE"
-      die "MinIO exited during start-up (log: $LOGFILE)" \
-        "read the log above; a port may be in use (PURE_S3_PORT / PURE_S3_CONSOLE_PORT) or $DATA may hold data written with other credentials"
-    fi
-    if ((SECONDS >= deadline)); then
-      tail_log "$LOGFILE"
-      die "MinIO (pid $pid) did not become healthy at $PURE_S3_ENDPOINT within ${PURE_S3_START_TIMEOUT} s" \
-        "read $LOGFILE; raise PURE_S3_START_TIMEOUT on a slow machine; stop it with: bash infra/minio.sh stop"
-    fi
-    sleep 0.3
-  done
+  await_healthy "$pid" "$PURE_S3_START_TIMEOUT" "$LOGFILE" "$PIDFILE" "MinIO at $PURE_S3_ENDPOINT" \
+    "read the log above; a port may be in use (PURE_S3_PORT / PURE_S3_CONSOLE_PORT) or $DATA may hold data written with other credentials" \
+    "read $LOGFILE; raise PURE_S3_START_TIMEOUT on a slow machine; stop it with: bash infra/minio.sh stop"
   log "running (pid $pid) at http://$HOST:$PORT, data $DATA, log $LOGFILE"
 }
 

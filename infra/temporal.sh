@@ -86,21 +86,9 @@ start() {
     printf '%s\n' "$ADDRESS" >"$ADDRFILE"
   fi
 
-  local deadline=$((SECONDS + PURE_TEMPORAL_START_TIMEOUT))
-  until healthy; do
-    if ! pid_alive "$pid"; then
-      tail_log "$LOGFILE"
-      rm -f "$PIDFILE"
-      die "the Temporal dev server exited during start-up (log: $LOGFILE)" \
-        "read the log above; a port may be in use (PURE_TEMPORAL_PORT / PURE_TEMPORAL_UI_PORT) or $DB may be damaged"
-    fi
-    if ((SECONDS >= deadline)); then
-      tail_log "$LOGFILE"
-      die "the Temporal dev server (pid $pid) did not become healthy at $ADDRESS within ${PURE_TEMPORAL_START_TIMEOUT} s" \
-        "read $LOGFILE; raise PURE_TEMPORAL_START_TIMEOUT on a slow machine; stop it with: bash infra/temporal.sh stop"
-    fi
-    sleep 0.5
-  done
+  await_healthy "$pid" "$PURE_TEMPORAL_START_TIMEOUT" "$LOGFILE" "$PIDFILE" "the Temporal dev server at $ADDRESS" \
+    "read the log above; a port may be in use (PURE_TEMPORAL_PORT / PURE_TEMPORAL_UI_PORT) or $DB may be damaged" \
+    "read $LOGFILE; raise PURE_TEMPORAL_START_TIMEOUT on a slow machine; stop it with: bash infra/temporal.sh stop"
   log "running (pid $pid) at $ADDRESS, $(ui_url), db $DB, log $LOGFILE"
 }
 

@@ -36,29 +36,23 @@ describe('computeCircuits (ResNet-20, layer2 -> layer3 stage outputs)', () => {
       })),
     );
     const modelPath = sharedModel('resnet20-cifar10.onnx');
-    const result = await computeCircuits({
-      engine,
-      modelPath,
-      lowerLayer: LOWER,
-      upperLayer: UPPER,
-      references,
-      dataset,
-      preprocess: PREPROCESS_PRESETS.cifar10,
-    });
+    const circuits = (imagesPerChunk?: number) =>
+      computeCircuits({
+        engine,
+        modelPath,
+        lowerLayer: LOWER,
+        upperLayer: UPPER,
+        references,
+        dataset,
+        preprocess: PREPROCESS_PRESETS.cifar10,
+        ...(imagesPerChunk ? { imagesPerChunk } : {}),
+      });
+    const result = await circuits();
     assert.equal(result.relevance.length, 6);
     assert.equal(result.features.length, 3);
     assert.deepEqual(result.skipped, []);
     // One image per chunk (the memory bound) gives the same rows as one chunk.
-    const chunked = await computeCircuits({
-      engine,
-      modelPath,
-      lowerLayer: LOWER,
-      upperLayer: UPPER,
-      references,
-      dataset,
-      preprocess: PREPROCESS_PRESETS.cifar10,
-      imagesPerChunk: 1,
-    });
+    const chunked = await circuits(1);
     assert.deepEqual(
       chunked.relevance.map((r) => [r.neuron, r.rank, r.sampleIndex]),
       result.relevance.map((r) => [r.neuron, r.rank, r.sampleIndex]),
