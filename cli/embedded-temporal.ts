@@ -78,6 +78,13 @@ export async function startEmbeddedTemporal(stateDir: string, timeoutMs = 90_000
     if (child.exitCode === null && !child.killed) child.kill('SIGTERM');
   };
   process.once('exit', stopChild);
+  // A signal ends Node without 'exit' handlers: stop the server first, or it outlives us holding its database.
+  const onSignal = (signal: NodeJS.Signals) => {
+    stopChild();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -101,6 +108,8 @@ export async function startEmbeddedTemporal(stateDir: string, timeoutMs = 90_000
     logFile,
     stop: async () => {
       process.removeListener('exit', stopChild);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
       if (child.exitCode !== null) return;
       const done = new Promise<void>((r) => child.once('exit', () => r()));
       child.kill('SIGTERM');
