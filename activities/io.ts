@@ -1,6 +1,13 @@
-import type { ObjectStore } from '../core/storage/index.js';
+import type { SweepConfig } from '../core/run/config.js';
+import { runUri } from '../core/run/layout.js';
+import { type ObjectStore, openStore } from '../core/storage/index.js';
 import { fromParquet, toParquet } from '../core/tables/parquet.js';
 import type { TableSchema } from '../core/tables/schema.js';
+
+/** The store of one run: `<out>/<run>/`, where every activity reads and writes its parts. */
+export function runStore(config: Pick<SweepConfig, 'outUri' | 'runId'>): ObjectStore {
+  return openStore(runUri(config.outUri, config.runId));
+}
 
 /** Writes rows as one Parquet object (atomic in both back ends: a reader never sees half a part). */
 export async function writeTable<Row>(

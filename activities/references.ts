@@ -27,7 +27,7 @@ import {
   samplesSchema,
   skippedSchema,
 } from '../core/tables/schemas.js';
-import { promiseCache, readJson, readTable, writeJson, writeTable } from './io.js';
+import { promiseCache, readJson, readTable, runStore, writeJson, writeTable } from './io.js';
 
 export interface PrepareSweepResult {
   numSamples: number;
@@ -117,7 +117,7 @@ export function createReferenceActivities(settings: InferenceSettings = {}) {
     } catch (error) {
       throw ApplicationFailure.nonRetryable((error as Error).message, 'InvalidConfig');
     }
-    const store = openStore(runUri(config.outUri, config.runId));
+    const store = runStore(config);
     if (await store.exists(runKeys.config)) {
       const previous = await readJson<SweepConfig>(store, runKeys.config);
       if (resultIdentity(previous) !== resultIdentity(config)) {
@@ -165,7 +165,7 @@ export function createReferenceActivities(settings: InferenceSettings = {}) {
   }
 
   async function referencesShard({ config, shard }: ReferencesShardInput): Promise<ReferencesShardResult> {
-    const store = openStore(runUri(config.outUri, config.runId));
+    const store = runStore(config);
     const key = runKeys.referencesShardSkipped(shard);
     if (await store.exists(key)) return { key, rows: -1, skipped: -1, reused: true };
     const shardSamples = (await samples(config)).slice(shard.first, shard.end);
@@ -193,7 +193,7 @@ export function createReferenceActivities(settings: InferenceSettings = {}) {
     layer,
     shards,
   }: MergeReferencesInput): Promise<MergeReferencesResult> {
-    const store = openStore(runUri(config.outUri, config.runId));
+    const store = runStore(config);
     const key = runKeys.referencesLayer(layer.name);
     if (await store.exists(key)) return { layer: layer.name, key, rows: -1, reused: true };
     const rows: ReferenceRow[] = [];

@@ -1,7 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { LayerShape, NeuronRange, SweepConfig } from '../core/run/config.js';
-import { LAYER_TABLES, runKeys, runUri } from '../core/run/layout.js';
-import { openStore } from '../core/storage/index.js';
+import { LAYER_TABLES, runKeys } from '../core/run/layout.js';
 import {
   activationFeaturesSchema,
   clustersSchema,
@@ -12,7 +11,7 @@ import {
   skippedSchema,
 } from '../core/tables/schemas.js';
 import { splitNeurons } from '../core/virtual-neurons/split.js';
-import { readTable, writeJson, writeTable } from './io.js';
+import { readTable, runStore, writeJson, writeTable } from './io.js';
 
 export interface VirtualNeuronsInput {
   config: SweepConfig;
@@ -54,7 +53,7 @@ export function createVirtualNeuronActivities() {
     layer,
     neurons,
   }: VirtualNeuronsInput): Promise<VirtualNeuronsResult> {
-    const store = openStore(runUri(config.outUri, config.runId));
+    const store = runStore(config);
     const neuronsKey = runKeys.layerPart('neurons', layer.name, neurons);
     if (await store.exists(neuronsKey)) return { neuronsKey, polysemantic: -1, reused: true };
     const relevance = await readTable(
@@ -93,7 +92,7 @@ export function createVirtualNeuronActivities() {
     layer,
     batches,
   }: FinishLayerInput): Promise<LayerSummary> {
-    const store = openStore(runUri(config.outUri, config.runId));
+    const store = runStore(config);
     const neurons: NeuronRow[] = [];
     const skipped: SkippedRow[] = [];
     for (const range of batches) {
