@@ -93,3 +93,37 @@ export function progressView(stream: NodeJS.WriteStream = process.stderr): Progr
     stop() {},
   };
 }
+
+export interface Poller {
+  /** Stops polling and waits for a refresh still in flight, so nothing touches a connection closed after it. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Calls `refresh` every `everyMs`, never two at once; failures are ignored (the next tick retries).
+ *
+ * Why `stop` waits: the Temporal client retries a failed query on a timer of its own, and a retry that
+ * fires after `connection.close()` throws "Channel has been shut down" from that timer, which no caller
+ * can catch and which kills the process. A query can fail that way at the end of every sweep, when the
+ * workers that answer queries shut down.
+ */
+export function startPolling(refresh: () => Promise<unknown>, everyMs: number): Poller {
+  let inFlight: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    if (inFlight) return;
+    inFlight = refresh()
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        inFlight = undefined;
+      });
+  }, everyMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await inFlight;
+    },
+  };
+}

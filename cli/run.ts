@@ -8,7 +8,9 @@ import { WORKFLOW_TASK_TIMEOUT } from '../workflows/activity-options.js';
 import { type SweepResult, sweepWorkflow, taskQueues } from '../workflows/sweep.js';
 import { temporalConnectionOptions } from './connection.js';
 import { startEmbeddedTemporal } from './embedded-temporal.js';
-import { progressView, sweepStages } from './progress.js';
+import { progressView, startPolling, sweepStages } from './progress.js';
+
+const QUERY_DEADLINE_MS = 5000;
 
 export interface RunOptions extends SweepRequest {
   temporal?: string;
@@ -79,11 +81,13 @@ export async function runCommand(options: RunOptions): Promise<SweepResult> {
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
     const view = progressView();
-    const refresh = () => sweepStages(client, handle).then((stages) => view.update(stages));
-    const poll = setInterval(() => {
-      // A query can race the workflow's first task, or a child that has not started; the next poll retries.
-      refresh().catch(() => undefined);
-    }, 500);
+    // A deadline bounds the client's own retries of a query, so stopping the poller never waits long.
+    const refresh = () =>
+      connection
+        .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => sweepStages(client, handle))
+        .then((stages) => view.update(stages));
+    // A query can race the workflow's first task, or a child that has not started; the next poll retries.
+    const poller = startPolling(refresh, 500);
     try {
       const result = await handle.result();
       await refresh().catch(() => undefined);
@@ -92,7 +96,7 @@ export async function runCommand(options: RunOptions): Promise<SweepResult> {
       if (error instanceof WorkflowFailedError) throw new Error(`sweep failed: ${failureChain(error)}`);
       throw error;
     } finally {
-      clearInterval(poll);
+      await poller.stop();
       view.stop();
     }
   } finally {

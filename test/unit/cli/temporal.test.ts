@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, RetryState } from '@temporalio/common';
 import { temporalConnectionOptions } from '../../../cli/connection.js';
+import { startPolling } from '../../../cli/progress.js';
 import { failureChain } from '../../../cli/run.js';
 
 test('Temporal connection settings follow the Temporal CLI variables (plain, API key, mTLS)', async () => {
@@ -69,4 +70,28 @@ test('a nested Temporal failure is reported root cause first, then where', () =>
     'the model at /m.onnx changed since the run was configured (Child Workflow execution failed <- Activity task failed)',
   );
   assert.equal(failureChain(new Error('plain')), 'plain');
+});
+
+test('the progress poller never overlaps refreshes, ignores failures, and stop() waits for the one in flight', async () => {
+  let running = 0;
+  let maxRunning = 0;
+  let calls = 0;
+  let finished = 0;
+  const poller = startPolling(async () => {
+    calls++;
+    running++;
+    maxRunning = Math.max(maxRunning, running);
+    await new Promise((r) => setTimeout(r, 30));
+    running--;
+    finished++;
+    if (calls % 2 === 0) throw new Error('query failed'); // ignored: the next tick retries
+  }, 5);
+  await new Promise((r) => setTimeout(r, 100));
+  await poller.stop();
+  assert.equal(maxRunning, 1);
+  assert.ok(calls >= 2, `expected several refreshes, got ${calls}`);
+  assert.equal(finished, calls, 'stop() returned while a refresh was still running');
+  const after = calls;
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(calls, after, 'a refresh started after stop()');
 });
