@@ -1,0 +1,276 @@
+/**
+ * Dev-only cross-check of the attribution engine against PyTorch autograd and zennit (the LRP library
+ * the PURE authors use), on the three shared models and real images. Not part of CI: it needs Debian's
+ * PyTorch and a small virtual environment that test/dev/torch-setup.sh installs (docs/attribution.md,
+ * "Cross-check with PyTorch and zennit"):
+ *
+ *   npm run build && npm run crosscheck:torch
+ *
+ * For each case it computes circuit vectors (DESIGN.md step 2) or input heatmaps (step 4) with our
+ * ONNX backward graphs on onnxruntime, hands the same preprocessed images to
+ * test/dev/torch-crosscheck.py (onnx2torch conversion + torch.autograd / zennit EpsilonPlusFlat, none
+ * of our code), and compares: max |ours - torch| / max |torch| per row. Channels are each image's most
+ * active ones, so no row is trivially zero. Exit status 1 if any case exceeds the tolerance.
+ * PURE_TORCH_PYTHON overrides the interpreter.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  AttributionEngine,
+  type CompositeName,
+  circuitVectors,
+  heatmaps,
+  lowerActivations,
+  type NeuronRegion,
+  selectRows,
+} from '../../core/attribution/index.js';
+import { fromOrt, toOrt } from '../../core/onnx/runtime.js';
+import type { Tensor } from '../../core/onnx/tensor.js';
+import { projectRoot, sharedModel } from '../support/paths.js';
+import { loadImages, samplePaths } from '../unit/attribution/images.js';
+
+const TOLERANCE = 1e-3;
+/** Gradient heatmaps: the share of pixels allowed to differ (float32 decision flips; see agrees()). */
+const PATCH_SHARE = 0.01;
+
+type Case =
+  | { kind: 'circuit'; name: string; lower: string; upper: string }
+  | { kind: 'heatmap'; name: string; layer: string; composite: CompositeName; region: NeuronRegion };
+
+interface ModelCases {
+  readonly model: string;
+  readonly images: () => Promise<Tensor>;
+  readonly cases: readonly Case[];
+}
+
+const cifar = async () =>
+  loadImages(
+    [
+      ...samplePaths('cifar10-test', 3, 'cat'),
+      ...samplePaths('cifar10-test', 3, 'ship'),
+      ...samplePaths('cifar10-test', 2, 'horse'),
+    ],
+    32,
+  );
+const resnetStage = (stage: number, block: number) => `/layer${stage}/layer${stage}.${block}/Relu_1_output_0`;
+const fire = (n: number) => `/fires.${n}/Concat_output_0`;
+
+const MODELS: readonly ModelCases[] = [
+  {
+    model: 'resnet20-cifar10.onnx',
+    images: cifar,
+    cases: [
+      { kind: 'circuit', name: 'stage1->stage2', lower: resnetStage(1, 2), upper: resnetStage(2, 2) },
+      { kind: 'circuit', name: 'stage2->stage3', lower: resnetStage(2, 2), upper: resnetStage(3, 2) },
+      {
+        kind: 'heatmap',
+        name: 'gradient map',
+        layer: resnetStage(2, 2),
+        composite: 'gradient',
+        region: 'map',
+      },
+      {
+        kind: 'heatmap',
+        name: 'EpsilonPlusFlat map',
+        layer: resnetStage(3, 2),
+        composite: 'epsilon-plus-flat',
+        region: 'map',
+      },
+      {
+        kind: 'heatmap',
+        name: 'EpsilonPlusFlat arg-max',
+        layer: resnetStage(2, 2),
+        composite: 'epsilon-plus-flat',
+        region: 'argmax',
+      },
+    ],
+  },
+  {
+    model: 'resnet56-cifar10.onnx',
+    images: cifar,
+    cases: [
+      { kind: 'circuit', name: 'stage2->stage3', lower: resnetStage(2, 8), upper: resnetStage(3, 8) },
+      {
+        kind: 'heatmap',
+        name: 'EpsilonPlusFlat map',
+        layer: resnetStage(3, 8),
+        composite: 'epsilon-plus-flat',
+        region: 'map',
+      },
+    ],
+  },
+  {
+    model: 'squeezenet1.1-imagenet.onnx',
+    images: () => loadImages(samplePaths('imagenet-samples', 3), 224),
+    cases: [
+      { kind: 'circuit', name: 'fire6->fire7', lower: fire(6), upper: fire(7) },
+      { kind: 'circuit', name: 'fire3->fire4 (ceil MaxPool)', lower: fire(3), upper: fire(4) },
+      { kind: 'heatmap', name: 'gradient map', layer: fire(4), composite: 'gradient', region: 'map' },
+      {
+        kind: 'heatmap',
+        name: 'EpsilonPlusFlat map',
+        layer: fire(7),
+        composite: 'epsilon-plus-flat',
+        region: 'map',
+      },
+      {
+        kind: 'heatmap',
+        name: 'EpsilonPlusFlat arg-max',
+        layer: fire(4),
+        composite: 'epsilon-plus-flat',
+        region: 'argmax',
+      },
+    ],
+  },
+];
+
+/** Each image's `perImage` most active channels of `layer` (max over space): rows and channels. */
+async function activeChannels(
+  engine: AttributionEngine,
+  model: string,
+  layer: string,
+  images: Tensor,
+  perImage = 2,
+) {
+  const forward = await engine.forward(model, [layer]);
+  const result = await engine.run(forward.session, { [forward.inputName]: toOrt(images) }, [layer], layer);
+  const a = fromOrt(result[layer]!);
+  const [batch, channels] = a.dims as [number, number];
+  const plane = a.data.length / (batch * channels);
+  const rows: number[] = [];
+  const picked: number[] = [];
+  for (let b = 0; b < batch; b++) {
+    const maxima = Array.from({ length: channels }, (_, c) => {
+      let m = -Infinity;
+      for (let p = 0; p < plane; p++) m = Math.max(m, Number(a.data[(b * channels + c) * plane + p]));
+      return [m, c] as const;
+    }).sort((x, y) => y[0] - x[0]);
+    for (const [, c] of maxima.slice(0, perImage)) {
+      rows.push(b);
+      picked.push(c);
+    }
+  }
+  return { rows, channels: picked };
+}
+
+interface Agreement {
+  /** max over rows of max |a - b| / max |b| within the row */
+  readonly worst: number;
+  /** the share of all elements where |a - b| > TOLERANCE x max |b| of their row */
+  readonly offShare: number;
+}
+
+function agreement(ours: Float32Array, theirs: Float32Array, rows: number): Agreement {
+  if (ours.length !== theirs.length) throw new Error(`length ${ours.length} vs ${theirs.length}`);
+  const size = ours.length / rows;
+  let worst = 0;
+  let off = 0;
+  for (let r = 0; r < rows; r++) {
+    let scale = 0;
+    for (let i = r * size; i < (r + 1) * size; i++) scale = Math.max(scale, Math.abs(theirs[i]!));
+    if (scale === 0) throw new Error(`row ${r} is all zero in torch's result: the check would be vacuous`);
+    for (let i = r * size; i < (r + 1) * size; i++) {
+      const e = Math.abs(ours[i]! - theirs[i]!) / scale;
+      worst = Math.max(worst, e);
+      if (e > TOLERANCE) off++;
+    }
+  }
+  return { worst, offShare: off / ours.length };
+}
+
+/**
+ * Whether a case agrees. Circuit vectors and LRP heatmaps: everywhere, to TOLERANCE. Gradient heatmaps
+ * are discontinuous: a ReLU whose pre-activation lies within float32 rounding of zero, or a MaxPool
+ * window whose two largest values do, switches a path on or off, and two float32 implementations (or
+ * torch in float32 vs float64) may decide differently, which changes the heatmap in that unit's
+ * receptive field. On real SqueezeNet inputs this happens (torch32 vs torch64 differ by up to 2e-2
+ * there), so for gradients the criterion is: within TOLERANCE on all but PATCH_SHARE of the pixels.
+ * A wrong adjoint would change most pixels.
+ */
+function agrees(c: Case, a: Agreement): boolean {
+  if (c.kind === 'heatmap' && c.composite === 'gradient') return a.offShare <= PATCH_SHARE;
+  return a.worst < TOLERANCE;
+}
+
+async function main(): Promise<void> {
+  const python =
+    process.env.PURE_TORCH_PYTHON ?? resolve(projectRoot, '.tools', 'torch-venv', 'bin', 'python');
+  const folder = mkdtempSync(join(tmpdir(), 'pure-torch-'));
+  const engine = new AttributionEngine({ intraOpNumThreads: 2 });
+  const pending: { label: string; name: string; ours: Float32Array; rows: number; case: Case }[] = [];
+  const requests: object[] = [];
+  try {
+    for (const { model: file, images: load, cases } of MODELS) {
+      const model = sharedModel(file);
+      const images = await load();
+      const imageFile = `${file}.images.f32`;
+      writeFileSync(join(folder, imageFile), Buffer.from(images.data.buffer));
+      for (const [i, c] of cases.entries()) {
+        const name = `${file}.${i}`;
+        const layer = c.kind === 'circuit' ? c.upper : c.layer;
+        const { rows, channels } = await activeChannels(engine, model, layer, images);
+        let ours: Float32Array;
+        if (c.kind === 'circuit') {
+          const cut = { model, lower: c.lower, upper: c.upper };
+          const acts = await lowerActivations(engine, cut, images);
+          const batch = { lower: selectRows(acts.lower, rows), channels };
+          ours = (await circuitVectors(engine, cut, batch)).vectors;
+        } else {
+          const batch = { images: selectRows(images, rows), channels };
+          const options = { composite: c.composite, region: c.region };
+          ours = (await heatmaps(engine, { model, layer: c.layer }, batch, options)).heat
+            .data as Float32Array;
+        }
+        writeFileSync(
+          join(folder, `${name}.ours.f32`),
+          Buffer.from(ours.buffer, ours.byteOffset, ours.byteLength),
+        );
+        pending.push({ label: `${file} ${c.kind} ${c.name}`, name, ours, rows: rows.length, case: c });
+        requests.push({ ...c, name, model, images: imageFile, imageDims: images.dims, rows, channels });
+      }
+    }
+    writeFileSync(join(folder, 'cases.json'), JSON.stringify(requests));
+    const torch = spawnSync(python, [join(projectRoot, 'test', 'dev', 'torch-crosscheck.py'), folder], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    if (torch.status !== 0) {
+      throw new Error(
+        `${python} test/dev/torch-crosscheck.py failed (exit ${torch.status}); see the setup above`,
+      );
+    }
+    const reply = JSON.parse(readFileSync(join(folder, 'torch.json'), 'utf8')) as {
+      versions: Record<string, string>;
+      float32VsFloat64: Record<string, number>;
+    };
+    const precision = reply.float32VsFloat64;
+    console.log(`PyTorch side: ${JSON.stringify(reply.versions)}`);
+    let failed = 0;
+    for (const p of pending) {
+      const bytes = readFileSync(join(folder, `${p.name}.torch.f32`));
+      const theirs = new Float32Array(
+        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+      );
+      const a = agreement(p.ours, theirs, p.rows);
+      const ok = agrees(p.case, a);
+      if (!ok) failed++;
+      const torch64 = precision[p.name];
+      console.log(
+        `${ok ? 'ok  ' : 'FAIL'} ${p.label}: ${p.rows} rows, max relative error ${a.worst.toExponential(2)}, ` +
+          `${(100 * a.offShare).toFixed(3)} % elements off` +
+          (torch64 === undefined ? '' : ` (torch float32 vs float64: ${torch64.toExponential(2)})`),
+      );
+    }
+    if (failed > 0) {
+      console.error(`${failed} case(s) differ from PyTorch (see the criterion in agrees())`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await engine.release();
+    if (process.env.PURE_TORCH_KEEP) console.log(`kept ${folder}`);
+    else rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+await main();
