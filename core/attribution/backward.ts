@@ -31,7 +31,12 @@ export interface BackwardRequest {
    * Where the backward pass starts: forward tensors and the names of their seed gradients (same
    * shape, computed by the caller's nodes or fed as inputs).
    */
-  readonly seeds: readonly { readonly tensor: string; readonly gradient: string }[];
+  readonly seeds: readonly {
+    readonly tensor: string;
+    readonly gradient: string;
+    /** An int64 [B] tensor when the seed is zero outside that channel (axis 1) of each row. */
+    readonly channel?: string;
+  }[];
   /** Tensors whose gradients are wanted. */
   readonly wrt: readonly string[];
   readonly opset: number;
@@ -107,14 +112,32 @@ export function buildBackward(request: BackwardRequest): BackwardGraph {
     if (list) list.push(grad);
     else contributions.set(tensor, [grad]);
   };
+  // Gradient tensors known to be zero outside one channel per row: name -> the int64 [B] channel.
+  const oneChannel = new Map<string, string>();
   const total = (tensor: string): string | undefined => {
     const list = contributions.get(tensor);
     if (!list || list.length === 0) return undefined;
-    const sum = list.length === 1 ? list[0]! : emit.op('Sum', list);
+    if (list.length === 1) return list[0]!;
+    const sum = emit.op('Sum', list);
+    const channels = new Set(list.map((g) => oneChannel.get(g)));
+    const [channel] = channels;
+    if (channels.size === 1 && channel !== undefined) oneChannel.set(sum, channel);
     contributions.set(tensor, [sum]);
     return sum;
   };
-  for (const seed of request.seeds) add(seed.tensor, seed.gradient);
+  for (const seed of request.seeds) {
+    add(seed.tensor, seed.gradient);
+    if (seed.channel) oneChannel.set(seed.gradient, seed.channel);
+  }
+  /** Whether input k's gradient keeps the output gradient's one-channel-per-row zeros. */
+  const keepsChannels = (node: NodeProto, rule: BackwardRule, k: number): boolean => {
+    if (rule.channelwise) return k === 0;
+    if (rule.kind !== 'elementwise' || (node.output ?? []).length !== 1) return false;
+    // Elementwise: the same rank and channel count as the output means no channel is summed in.
+    const input = dims(node.input![k]!);
+    const output = dims(node.output![0]!);
+    return input.length === output.length && input.length >= 2 && input[1] === output[1];
+  };
 
   const constants = new Map<string, Tensor>();
   const constant = (name: string): Tensor | undefined => {
@@ -158,6 +181,10 @@ export function buildBackward(request: BackwardRequest): BackwardGraph {
         const name = outputs[k] ?? '';
         return total(name) ?? emit.zerosLike(ctx.output(k));
       },
+      gradChannel: () => {
+        const grad = total(outputs[0] ?? '');
+        return grad === undefined || outputs.length !== 1 ? undefined : oneChannel.get(grad);
+      },
       dims,
       fixedDim: (name, axis) => {
         const d = dims(name)[axis];
@@ -184,7 +211,10 @@ export function buildBackward(request: BackwardRequest): BackwardGraph {
             `but its gradient is not implemented (${slot.why})`,
         );
       }
-      add(name, applySlot(rule, slot, ctx, k));
+      const grad = applySlot(rule, slot, ctx, k);
+      const channel = ctx.gradChannel();
+      if (channel && keepsChannels(node, rule, k)) oneChannel.set(grad, channel);
+      add(name, grad);
     });
   }
 

@@ -24,6 +24,12 @@ export const NORMALISATION_EPSILON = 1e-10;
 export interface CircuitModelOptions {
   /** Also output the unreduced gradient x activation maps [B, C', H', W']. */
   readonly maps?: boolean;
+  /**
+   * Let 1x1 convolutions whose output gradient is one channel per row read one row of their weights
+   * (rules.ts, oneChannelPointwiseConv). Default true; false only to measure or test it against the
+   * plain adjoint.
+   */
+  readonly oneChannelShortcut?: boolean;
 }
 
 export interface CircuitModel {
@@ -73,7 +79,13 @@ export function buildCircuitModel(
     nodes: cut.nodes,
     initializers: prepared.index.initializers,
     info: prepared.info,
-    seeds: [{ tensor: upper, gradient: seed }],
+    seeds: [
+      {
+        tensor: upper,
+        gradient: seed,
+        ...(options.oneChannelShortcut === false ? {} : { channel: CHANNEL_INPUT }),
+      },
+    ],
     wrt: [lower],
     opset: prepared.opset,
     prefix: 'circuit/grad/',

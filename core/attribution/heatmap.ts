@@ -76,7 +76,7 @@ export function buildHeatmapModel(
     nodes,
     initializers: prepared.index.initializers,
     info: prepared.info,
-    seeds: [{ tensor: layer, gradient: seed }],
+    seeds: [{ tensor: layer, gradient: seed, ...(rank > 1 ? { channel: CHANNEL_INPUT } : {}) }],
     wrt: [image],
     opset: prepared.opset,
     ruleOf: compositeRuleOf(options.composite, nodes, options),

@@ -63,6 +63,8 @@ function modified(
     ...ctx,
     input: (k) => inputs[k] ?? ctx.input(k),
     gradOutput: (k = 0) => (k === 0 ? grad : ctx.gradOutput(k)),
+    // The swapped-in gradient may not keep the original's zeros; claim nothing about it.
+    gradChannel: () => undefined,
     dims: (name) => ctx.dims(back(name)),
     fixedDim: (name, axis) => ctx.fixedDim(back(name), axis),
     constant: (name) => (original.has(name) ? undefined : ctx.constant(name)),

@@ -29,6 +29,13 @@ export interface AdjointContext {
   hasInput(k: number): boolean;
   /** The gradient arriving at output k, zeros when nothing reached it. */
   gradOutput(k?: number): string;
+  /**
+   * When the gradient arriving at output 0 is known to be zero outside one channel (axis 1) per row,
+   * the int64 [B] tensor holding that channel; otherwise undefined. Circuits and gradient heatmaps seed
+   * one channel of L, and per-channel ops keep it so (see `channelwise`), which lets a 1x1 Conv's
+   * adjoint read one row of its weights instead of all of them.
+   */
+  gradChannel(): string | undefined;
   /** Probed dims of a forward tensor; `'N'` follows the batch. */
   dims(name: string): readonly Dim[];
   /** A dimension that must be fixed for this rule (fails, naming the node, when it follows the batch). */
@@ -54,13 +61,21 @@ export interface NotImplemented {
 }
 export type Slot<F> = F | NoGradient | NotImplemented;
 
-export type BackwardRule =
+export type BackwardRule = (
   | { readonly kind: 'linear'; readonly transpose: (node: NodeProto) => readonly Slot<Formula>[] }
   | {
       readonly kind: 'elementwise';
       readonly derivative: (node: NodeProto) => readonly Slot<LocalDerivative>[];
     }
-  | { readonly kind: 'adjoint'; readonly adjoint: (node: NodeProto) => readonly Slot<Formula>[] };
+  | { readonly kind: 'adjoint'; readonly adjoint: (node: NodeProto) => readonly Slot<Formula>[] }
+) & {
+  /**
+   * Input 0's gradient is zero on every (row, channel) where the output gradient is: a per-channel
+   * op (BatchNormalization, Identity). Elementwise rules need no flag: the walker checks their
+   * shapes. Used only to know when `gradChannel` holds.
+   */
+  readonly channelwise?: true;
+};
 
 export type RuleKind = BackwardRule['kind'];
 
@@ -190,6 +205,42 @@ function flippedConv(
   });
 }
 
+/**
+ * The input gradient of a 1x1, ungrouped convolution with constant weights W [M, C, 1...] when the
+ * output gradient g is zero outside channel c_b of each row b (`gradChannel`): dx_b = g_b,c_b (x)
+ * W[c_b, :], an outer product with one gathered row of W, instead of a transposed convolution over
+ * all M channels. Strides and pads are then applied by a depthwise ConvTranspose with unit weights
+ * (a scatter onto the input grid). In a ResNet-50 bottleneck the last 1x1 conv and the downsample
+ * take this path (their M = 4x the inner width).
+ */
+function oneChannelPointwiseConv(
+  ctx: AdjointContext,
+  weights: string,
+  spec: WindowSpec,
+  group: number,
+): string | undefined {
+  const channel = ctx.gradChannel();
+  const value = ctx.constant(weights);
+  if (!channel || value?.dtype !== 'float32' || group !== 1 || spec.kernel.some((k) => k !== 1)) {
+    return undefined;
+  }
+  const [m, c] = value.dims as [number, number];
+  const e = ctx.emit;
+  const rank = rankOf(ctx, ctx.input(0));
+  const spatialAxes = Array.from({ length: rank - 2 }, (_, a) => a + 2);
+  const rows = e.op('Gather', [e.float(value.data as Float32Array, [m, c]), channel], { axis: 0 });
+  const gathered = e.op('Unsqueeze', [rows, e.int64(spatialAxes)]);
+  const onlyChannel = e.op('ReduceSum', [ctx.gradOutput(), e.int64([1])], { keepdims: 1 });
+  const dense = e.op('Mul', [onlyChannel, gathered]);
+  const unit = (v: readonly number[]) => v.every((x) => x === 1);
+  const inSizes = spatialSizes(ctx, ctx.input(0));
+  const outSizes = spatialSizes(ctx, ctx.output(0));
+  const { pads, outputPadding } = transposeGeometry(spec, inSizes, outSizes);
+  if (unit(spec.strides) && pads.every((p) => p === 0) && outputPadding.every((p) => p === 0)) return dense;
+  const ones = e.float(new Float32Array(c).fill(1), [c, 1, ...spec.kernel]);
+  return convTranspose(ctx, dense, ones, spec, c);
+}
+
 /** Swap the last two axes (MatMul's transpose). */
 function swapLastTwo(ctx: AdjointContext, name: string, rank: number): string {
   const perm = Array.from({ length: rank }, (_, a) => a);
@@ -286,7 +337,11 @@ function reduceBack(ctx: AdjointContext, inputAxesFrom: number, mean: boolean): 
 // ---------------------------------------------------------------------------------------------
 // The table.
 
-const identity: BackwardRule = { kind: 'linear', transpose: () => [(ctx) => ctx.gradOutput()] };
+const identity: BackwardRule = {
+  kind: 'linear',
+  transpose: () => [(ctx) => ctx.gradOutput()],
+  channelwise: true,
+};
 
 const relu: BackwardRule = {
   kind: 'elementwise',
@@ -297,6 +352,7 @@ export const BACKWARD_RULES: Readonly<Record<string, BackwardRule>> = {
   Identity: identity,
   Dropout: {
     kind: 'linear',
+    channelwise: true,
     // Inference: the identity. ratio and training_mode only matter in training.
     transpose: () => [(ctx) => ctx.gradOutput(), none('dropout ratio'), none('training mode flag')],
   },
@@ -357,6 +413,7 @@ export const BACKWARD_RULES: Readonly<Record<string, BackwardRule>> = {
   },
   BatchNormalization: {
     kind: 'adjoint',
+    channelwise: true,
     adjoint: (node) => {
       if (attrInt(node, 'training_mode', 0) !== 0) {
         return [
@@ -404,6 +461,8 @@ export const BACKWARD_RULES: Readonly<Record<string, BackwardRule>> = {
         );
         const spec = windowSpec(ctx, kernel);
         const group = attrInt(ctx.node, 'group', 1);
+        const oneChannel = oneChannelPointwiseConv(ctx, weights, spec, group);
+        if (oneChannel) return oneChannel;
         const flipped = flippedConv(ctx, weights, spec, group);
         if (flipped) return flipped;
         // ConvTranspose reads the conv's [M, C/group, k...] weights as [in, out/group, k...]: its

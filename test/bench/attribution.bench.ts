@@ -3,7 +3,9 @@
  * and circuit vectors per second, for
  *   - ResNet-56 (shared model), last two stages: layer2.8 -> layer3.8;
  *   - a ResNet-50 layer4.0-shaped bottleneck block (1024 -> 2048 channels, 14x14 -> 7x7) with
- *     random weights built here (0.745 GFLOP per image forward).
+ *     random weights built here (0.745 GFLOP per image forward), and the whole layer3 -> layer4 cut
+ *     (3 blocks), the paper's last pair of layers;
+ * where 1x1 convs take the one-channel shortcut, the circuit without it runs alongside (A/B).
  * Run: node dist/test/bench/attribution.bench.js [threads] [batch]
  */
 import { availableParallelism, cpus } from 'node:os';
@@ -12,64 +14,12 @@ import { prepareModel } from '../../core/attribution/prepare.js';
 import { loadModel, type ModelProto, onnx } from '../../core/onnx/model.js';
 import { createSession, ort } from '../../core/onnx/runtime.js';
 import { probedValueInfo } from '../../core/onnx/shapes.js';
-import { tensor } from '../../core/onnx/tensor.js';
-import { modelProto, type NodeSpec } from '../support/onnx-builders.js';
+import { bottleneckStage } from '../support/bottleneck.js';
 import { sharedModel } from '../support/paths.js';
 import { seededRandom } from '../support/random.js';
 
 const threads = Number(process.argv[2] ?? 2);
 const batch = Number(process.argv[3] ?? 16);
-
-function resnet50Block(): ModelProto {
-  const rand = seededRandom(50);
-  const he = (dims: number[]) => {
-    const fanIn = dims.slice(1).reduce((a, b) => a * b, 1);
-    const scale = Math.sqrt(6 / fanIn);
-    const n = dims.reduce((a, b) => a * b, 1);
-    return tensor(
-      'float32',
-      dims,
-      Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale),
-    );
-  };
-  const bias = (c: number) =>
-    tensor(
-      'float32',
-      [c],
-      Float32Array.from({ length: c }, () => (rand() - 0.5) * 0.1),
-    );
-  const conv = (x: string, w: string, y: string, k: number, stride: number): NodeSpec => ({
-    op: 'Conv',
-    inputs: [x, w, `${w}_b`],
-    outputs: [y],
-    attributes: { kernel_shape: [k, k], strides: [stride, stride], pads: new Array(4).fill((k - 1) / 2) },
-  });
-  return modelProto({
-    nodes: [
-      { op: 'Relu', inputs: ['input'], outputs: ['layer3_out'] },
-      conv('layer3_out', 'w1', 'c1', 1, 1),
-      { op: 'Relu', inputs: ['c1'], outputs: ['r1'] },
-      conv('r1', 'w2', 'c2', 3, 2),
-      { op: 'Relu', inputs: ['c2'], outputs: ['r2'] },
-      conv('r2', 'w3', 'c3', 1, 1),
-      conv('layer3_out', 'wd', 'down', 1, 2),
-      { op: 'Add', inputs: ['c3', 'down'], outputs: ['sum'] },
-      { op: 'Relu', inputs: ['sum'], outputs: ['layer4_0_out'] },
-    ],
-    inputs: [{ name: 'input', dtype: 'float32', dims: ['N', 1024, 14, 14] }],
-    outputs: [{ name: 'layer4_0_out', dtype: 'float32' }],
-    initializers: {
-      w1: he([512, 1024, 1, 1]),
-      w1_b: bias(512),
-      w2: he([512, 512, 3, 3]),
-      w2_b: bias(512),
-      w3: he([2048, 512, 1, 1]),
-      w3_b: bias(2048),
-      wd: he([2048, 1024, 1, 1]),
-      wd_b: bias(2048),
-    },
-  });
-}
 
 /**
  * Median milliseconds of each run, alternating between them so that load from other processes
@@ -92,6 +42,7 @@ async function timeAlternating(runs: readonly (() => Promise<unknown>)[], second
 async function bench(label: string, model: ModelProto, lower: string, upper: string): Promise<void> {
   const prepared = await prepareModel(model);
   const circuit = buildCircuitModel(prepared, lower, upper);
+  const plain = buildCircuitModel(prepared, lower, upper, { oneChannelShortcut: false });
   const forwardModel = onnx.ModelProto.create({
     ...circuit.model,
     graph: {
@@ -105,6 +56,8 @@ async function bench(label: string, model: ModelProto, lower: string, upper: str
   const settings = { intraOpNumThreads: threads };
   const forward = await createSession(forwardModel, settings);
   const backward = await createSession(circuit.model, settings);
+  const shortcuts = (circuit.model.graph?.node ?? []).filter((n) => n.opType === 'Gather').length;
+  const plainBackward = shortcuts > 0 ? await createSession(plain.model, settings) : undefined;
   const dims = prepared.info.get(lower)!.dims.map((d) => (d === 'N' ? batch : d));
   const rand = seededRandom(1);
   const n = dims.reduce((a, b) => a * b, 1);
@@ -118,15 +71,22 @@ async function bench(label: string, model: ModelProto, lower: string, upper: str
     BigInt64Array.from({ length: batch }, (_, i) => BigInt(i % circuit.upperChannels)),
     [batch],
   );
-  const [tForward, tCircuit] = (await timeAlternating([
+  const feeds = { [lower]: x, [circuit.inputs.channel]: channels };
+  const [tForward, tCircuit, tPlain] = await timeAlternating([
     () => forward.run({ [lower]: x }),
-    () => backward.run({ [lower]: x, [circuit.inputs.channel]: channels }),
-  ])) as [number, number];
+    () => backward.run(feeds),
+    ...(plainBackward ? [() => plainBackward.run(feeds)] : []),
+  ]);
+  const perRow = (t: number) => `${(t / batch).toFixed(2)} ms/row`;
   console.log(
-    `${label} | batch ${batch} | forward ${(tForward / batch).toFixed(2)} ms/row | circuit ${(tCircuit / batch).toFixed(2)} ms/row | ratio ${(tCircuit / tForward).toFixed(2)} | ${((batch * 1000) / tCircuit).toFixed(0)} vectors/s`,
+    `${label} | batch ${batch} | forward ${perRow(tForward!)} | circuit ${perRow(tCircuit!)} | ratio ${(tCircuit! / tForward!).toFixed(2)} | ${((batch * 1000) / tCircuit!).toFixed(0)} vectors/s` +
+      (tPlain === undefined
+        ? ''
+        : ` | ${shortcuts} one-channel 1x1 shortcut(s); without them ${perRow(tPlain)}, ratio ${(tPlain / tForward!).toFixed(2)}: ${(tPlain / tCircuit!).toFixed(2)}x faster with`),
   );
   await forward.release();
   await backward.release();
+  await plainBackward?.release();
 }
 
 console.log(
@@ -140,7 +100,13 @@ await bench(
 );
 await bench(
   'ResNet-50 layer4.0 block (1024x14x14 -> 2048x7x7)',
-  resnet50Block(),
-  'layer3_out',
-  'layer4_0_out',
+  bottleneckStage({ inChannels: 1024, width: 512, size: 14, blocks: 1 }),
+  'stage_in',
+  'block0_out',
+);
+await bench(
+  'ResNet-50 layer3 -> layer4 (3 blocks, 1024x14x14 -> 2048x7x7)',
+  bottleneckStage({ inChannels: 1024, width: 512, size: 14, blocks: 3 }),
+  'stage_in',
+  'block2_out',
 );

@@ -5,7 +5,11 @@
  * a = a_L' and g = ReLU(a_L) on channel c (held fixed), i.e. gradient x activation per channel.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { buildCircuitModel } from '../../../core/attribution/circuit.js';
 import {
   AttributionEngine,
   type CutSpec,
@@ -14,8 +18,10 @@ import {
   selectRows,
 } from '../../../core/attribution/index.js';
 import { evaluate } from '../../../core/onnx/interpreter/index.js';
-import { graphOf } from '../../../core/onnx/model.js';
+import { graphOf, type ModelProto, saveModel } from '../../../core/onnx/model.js';
+import { createSession, ort } from '../../../core/onnx/runtime.js';
 import { type Tensor, tensor } from '../../../core/onnx/tensor.js';
+import { bottleneckStage } from '../../support/bottleneck.js';
 import { sharedModel } from '../../support/paths.js';
 import { seededRandom } from '../../support/random.js';
 import { loadImages, samplePaths } from './images.js';
@@ -208,5 +214,65 @@ describe('circuit vectors on the shared models', () => {
     });
     const diff = same.vectors.subarray(0, 32).reduce((s, v, j) => s + Math.abs(v - same.vectors[32 + j]!), 0);
     assert.ok(diff > 1e-3, 'two channels of one image gave the same circuit');
+  });
+});
+
+describe('the one-channel shortcut of 1x1 convolutions (ResNet-50-style bottlenecks)', () => {
+  // Unfused BatchNorm after every conv. The seed's one channel survives ReLU, Add and BN down to the
+  // last block's expanding 1x1 conv and, in a first block, its strided 1x1 downsample. Earlier blocks'
+  // gradients are dense (the skip's sparse gradient meets the residual branch's dense one).
+  const rand = seededRandom(12);
+  const input = tensor(
+    'float32',
+    [3, 16, 8, 8],
+    Float32Array.from({ length: 3 * 16 * 64 }, () => rand() * 2 - 1),
+  );
+  const gathers = (m: ModelProto) => (graphOf(m).node ?? []).filter((n) => n.opType === 'Gather').length;
+  const saved = async (blocks: number): Promise<string> => {
+    const dir = await mkdtemp(join(tmpdir(), 'pure-bottleneck-'));
+    after(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, `bottleneck-${blocks}.onnx`);
+    await saveModel(
+      bottleneckStage({ inChannels: 16, width: 8, size: 8, blocks, batchNorm: true, seed: 3 }),
+      path,
+    );
+    return path;
+  };
+
+  test('is taken for the last 1x1 conv and the strided downsample, and matches float64 differences', async () => {
+    const cut = { model: await saved(1), lower: 'stage_in', upper: 'block0_out' };
+    const { circuit } = await engine.circuit(cut.model, cut.lower, cut.upper);
+    assert.equal(gathers(circuit.model), 2);
+    await checkAgainstFiniteDifferences(cut, input, [0, 17, 31], 3);
+  });
+
+  test('gives the same vectors as the plain adjoint on a mixed batch through two blocks', async () => {
+    const prepared = await engine.prepare(await saved(2));
+    const lower = tensor(
+      'float32',
+      input.dims,
+      Float32Array.from(input.data as Float32Array, (v) => Math.max(0, v)),
+    );
+    const vectorsOf = async (oneChannelShortcut: boolean) => {
+      const circuit = buildCircuitModel(prepared, 'stage_in', 'block1_out', { oneChannelShortcut });
+      assert.equal(gathers(circuit.model), oneChannelShortcut ? 1 : 0);
+      const session = await createSession(circuit.model);
+      const rows = selectRows(lower, [0, 1, 2, 0, 1, 2, 0, 1]);
+      const channels = BigInt64Array.from([0, 5, 9, 31, 12, 30, 7, 5].map(BigInt));
+      const out = await session.run({
+        stage_in: new ort.Tensor('float32', rows.data as Float32Array, [...rows.dims]),
+        [circuit.inputs.channel]: new ort.Tensor('int64', channels, [8]),
+      });
+      await session.release();
+      return out[circuit.outputs.relevance]!.data as Float32Array;
+    };
+    const fast = await vectorsOf(true);
+    const plain = await vectorsOf(false);
+    const worst = fast.reduce((m, v, i) => Math.max(m, Math.abs(v - plain[i]!)), 0);
+    assert.ok(worst < 1e-6, `shortcut vs plain adjoint: max |difference| ${worst}`);
+    assert.ok(
+      plain.some((v) => Math.abs(v) > 1e-3),
+      'the vectors are not all zero',
+    );
   });
 });
