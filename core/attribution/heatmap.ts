@@ -10,6 +10,7 @@ import { graphOf, type ModelProto, onnx, type TensorProto, valueInfo } from '../
 import { EMITTED_IR_VERSION } from '../onnx/opset.js';
 import { probedValueInfo } from '../onnx/shapes.js';
 import { buildBackward } from './backward.js';
+import { mergeBatchNorms } from './canonize.js';
 import { CHANNEL_INPUT, channelMask } from './circuit.js';
 import { Emitter, FLOAT, INT64 } from './emitter.js';
 import { type CompositeName, type CompositeOptions, compositeRuleOf } from './lrp.js';
@@ -47,7 +48,20 @@ export function buildHeatmapModel(
   const channels = layerInfo.dims[1];
   const rank = layerInfo.dims.length;
   const image = prepared.inputName;
-  const nodes = ancestorsOf(prepared.index, [layer]);
+  // LRP composites see Conv + BN as one layer (the authors' canonizer); gradients need no canonizer.
+  const canonized =
+    options.composite === 'gradient'
+      ? undefined
+      : mergeBatchNorms(
+          ancestorsOf(prepared.index, [layer]),
+          prepared.index.initializers,
+          new Set([layer, image]),
+        );
+  const nodes = canonized?.nodes ?? ancestorsOf(prepared.index, [layer]);
+  const initializerMap = new Map(prepared.index.initializers);
+  const info = new Map(prepared.info);
+  for (const t of canonized?.initializers ?? []) initializerMap.set(t.name!, t);
+  for (const [name, i] of canonized?.info ?? []) info.set(name, i);
 
   const emit = new Emitter('heatmap/');
   const relu = emit.op('Relu', [layer]);
@@ -74,8 +88,8 @@ export function buildHeatmapModel(
 
   const backward = buildBackward({
     nodes,
-    initializers: prepared.index.initializers,
-    info: prepared.info,
+    initializers: initializerMap,
+    info,
     seeds: [{ tensor: layer, gradient: seed, ...(rank > 1 ? { channel: CHANNEL_INPUT } : {}) }],
     wrt: [image],
     opset: prepared.opset,
@@ -110,6 +124,7 @@ export function buildHeatmapModel(
   for (const node of nodes) for (const name of node.input ?? []) read.add(name);
   const initializers: TensorProto[] = [
     ...(graphOf(prepared.model).initializer ?? []).filter((t) => read.has(t.name ?? '')),
+    ...(canonized?.initializers ?? []),
     ...emit.initializers,
     ...backward.initializers,
   ];

@@ -22,6 +22,7 @@ import onnx
 import torch
 from onnx2torch import convert
 from onnx2torch.node_converters.binary_math_operations import OnnxBinaryMathOperation
+from zennit.canonizers import SequentialMergeBatchNorm
 from zennit.composites import EpsilonPlusFlat
 from zennit.layer import Sum
 
@@ -100,7 +101,10 @@ def circuit_vectors(module, images, lower, upper, channels):
 def heatmap(module, images, layer, channels, composite, region):
     x = images.clone().requires_grad_(True)
     if composite == 'epsilon-plus-flat':
-        context = EpsilonPlusFlat(epsilon=1e-6, stabilizer=1e-6).context(module)
+        # Merges a BatchNorm into the conv right before it (a no-op for BN-free models): the authors'
+        # canonizers do, and so does ours (core/attribution/canonize.ts).
+        composite_rules = EpsilonPlusFlat(epsilon=1e-6, stabilizer=1e-6, canonizers=[SequentialMergeBatchNorm()])
+        context = composite_rules.context(module)
     elif composite == 'gradient':
         context = None
     else:

@@ -26,9 +26,12 @@ import {
   type NeuronRegion,
   selectRows,
 } from '../../core/attribution/index.js';
+import { type ModelProto, saveModel } from '../../core/onnx/model.js';
 import { fromOrt, toOrt } from '../../core/onnx/runtime.js';
-import type { Tensor } from '../../core/onnx/tensor.js';
+import { type Tensor, tensor } from '../../core/onnx/tensor.js';
+import { bottleneckStage } from '../support/bottleneck.js';
 import { projectRoot, sharedModel } from '../support/paths.js';
+import { seededRandom } from '../support/random.js';
 import { loadImages, samplePaths } from '../unit/attribution/images.js';
 
 const TOLERANCE = 1e-3;
@@ -40,7 +43,8 @@ type Case =
   | { kind: 'heatmap'; name: string; layer: string; composite: CompositeName; region: NeuronRegion };
 
 interface ModelCases {
-  readonly model: string;
+  /** A shared model's file name, or a model built here (written to the work folder under `name`). */
+  readonly model: string | { readonly name: string; readonly build: () => ModelProto };
   readonly images: () => Promise<Tensor>;
   readonly cases: readonly Case[];
 }
@@ -124,6 +128,42 @@ const MODELS: readonly ModelCases[] = [
       },
     ],
   },
+  {
+    // Unfused BatchNorm: our canonizer merges it into the conv before it, zennit's
+    // SequentialMergeBatchNorm does the same on the torch side (the authors' ResNet canonizers).
+    model: {
+      name: 'bottleneck-batchnorm.onnx',
+      build: () =>
+        bottleneckStage({
+          inChannels: 16,
+          width: 8,
+          size: 8,
+          blocks: 2,
+          batchNorm: true,
+          stem: true,
+          seed: 3,
+        }),
+    },
+    images: async () => {
+      const random = seededRandom(11);
+      return tensor(
+        'float32',
+        [4, 16, 8, 8],
+        Float32Array.from({ length: 4 * 16 * 64 }, () => random() * 2 - 1),
+      );
+    },
+    cases: [
+      { kind: 'circuit', name: 'block0 -> block1', lower: 'block0_out', upper: 'block1_out' },
+      { kind: 'heatmap', name: 'gradient map', layer: 'block1_out', composite: 'gradient', region: 'map' },
+      {
+        kind: 'heatmap',
+        name: 'EpsilonPlusFlat map (BN merged)',
+        layer: 'block1_out',
+        composite: 'epsilon-plus-flat',
+        region: 'map',
+      },
+    ],
+  },
 ];
 
 /** Each image's `perImage` most active channels of `layer` (max over space): rows and channels. */
@@ -202,8 +242,10 @@ async function main(): Promise<void> {
   const pending: { label: string; name: string; ours: Float32Array; rows: number; case: Case }[] = [];
   const requests: object[] = [];
   try {
-    for (const { model: file, images: load, cases } of MODELS) {
-      const model = sharedModel(file);
+    for (const { model: source, images: load, cases } of MODELS) {
+      const file = typeof source === 'string' ? source : source.name;
+      const model = typeof source === 'string' ? sharedModel(source) : join(folder, source.name);
+      if (typeof source !== 'string') await saveModel(source.build(), model);
       const images = await load();
       const imageFile = `${file}.images.f32`;
       writeFileSync(join(folder, imageFile), Buffer.from(images.data.buffer));

@@ -17,10 +17,15 @@ export interface BottleneckStageSpec {
   readonly blocks: number;
   /** Unfused BatchNormalization after every conv (as some exporters leave it), or biases only. */
   readonly batchNorm?: boolean;
+  /**
+   * A 3x3 stem conv (+ BN) before the stage, so one conv reads the input: LRP composites give the
+   * first layer its own rule, and a stage alone has two first layers (block 0's conv and downsample).
+   */
+  readonly stem?: boolean;
   readonly seed?: number;
 }
 
-/** Input `input` [N, inChannels, size, size]; `stage_in` = ReLU(input); `block<i>_out` per block. */
+/** Input `input` [N, inChannels, size, size]; `stage_in` = ReLU(input or stem); `block<i>_out` per block. */
 export function bottleneckStage(spec: BottleneckStageSpec): ModelProto {
   const rand = seededRandom(spec.seed ?? 50);
   const uniform = (dims: number[], scale: number, offset = 0): Tensor => {
@@ -31,7 +36,7 @@ export function bottleneckStage(spec: BottleneckStageSpec): ModelProto {
       Float32Array.from({ length: n }, () => offset + (rand() * 2 - 1) * scale),
     );
   };
-  const nodes: NodeSpec[] = [{ op: 'Relu', inputs: ['input'], outputs: ['stage_in'] }];
+  const nodes: NodeSpec[] = [];
   const initializers: Record<string, Tensor> = {};
   const out = spec.width * 4;
   const conv = (x: string, name: string, cin: number, cout: number, k: number, stride: number): string => {
@@ -65,6 +70,8 @@ export function bottleneckStage(spec: BottleneckStageSpec): ModelProto {
     });
     return bn;
   };
+  const stemOut = spec.stem ? conv('input', 'stem', spec.inChannels, spec.inChannels, 3, 1) : 'input';
+  nodes.push({ op: 'Relu', inputs: [stemOut], outputs: ['stage_in'] });
   let x = 'stage_in';
   let channels = spec.inChannels;
   for (let b = 0; b < spec.blocks; b++) {

@@ -11,9 +11,10 @@ import { AttributionEngine, heatmaps } from '../../../core/attribution/index.js'
 import { compositeEntries } from '../../../core/attribution/lrp.js';
 import { prepareModel } from '../../../core/attribution/prepare.js';
 import { evaluate } from '../../../core/onnx/interpreter/index.js';
-import { graphOf, type ModelProto } from '../../../core/onnx/model.js';
+import { graphOf, type ModelProto, type NodeProto, type TensorProto } from '../../../core/onnx/model.js';
 import { createSession, ort } from '../../../core/onnx/runtime.js';
-import { type Tensor, tensor } from '../../../core/onnx/tensor.js';
+import { type Tensor, tensor, tensorFromProto, tensorToProto } from '../../../core/onnx/tensor.js';
+import { bottleneckStage } from '../../support/bottleneck.js';
 import { modelProto, type NodeSpec } from '../../support/onnx-builders.js';
 import { sharedModel } from '../../support/paths.js';
 import { seededRandom } from '../../support/random.js';
@@ -209,6 +210,90 @@ describe('heatmaps', () => {
     // arise from z+ above it on a ReLU network.
     assert.ok(data.some((v) => v > 0));
     assert.ok(data.every((v) => v >= -1e-6));
+  });
+
+  test("LRP merges unfused BatchNorm into the conv before it (the authors' canonizer)", async () => {
+    const withBn = bottleneckStage({ inChannels: 8, width: 4, size: 8, blocks: 2, batchNorm: true, seed: 4 });
+    // The same network with each BN folded here, by hand, in float64: what LRP must see.
+    const graph = graphOf(withBn);
+    const init = new Map((graph.initializer ?? []).map((t) => [t.name!, tensorFromProto(t)]));
+    const folded: NodeProto[] = [];
+    const extra: TensorProto[] = [];
+    for (const node of graph.node ?? []) {
+      if (node.opType !== 'BatchNormalization') {
+        folded.push(node);
+        continue;
+      }
+      const conv = folded.pop()!;
+      assert.equal(conv.output?.[0], node.input?.[0]);
+      const [w, gamma, beta, mean, variance] = [conv.input![1]!, ...node.input!.slice(1)].map(
+        (n) => init.get(n)!,
+      );
+      const m = w!.dims[0]!;
+      const per = w!.data.length / m;
+      const scale = Array.from(
+        { length: m },
+        (_, o) => Number(gamma!.data[o]) / Math.sqrt(Number(variance!.data[o]) + 1e-5),
+      );
+      const name = node.output![0]!;
+      extra.push(
+        tensorToProto(
+          `${name}_W`,
+          tensor(
+            'float32',
+            w!.dims,
+            Float32Array.from(w!.data as Float32Array, (v, i) => v * scale[Math.floor(i / per)]!),
+          ),
+        ),
+        tensorToProto(
+          `${name}_B`,
+          tensor(
+            'float32',
+            [m],
+            Float32Array.from(scale, (s, o) => -Number(mean!.data[o]) * s + Number(beta!.data[o])),
+          ),
+        ),
+      );
+      folded.push({ ...conv, input: [conv.input![0]!, `${name}_W`, `${name}_B`], output: [name] });
+    }
+    const byHand = {
+      ...withBn,
+      graph: { ...graph, node: folded, initializer: [...(graph.initializer ?? []), ...extra] },
+    };
+
+    const rand = seededRandom(8);
+    const images = tensor(
+      'float32',
+      [3, 8, 8, 8],
+      Float32Array.from({ length: 3 * 512 }, () => rand() * 2 - 1),
+    );
+    const channels = [1, 6, 13];
+    const prepared = await prepareModel(withBn);
+    const built = buildHeatmapModel(prepared, 'block1_out', {
+      composite: 'epsilon-plus-flat',
+      region: 'map',
+    });
+    assert.equal(
+      (graphOf(built.model).node ?? []).filter((n) => n.opType === 'BatchNormalization').length,
+      0,
+    );
+    const merged = await runHeatmap(withBn, 'block1_out', images, channels, 'epsilon-plus-flat');
+    const expected = await runHeatmap(
+      byHand as ModelProto,
+      'block1_out',
+      images,
+      channels,
+      'epsilon-plus-flat',
+    );
+    const scale = expected.heat.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const worst = merged.heat.reduce((m, v, i) => Math.max(m, Math.abs(v - expected.heat[i]!)), 0);
+    assert.ok(scale > 0 && worst / scale < 1e-4, `merged vs folded by hand: ${worst} of ${scale}`);
+    // Gradients are unchanged by the merge, so the gradient composite keeps the graph as it is.
+    const gradient = buildHeatmapModel(prepared, 'block1_out', { composite: 'gradient', region: 'map' });
+    assert.equal(
+      (graphOf(gradient.model).node ?? []).filter((n) => n.opType === 'BatchNormalization').length,
+      7,
+    );
   });
 
   test('composite validation: epsilon must be positive', () => {
