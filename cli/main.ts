@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { COMPOSITES } from '../core/attribution/lrp.js';
 import { DEVICES, type Device } from '../core/onnx/runtime.js';
 import { CONFIG_DEFAULTS, SWEEP_STAGES, type SweepStage } from '../core/run/config.js';
 import { layersCommand } from './layers.js';
@@ -214,6 +215,12 @@ program
   .description('Write a static HTML report of a finished run to <run>/report/ and print where its index is.')
   .argument('<run>', 'the run folder or s3:// prefix: <out>/<run>')
   .option('--top <n>', 'neurons per layer page, most polysemantic first', positiveInt('top'), 20)
+  .option('--no-crops', 'show whole images instead of heatmap crops (no model needed)')
+  .addOption(
+    new Option('--composite <name>', 'attribution rule set of the crops')
+      .choices([...COMPOSITES])
+      .default('epsilon-plus-flat'),
+  )
   .action(reportCommand);
 
 program

@@ -1,12 +1,21 @@
+import type { CompositeName } from '../core/attribution/index.js';
 import { writeReport } from '../core/report/index.js';
 
 export interface ReportCommandOptions {
   top: number;
+  crops: boolean;
+  composite: CompositeName;
 }
 
 /** `pure report <run>`: a static HTML report of a finished run under `<run>/report/`. */
 export async function reportCommand(run: string, options: ReportCommandOptions): Promise<void> {
-  const result = await writeReport(run, { top: options.top });
+  if (options.crops)
+    process.stderr.write(`  drawing heatmap crops (${options.composite}) with the run's model\n`);
+  const result = await writeReport(run, {
+    top: options.top,
+    crops: options.crops,
+    composite: options.composite,
+  });
   for (const layer of result.layers) {
     process.stderr.write(
       `  ${layer.layer}: ${layer.shown} of ${layer.neurons} neurons shown in ${layer.page}\n`,

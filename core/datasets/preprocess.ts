@@ -66,6 +66,14 @@ export function centreCropOffset(size: number, crop: number): number {
  * Throws on undecodable input; callers skip and record such samples.
  */
 export async function preprocessImage(encoded: Uint8Array, spec: PreprocessSpec): Promise<Float32Array> {
+  return hwcToNormalisedChw(await modelView(encoded, spec), spec.cropSize, spec.cropSize, spec);
+}
+
+/**
+ * The image as the model sees it, before normalisation: decoded, resized (short side), centre-cropped,
+ * uint8 HWC RGB of cropSize x cropSize. Feature visualisations draw on these pixels.
+ */
+export async function modelView(encoded: Uint8Array, spec: PreprocessSpec): Promise<Uint8Array> {
   const image = sharp(encoded, { failOn: 'error' });
   const meta = await image.metadata();
   if (!meta.width || !meta.height) throw new Error('image has no dimensions');
@@ -85,7 +93,7 @@ export async function preprocessImage(encoded: Uint8Array, spec: PreprocessSpec)
   if (info.channels !== 3 || info.width !== crop || info.height !== crop) {
     throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${crop}x${crop}x3`);
   }
-  return hwcToNormalisedChw(data, crop, crop, spec);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** uint8 HWC (RGB) -> float32 CHW, (v / 255 - mean_c) / std_c. */

@@ -1,11 +1,13 @@
 import sharp from 'sharp';
 import { openDuckDB, s3SettingsFromEnv } from '../analytics/duckdb.js';
 import { createRunViews } from '../analytics/views.js';
+import type { CompositeName } from '../attribution/index.js';
 import { openDataset } from '../datasets/dataset.js';
 import type { SweepConfig } from '../run/config.js';
 import { runKeys } from '../run/layout.js';
 import { isNotFound, isS3Uri, type ObjectStore, openStore } from '../storage/index.js';
 import type { ClusterMethod } from '../tables/schemas.js';
+import { type CropRequest, writeCrops } from './crops.js';
 import {
   countRows,
   type ReportImage,
@@ -26,6 +28,13 @@ export interface ReportOptions {
   thumbnails?: number;
   /** Thumbnail edge in pixels. Default 64. */
   thumbnailSize?: number;
+  /**
+   * Show what each neuron looks at (DESIGN.md step 4): every thumbnail is the neuron's heatmap crop of
+   * the image, computed with the run's model. Default true; false shows the whole images.
+   */
+  crops?: boolean;
+  /** Attribution composite of the crops. Default 'epsilon-plus-flat' (the authors'). */
+  composite?: CompositeName;
 }
 
 export interface ReportResult {
@@ -34,9 +43,9 @@ export interface ReportResult {
   /** Where the index page is: a local path or an s3:// URI. */
   indexLocation: string;
   layers: { layer: string; index: number; page: string; neurons: number; shown: number }[];
-  /** Thumbnails written. */
+  /** Thumbnails (or crops) written. */
   images: number;
-  /** Images that could not be read or decoded (shown as grey boxes). */
+  /** Thumbnails (or crops) whose image could not be read or decoded (shown as grey boxes). */
   failedImages: number;
 }
 
@@ -45,17 +54,29 @@ export const REPORT_PREFIX = 'report';
 /** The key of the page of layer `index` (its position in config.layers), relative to `report/`. */
 export const layerPage = (index: number): string => `layer-${index}.html`;
 const thumbPath = (sampleIndex: number): string => `img/${sampleIndex}.png`;
+/** A neuron's crop of an image, relative to `report/`: a neuron sees each of its images its own way. */
+const cropPath = (layerIndex: number, neuron: number, sampleIndex: number): string =>
+  `crops/${layerIndex}/${neuron}/${sampleIndex}.png`;
+
+/** The picture of `img` on the page of layer `layerIndex`, in the section of `neuron`. */
+type ImageSource = (layerIndex: number, neuron: number, img: ReportImage) => string;
 
 /**
  * Writes a static HTML report of a finished run under `<run>/report/`: `index.html` (summary and, per
  * explained layer, its neurons by polysemanticity), `layer-<i>.html` (the virtual neurons of the top
- * neurons with thumbnails of their reference images, PURE and the Activation baseline side by side) and
- * `img/<sample_index>.png`. Works for local folders and s3:// runs alike; the pages load nothing remote.
+ * neurons with their reference images, PURE and the Activation baseline side by side) and the pictures:
+ * `crops/<layer>/<neuron>/<sample_index>.png` (what the neuron looks at in each image, from its heatmap)
+ * or, with `crops: false`, `img/<sample_index>.png` (whole images). Works for local folders and s3://
+ * runs alike; the pages load nothing remote.
  */
 export async function writeReport(runUri: string, options: ReportOptions = {}): Promise<ReportResult> {
   const top = options.top ?? 20;
   const thumbnails = options.thumbnails ?? 8;
   const size = options.thumbnailSize ?? 64;
+  const crops = options.crops ?? true;
+  const source: ImageSource = crops
+    ? (layerIndex, neuron, img) => cropPath(layerIndex, neuron, img.sampleIndex)
+    : (_layerIndex, _neuron, img) => thumbPath(img.sampleIndex);
   const store = openStore(runUri);
   const configBytes = await store.get(runKeys.config).catch((error: unknown) => {
     if (!isNotFound(error)) throw error;
@@ -88,6 +109,7 @@ export async function writeReport(runUri: string, options: ReportOptions = {}): 
     const counts = [...(config.clusterCounts ?? [2, 3, 4, 5])].sort((a, b) => a - b);
     const fallbackCount = counts[0] ?? 2;
     const wanted = new Map<number, string>();
+    const wantedCrops = new Map<string, CropRequest>();
     const layerPages: { layer: string; index: number; html: string; shown: Set<number> }[] = [];
     for (const { layer, index } of explained) {
       const all = byLayer.get(layer) ?? [];
@@ -96,20 +118,42 @@ export async function writeReport(runUri: string, options: ReportOptions = {}): 
         shown.map((n) => [n.neuron, n.nClusters > 1 ? n.nClusters : fallbackCount]),
       );
       const vns = await readVirtualNeurons(db, layer, shownCounts, thumbnails);
-      for (const byMethod of vns.values()) {
+      for (const [neuron, byMethod] of vns) {
         for (const clusters of byMethod.values()) {
-          for (const vn of clusters) for (const img of vn.images) wanted.set(img.sampleIndex, img.sampleId);
+          for (const vn of clusters) {
+            for (const img of vn.images) {
+              wanted.set(img.sampleIndex, img.sampleId);
+              const key = `${REPORT_PREFIX}/${source(index, neuron, img)}`;
+              wantedCrops.set(key, {
+                layer,
+                neuron,
+                sampleIndex: img.sampleIndex,
+                sampleId: img.sampleId,
+                key,
+              });
+            }
+          }
         }
       }
       layerPages.push({
         layer,
         index,
         shown: new Set(shown.map((n) => n.neuron)),
-        html: layerHtml(config, layer, all.length, shown, shownCounts, vns, counts),
+        html: layerHtml(config, layer, index, all.length, shown, shownCounts, vns, counts, source, crops),
       });
     }
 
-    const failed = await writeThumbnails(store, config.dataUri, wanted, size);
+    const prefix = `${REPORT_PREFIX}/`;
+    const failed = crops
+      ? new Set(
+          [
+            ...(await writeCrops(store, config, [...wantedCrops.values()], {
+              composite: options.composite ?? 'epsilon-plus-flat',
+              size,
+            })),
+          ].map((key) => key.slice(prefix.length)),
+        )
+      : new Set([...(await writeThumbnails(store, config.dataUri, wanted, size))].map(thumbPath));
     for (const p of layerPages) {
       await putText(store, `${REPORT_PREFIX}/${layerPage(p.index)}`, markMissing(p.html, failed));
     }
@@ -126,7 +170,7 @@ export async function writeReport(runUri: string, options: ReportOptions = {}): 
         neurons: byLayer.get(p.layer)?.length ?? 0,
         shown: p.shown.size,
       })),
-      images: wanted.size - failed.size,
+      images: (crops ? wantedCrops.size : wanted.size) - failed.size,
       failedImages: failed.size,
     };
   } finally {
@@ -166,18 +210,16 @@ async function writeThumbnails(
   return failed;
 }
 
-const MISSING = (i: number) => `<!--thumb:${i}-->`;
-
-/** Thumbnails are rendered before they are written; the ones that failed become grey boxes. */
-function markMissing(html: string, failed: ReadonlySet<number>): string {
-  return html.replace(/<!--thumb:(\d+)-->(<img [^>]*>)/g, (_, i: string, img: string) =>
-    failed.has(Number(i)) ? `<span class="missing" title="image ${h(i)} could not be read"></span>` : img,
+/** Pages are rendered before their pictures are written; pictures that failed become grey boxes. */
+function markMissing(html: string, failed: ReadonlySet<string>): string {
+  return html.replace(/<img src="([^"]*)" alt="([^"]*)"[^>]*>/g, (img, src: string, alt: string) =>
+    failed.has(src) ? `<span class="missing" title="${alt}: the image could not be read"></span>` : img,
   );
 }
 
-function thumb(img: ReportImage): string {
+function thumb(img: ReportImage, src: string): string {
   const title = `#${img.rank} ${img.sampleId}${img.label === null ? '' : ` (${img.label})`}`;
-  return `${MISSING(img.sampleIndex)}<img src="${h(thumbPath(img.sampleIndex))}" alt="${h(title)}" title="${h(title)}" loading="lazy">`;
+  return `<img src="${h(src)}" alt="${h(title)}" title="${h(title)}" loading="lazy">`;
 }
 
 function silhouetteAt(silhouettes: number[], counts: number[], n: number): number | undefined {
@@ -190,14 +232,17 @@ function bestSilhouette(silhouettes: number[]): number | undefined {
   return finite.length === 0 ? undefined : Math.max(...finite);
 }
 
-function virtualNeuronsHtml(clusters: VirtualNeuron[] | undefined): string {
+function virtualNeuronsHtml(
+  clusters: VirtualNeuron[] | undefined,
+  srcOf: (img: ReportImage) => string,
+): string {
   if (!clusters || clusters.length === 0) return '<p class="muted">no clustering stored</p>';
   return clusters
     .map((vn) => {
       const label = vn.mainLabel
         ? ` · main label <b>${h(vn.mainLabel.label)}</b> (${vn.mainLabel.count}/${vn.members})`
         : '';
-      return `<div class="vn" data-cluster="${vn.cluster}"><div class="meta">virtual neuron ${vn.cluster}: <b>${vn.members}</b> images${label}</div><div class="thumbs">${vn.images.map(thumb).join('')}</div></div>`;
+      return `<div class="vn" data-cluster="${vn.cluster}"><div class="meta">virtual neuron ${vn.cluster}: <b>${vn.members}</b> images${label}</div><div class="thumbs">${vn.images.map((img) => thumb(img, srcOf(img))).join('')}</div></div>`;
     })
     .join('\n');
 }
@@ -205,11 +250,14 @@ function virtualNeuronsHtml(clusters: VirtualNeuron[] | undefined): string {
 function layerHtml(
   config: SweepConfig,
   layer: string,
+  layerIndex: number,
   total: number,
   shown: ReportNeuron[],
   shownCounts: ReadonlyMap<number, number>,
   vns: ReadonlyMap<number, ReadonlyMap<ClusterMethod, VirtualNeuron[]>>,
   counts: number[],
+  source: ImageSource,
+  crops: boolean,
 ): string {
   const sections = shown.map((n) => {
     const count = shownCounts.get(n.neuron) ?? n.nClusters;
@@ -218,23 +266,28 @@ function layerHtml(
         ? ''
         : `<p class="note">Automatic choice: 1 (monosemantic); showing the ${count}-cluster split for comparison.</p>`;
     const byMethod = vns.get(n.neuron);
+    const srcOf = (img: ReportImage) => source(layerIndex, n.neuron, img);
     return `<section class="neuron" id="neuron-${n.neuron}" data-neuron="${n.neuron}" data-shown-clusters="${count}">
 <h2>Neuron ${n.neuron}</h2>
 <p>polysemanticity <b>${fmt(n.polysemanticity)}</b> · chosen clusters <b>${n.nClusters}</b> · ${n.references} references</p>
 ${note}
 <div class="methods">
 <div class="method" data-method="pure"><h3>PURE (circuits) · ${count} virtual neurons · silhouette ${fmt(silhouetteAt(n.silhouettes, counts, count))}</h3>
-${virtualNeuronsHtml(byMethod?.get('pure'))}
+${virtualNeuronsHtml(byMethod?.get('pure'), srcOf)}
 </div>
 <div class="method" data-method="activation"><h3>Activation baseline · ${count} clusters · silhouette ${fmt(silhouetteAt(n.activationSilhouettes, counts, count))}</h3>
-${virtualNeuronsHtml(byMethod?.get('activation'))}
+${virtualNeuronsHtml(byMethod?.get('activation'), srcOf)}
 </div>
 </div>
 </section>`;
   });
   const body = `<p><a href="index.html">← run ${h(config.runId)}</a></p>
 <h1>Layer <code>${h(layer)}</code></h1>
-<p>The ${shown.length} most polysemantic of ${total} neurons. Thumbnails: the highest-ranked reference images of each virtual neuron (hover for rank, image and label).</p>
+<p>The ${shown.length} most polysemantic of ${total} neurons. ${
+    crops
+      ? 'Pictures: the highest-ranked reference images of each virtual neuron, cropped to what the neuron looks at (its heatmap on the image, blurred; cropped where above 1 % of its maximum, dimmed where below 2 %)'
+      : 'Pictures: the highest-ranked reference images of each virtual neuron'
+  } (hover for rank, image and label).</p>
 ${sections.join('\n')}`;
   return page(`${layer} · ${config.runId}`, body);
 }

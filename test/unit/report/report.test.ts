@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { writeJson, writeTable } from '../../../activities/io.js';
+import { AttributionEngine, heatmaps } from '../../../core/attribution/index.js';
+import { hwcToNormalisedChw, modelView, PREPROCESS_PRESETS } from '../../../core/datasets/preprocess.js';
+import { tensor } from '../../../core/onnx/tensor.js';
 import { escapeHtml, writeReport } from '../../../core/report/index.js';
 import type { SweepConfig } from '../../../core/run/config.js';
 import { runKeys } from '../../../core/run/layout.js';
@@ -23,7 +26,8 @@ import {
   samplesSchema,
   skippedSchema,
 } from '../../../core/tables/schemas.js';
-import { sharedDataset } from '../../support/paths.js';
+import { featureCrop, heatPlane, renderCrop } from '../../../core/visualisation/crop.js';
+import { sharedDataset, sharedModel } from '../../support/paths.js';
 
 // Layer names with HTML special characters: every page must escape them.
 const LOWER = 'low&<in>';
@@ -108,6 +112,19 @@ const skipped: SkippedRow[] = [
   { stage: 'references', sampleIndex: 21, sampleId: 'bad.jpg', error: 'truncated' },
 ];
 
+/** The tables of a finished run for `layer` (the rows above, moved to that layer). */
+async function writeRun(run: string, layer: string, config: Partial<SweepConfig>): Promise<void> {
+  const store = openStore(run);
+  const moved = <T extends { layer: string }>(rows: T[]) => rows.map((r) => ({ ...r, layer }));
+  await writeJson(store, runKeys.config, config);
+  await writeTable(store, runKeys.samples, samplesSchema, samples);
+  await writeTable(store, runKeys.referencesLayer(layer), referencesSchema, moved(references));
+  const all = { first: 0, end: 3 };
+  await writeTable(store, runKeys.layerPart('neurons', layer, all), neuronsSchema, moved(neurons));
+  await writeTable(store, runKeys.layerPart('clusters', layer, all), clustersSchema, moved(clusters));
+  await writeTable(store, runKeys.skipped('references'), skippedSchema, skipped);
+}
+
 describe('pure report', () => {
   let dir: string;
   let run: string;
@@ -115,8 +132,7 @@ describe('pure report', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pure-report-'));
     run = join(dir, 'run-1');
-    const store = openStore(run);
-    const config: Partial<SweepConfig> = {
+    await writeRun(run, UPPER, {
       runId: 'run-1',
       modelUri: '/models/m<odel>.onnx',
       dataUri: DATA,
@@ -124,14 +140,7 @@ describe('pure report', () => {
       layers: [LOWER, UPPER],
       k: 20,
       clusterCounts: [2, 3],
-    };
-    await writeJson(store, runKeys.config, config);
-    await writeTable(store, runKeys.samples, samplesSchema, samples);
-    await writeTable(store, runKeys.referencesLayer(UPPER), referencesSchema, references);
-    const all = { first: 0, end: 3 };
-    await writeTable(store, runKeys.layerPart('neurons', UPPER, all), neuronsSchema, neurons);
-    await writeTable(store, runKeys.layerPart('clusters', UPPER, all), clustersSchema, clusters);
-    await writeTable(store, runKeys.skipped('references'), skippedSchema, skipped);
+    });
   });
 
   after(async () => {
@@ -142,8 +151,8 @@ describe('pure report', () => {
     assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
   });
 
-  test('writes an index, a page per explained layer and 64x64 thumbnails', async () => {
-    const result = await writeReport(run);
+  test('writes an index, a page per explained layer and 64x64 thumbnails (without crops)', async () => {
+    const result = await writeReport(run, { crops: false });
     assert.equal(result.indexLocation, join(run, 'report', 'index.html'));
     assert.deepEqual(
       result.layers.map((l) => [l.layer, l.index, l.page, l.neurons, l.shown]),
@@ -210,12 +219,104 @@ describe('pure report', () => {
   });
 
   test('--top limits the neurons on the layer page', async () => {
-    const result = await writeReport(run, { top: 1 });
+    const result = await writeReport(run, { top: 1, crops: false });
     assert.equal(result.layers[0]?.shown, 1);
     const layerHtml = await readFile(join(run, 'report', 'layer-1.html'), 'utf8');
     assert.equal(layerHtml.split('<section class="neuron"').length - 1, 1);
     assert.ok(layerHtml.includes('id="neuron-1"'));
     const index = await readFile(result.indexLocation, 'utf8');
     assert.ok(index.includes('href="layer-1.html#neuron-1"') && !index.includes('#neuron-2"'));
+  });
+});
+
+/**
+ * Crops on a real model: the same tables for a real ResNet-20 layer. Each picture must be the neuron's own
+ * heatmap crop of its image: recomputed here from the engine and the crop functions (each checked on its
+ * own elsewhere), this catches a wrong layer, channel, image or preprocessing between them.
+ */
+describe('pure report with heatmap crops', () => {
+  const LAYER = '/layer3/layer3.2/Relu_1_output_0';
+  let dir: string;
+  let run: string;
+  const preprocess = PREPROCESS_PRESETS.cifar10;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pure-report-crops-'));
+    run = join(dir, 'run-2');
+    await writeRun(run, LAYER, {
+      runId: 'run-2',
+      modelUri: sharedModel('resnet20-cifar10.onnx'),
+      dataUri: DATA,
+      outUri: dir,
+      layers: ['/layer2/layer2.2/Relu_1_output_0', LAYER],
+      k: 20,
+      clusterCounts: [2, 3],
+      preprocess,
+    });
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("every picture is the neuron's own crop of its image", async () => {
+    const result = await writeReport(run, { top: 2 });
+    assert.equal(result.failedImages, 1, 'the missing image is a grey box, not a failure');
+    const layerHtml = await readFile(join(run, 'report', 'layer-1.html'), 'utf8');
+    assert.match(layerHtml, /cropped to what the neuron looks at/);
+    const srcs = [
+      ...new Set([...layerHtml.matchAll(/<img src="(crops\/1\/(\d+)\/(\d+)\.png)"/g)].map((m) => m[1]!)),
+    ];
+    // Neurons 1 and 2 are shown, up to 8 images per virtual neuron, some images under both.
+    assert.equal(result.images, srcs.length);
+    assert.ok(srcs.some((s) => s.startsWith('crops/1/1/')) && srcs.some((s) => s.startsWith('crops/1/2/')));
+
+    const engine = new AttributionEngine({ intraOpNumThreads: 1 });
+    try {
+      for (const src of [srcs[0]!, srcs[srcs.length - 1]!]) {
+        const [, neuron, sampleIndex] = /crops\/1\/(\d+)\/(\d+)\.png/.exec(src)!.map(Number) as [
+          number,
+          number,
+          number,
+        ];
+        const file = join(run, 'report', src);
+        const png = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+        assert.deepEqual([png.info.width, png.info.height], [64, 64]);
+
+        const view = await modelView(await readFile(samples[sampleIndex]!.sampleUri), preprocess);
+        const images = tensor('float32', [1, 3, 32, 32], hwcToNormalisedChw(view, 32, 32, preprocess));
+        const { heat } = await heatmaps(
+          engine,
+          { model: sharedModel('resnet20-cifar10.onnx'), layer: LAYER },
+          { images, channels: [neuron] },
+          { composite: 'epsilon-plus-flat', region: 'map' },
+        );
+        const crop = featureCrop(heatPlane(heat.data as Float32Array, 0, 32, 32), 32, 32);
+        const expected = await sharp(renderCrop(view, 32, crop), {
+          raw: { width: crop.box.size, height: crop.box.size, channels: 3 },
+        })
+          .resize(64, 64, { kernel: 'nearest' })
+          .raw()
+          .toBuffer();
+        assert.ok(Buffer.compare(png.data.subarray(0, expected.length), expected) === 0, `${src} differs`);
+      }
+    } finally {
+      await engine.release();
+    }
+    // A neuron sees each image its own way: the same image under two neurons gives two pictures.
+    const a = await readFile(join(run, 'report', 'crops/1/1/0.png'));
+    const b = await readFile(join(run, 'report', 'crops/1/2/0.png'));
+    assert.notDeepEqual(a, b);
+  });
+
+  test('a model that cannot be read fails with the way out', async () => {
+    const store = openStore(run);
+    const config = JSON.parse(new TextDecoder().decode(await store.get(runKeys.config))) as SweepConfig;
+    await writeJson(store, runKeys.config, { ...config, modelUri: join(dir, 'gone.onnx') });
+    try {
+      await assert.rejects(writeReport(run, { top: 1 }), /gone\.onnx.*--no-crops/s);
+    } finally {
+      await writeJson(store, runKeys.config, config);
+    }
   });
 });
