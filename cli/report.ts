@@ -11,10 +11,19 @@ export interface ReportCommandOptions {
 export async function reportCommand(run: string, options: ReportCommandOptions): Promise<void> {
   if (options.crops)
     process.stderr.write(`  drawing heatmap crops (${options.composite}) with the run's model\n`);
+  let lastLine = 0;
   const result = await writeReport(run, {
     top: options.top,
     crops: options.crops,
     composite: options.composite,
+    // One line every few seconds (and the last): crops at 224 pixels take minutes for a big report.
+    onCropProgress: (done, total) => {
+      const now = Date.now();
+      if (done === total || now - lastLine > 5000) {
+        process.stderr.write(`  crops ${done}/${total}\n`);
+        lastLine = now;
+      }
+    },
   });
   for (const layer of result.layers) {
     process.stderr.write(

@@ -29,6 +29,8 @@ export interface CropSettings {
   readonly size: number;
   /** (neuron, image) rows per heatmap batch. */
   readonly batch?: number;
+  /** Called after each batch with the crops done so far and the total. */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 /** Heatmap rows per onnxruntime call: large enough to amortise a call, small for 224-pixel inputs. */
@@ -76,6 +78,7 @@ export async function writeCrops(
     const byLayer = new Map<string, CropRequest[]>();
     for (const r of requests) byLayer.set(r.layer, [...(byLayer.get(r.layer) ?? []), r]);
     const step = settings.batch ?? DEFAULT_BATCH;
+    let done = 0;
     for (const [layer, list] of byLayer) {
       for (let start = 0; start < list.length; start += step) {
         const chunk = list.slice(start, start + step);
@@ -85,7 +88,10 @@ export async function writeCrops(
           return views[i] !== undefined;
         });
         const okViews = views.filter((v): v is Uint8Array => v !== undefined);
-        if (ok.length === 0) continue;
+        if (ok.length === 0) {
+          done += chunk.length;
+          continue;
+        }
         const plane = 3 * side * side;
         const images = new Float32Array(ok.length * plane);
         for (const [i, v] of okViews.entries()) {
@@ -112,6 +118,8 @@ export async function writeCrops(
             .toBuffer();
           await store.put(r.key, png, { contentType: 'image/png' });
         }
+        done += chunk.length;
+        settings.onProgress?.(done, requests.length);
       }
     }
   } finally {

@@ -35,6 +35,8 @@ export interface ReportOptions {
   crops?: boolean;
   /** Attribution composite of the crops. Default 'epsilon-plus-flat' (the authors'). */
   composite?: CompositeName;
+  /** Progress of the crops: done and total, after each heatmap batch. */
+  onCropProgress?: (done: number, total: number) => void;
 }
 
 export interface ReportResult {
@@ -150,6 +152,7 @@ export async function writeReport(runUri: string, options: ReportOptions = {}): 
             ...(await writeCrops(store, config, [...wantedCrops.values()], {
               composite: options.composite ?? 'epsilon-plus-flat',
               size,
+              ...(options.onCropProgress ? { onProgress: options.onCropProgress } : {}),
             })),
           ].map((key) => key.slice(prefix.length)),
         )

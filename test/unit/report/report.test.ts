@@ -260,8 +260,15 @@ describe('pure report with heatmap crops', () => {
   });
 
   test("every picture is the neuron's own crop of its image", async () => {
-    const result = await writeReport(run, { top: 2 });
+    const progress: [number, number][] = [];
+    const result = await writeReport(run, { top: 2, onCropProgress: (d, t) => progress.push([d, t]) });
     assert.equal(result.failedImages, 1, 'the missing image is a grey box, not a failure');
+    const total = result.images + result.failedImages;
+    assert.deepEqual(progress.at(-1), [total, total]);
+    assert.ok(
+      progress.every(([d], i) => i === 0 || d > progress[i - 1]![0]),
+      'progress only grows',
+    );
     const layerHtml = await readFile(join(run, 'report', 'layer-1.html'), 'utf8');
     assert.match(layerHtml, /cropped to what the neuron looks at/);
     const srcs = [
