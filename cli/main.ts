@@ -136,6 +136,9 @@ withSweepOptions(
       `Outputs under ${root}/ (docs/outputs.md):`,
       `  references/  ${result.virtualNeurons.length > 0 ? 'relevance/  activations/  clusters/  neurons/  ' : ''}samples/  skipped/`,
       `Query: npx pure query ${root} "SELECT layer, neuron, n_clusters, polysemanticity FROM neurons ORDER BY polysemanticity DESC LIMIT 10"`,
+      ...(result.virtualNeurons.length > 0
+        ? [`Report: npx pure report ${root}   (HTML: virtual neurons with heatmap crops)`]
+        : []),
       '',
     ];
     process.stdout.write(lines.join('\n'));

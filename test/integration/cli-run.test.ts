@@ -48,6 +48,7 @@ test('pure run on the embedded default, then the same command again', async () =
       /Done: 200 images, 3 layers, 0 images skipped \(1 shards computed, 0 reused\)/,
     );
     assert.match(first.stdout, /\/layer3\/layer3\.2\/Relu_1_output_0: \d+ of 64 neurons split/);
+    assert.match(first.stdout, /Report: npx pure report \S+resnet20-cifar10-[0-9a-f]{10}/);
     const runs = await readdir(join(dir, 'out'));
     assert.equal(runs.length, 1);
     assert.match(runs[0]!, /^resnet20-cifar10-[0-9a-f]{10}$/);
