@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
 import { openDuckDB } from '../../core/analytics/duckdb.js';
 import { openDataset } from '../../core/datasets/dataset.js';
 import { PREPROCESS_PRESETS, preprocessImage } from '../../core/datasets/preprocess.js';
 import { openActivationModel } from '../../core/inference/activations.js';
+import { writeReport } from '../../core/report/index.js';
 import type { SweepConfig } from '../../core/run/config.js';
 import { runKeys, runUri } from '../../core/run/layout.js';
 import { ensureBucket, openStore } from '../../core/storage/index.js';
@@ -248,5 +250,24 @@ describe('the pipeline on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () 
     assert.deepEqual(afterKeys, keys);
     for (const k of afterKeys)
       assert.equal(Buffer.from(await store.get(k)).toString('base64'), before.get(k), `${k} changed`);
+  });
+
+  // After the re-run check: the report adds files under report/.
+  test('pure report reads the run from S3 and writes its pages and heatmap crops there', async () => {
+    const root = runUri(s3.uri, config.runId);
+    const result = await writeReport(root, { top: 2 });
+    assert.equal(result.indexLocation, `${root}/report/index.html`);
+    assert.equal(result.failedImages, 0);
+    const store = openStore(root, s3.options);
+    const crops = (await store.list('report/crops/')).filter((k) => k.endsWith('.png'));
+    assert.equal(crops.length, result.images);
+    // Two neurons per explained layer, each with its own crops of its reference images.
+    assert.deepEqual([...new Set(crops.map((k) => k.split('/').slice(2, 3)[0]))].sort(), ['1', '2']);
+    const png = await sharp(Buffer.from(await store.get(crops[0]!))).metadata();
+    assert.deepEqual([png.format, png.width, png.height], ['png', 64, 64]);
+    const page = new TextDecoder().decode(await store.get('report/layer-2.html'));
+    for (const key of crops.filter((k) => k.startsWith('report/crops/2/'))) {
+      assert.ok(page.includes(`src="${key.slice('report/'.length)}"`), `${key} is on the page`);
+    }
   });
 });
