@@ -49,20 +49,11 @@ export async function writeCrops(
   const failed = new Set<string>();
   if (requests.length === 0) return failed;
   const engine = new AttributionEngine({ intraOpNumThreads: availableParallelism() });
-  const model = await localModelFile(config.modelUri, config.modelDigest)
-    .then(async (path) => {
-      await engine.prepare(path);
-      return path;
-    })
-    .catch((error: unknown) => {
-      throw new Error(
-        `the report draws heatmap crops with the run's model ${config.modelUri}, which cannot be read ` +
-          `(${error instanceof Error ? error.message : String(error)}); pass --no-crops for plain thumbnails`,
-      );
-    });
   const dataset = openDataset(config.dataUri);
   const side = config.preprocess.cropSize;
-  const pixels = new Map<number, Promise<Uint8Array | undefined>>();
+  // The model's view of each image, decoded once per layer (a layer's neurons share many images; the
+  // cache is dropped between layers to bound memory at 224 pixels).
+  let pixels = new Map<number, Promise<Uint8Array | undefined>>();
   const viewOf = (r: CropRequest) => {
     let view = pixels.get(r.sampleIndex);
     if (!view) {
@@ -75,11 +66,23 @@ export async function writeCrops(
     return view;
   };
   try {
+    const model = await localModelFile(config.modelUri, config.modelDigest)
+      .then(async (path) => {
+        await engine.prepare(path);
+        return path;
+      })
+      .catch((error: unknown) => {
+        throw new Error(
+          `the report draws heatmap crops with the run's model ${config.modelUri}, which cannot be read ` +
+            `(${error instanceof Error ? error.message : String(error)}); pass --no-crops for plain thumbnails`,
+        );
+      });
     const byLayer = new Map<string, CropRequest[]>();
     for (const r of requests) byLayer.set(r.layer, [...(byLayer.get(r.layer) ?? []), r]);
     const step = settings.batch ?? DEFAULT_BATCH;
     let done = 0;
     for (const [layer, list] of byLayer) {
+      pixels = new Map();
       for (let start = 0; start < list.length; start += step) {
         const chunk = list.slice(start, start + step);
         const views = await Promise.all(chunk.map(viewOf));
@@ -88,8 +91,9 @@ export async function writeCrops(
           return views[i] !== undefined;
         });
         const okViews = views.filter((v): v is Uint8Array => v !== undefined);
+        done += chunk.length;
         if (ok.length === 0) {
-          done += chunk.length;
+          settings.onProgress?.(done, requests.length);
           continue;
         }
         const plane = 3 * side * side;
@@ -118,7 +122,6 @@ export async function writeCrops(
             .toBuffer();
           await store.put(r.key, png, { contentType: 'image/png' });
         }
-        done += chunk.length;
         settings.onProgress?.(done, requests.length);
       }
     }
