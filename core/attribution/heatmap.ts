@@ -49,15 +49,12 @@ export function buildHeatmapModel(
   const rank = layerInfo.dims.length;
   const image = prepared.inputName;
   // LRP composites see Conv + BN as one layer (the authors' canonizer); gradients need no canonizer.
+  const forward = ancestorsOf(prepared.index, [layer]);
   const canonized =
     options.composite === 'gradient'
       ? undefined
-      : mergeBatchNorms(
-          ancestorsOf(prepared.index, [layer]),
-          prepared.index.initializers,
-          new Set([layer, image]),
-        );
-  const nodes = canonized?.nodes ?? ancestorsOf(prepared.index, [layer]);
+      : mergeBatchNorms(forward, prepared.index.initializers, new Set([layer, image]));
+  const nodes = canonized?.nodes ?? forward;
   const initializerMap = new Map(prepared.index.initializers);
   const info = new Map(prepared.info);
   for (const t of canonized?.initializers ?? []) initializerMap.set(t.name!, t);
@@ -90,7 +87,7 @@ export function buildHeatmapModel(
     nodes,
     initializers: initializerMap,
     info,
-    seeds: [{ tensor: layer, gradient: seed, ...(rank > 1 ? { channel: CHANNEL_INPUT } : {}) }],
+    seeds: [{ tensor: layer, gradient: seed, channel: CHANNEL_INPUT }],
     wrt: [image],
     opset: prepared.opset,
     ruleOf: compositeRuleOf(options.composite, nodes, options),
