@@ -14,6 +14,7 @@ import { localModelFile } from '../run/model-file.js';
 import type { ObjectStore } from '../storage/index.js';
 import { featureCrop, heatPlane, renderCrop } from '../visualisation/crop.js';
 
+/** A picture a report page shows: neuron (L, c) on an image, and the key it is written to. */
 export interface CropRequest {
   readonly layer: string;
   readonly neuron: number;

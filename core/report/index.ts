@@ -110,8 +110,8 @@ export async function writeReport(runUri: string, options: ReportOptions = {}): 
 
     const counts = [...(config.clusterCounts ?? [2, 3, 4, 5])].sort((a, b) => a - b);
     const fallbackCount = counts[0] ?? 2;
-    const wanted = new Map<number, string>();
-    const wantedCrops = new Map<string, CropRequest>();
+    // Every picture the pages show, by key: a crop per (layer, neuron, image), or a thumbnail per image.
+    const pictures = new Map<string, CropRequest>();
     const layerPages: { layer: string; index: number; html: string; shown: Set<number> }[] = [];
     for (const { layer, index } of explained) {
       const all = byLayer.get(layer) ?? [];
@@ -124,9 +124,8 @@ export async function writeReport(runUri: string, options: ReportOptions = {}): 
         for (const clusters of byMethod.values()) {
           for (const vn of clusters) {
             for (const img of vn.images) {
-              wanted.set(img.sampleIndex, img.sampleId);
               const key = `${REPORT_PREFIX}/${source(index, neuron, img)}`;
-              wantedCrops.set(key, {
+              pictures.set(key, {
                 layer,
                 neuron,
                 sampleIndex: img.sampleIndex,
@@ -145,18 +144,16 @@ export async function writeReport(runUri: string, options: ReportOptions = {}): 
       });
     }
 
-    const prefix = `${REPORT_PREFIX}/`;
-    const failed = crops
-      ? new Set(
-          [
-            ...(await writeCrops(store, config, [...wantedCrops.values()], {
-              composite: options.composite ?? 'epsilon-plus-flat',
-              size,
-              ...(options.onCropProgress ? { onProgress: options.onCropProgress } : {}),
-            })),
-          ].map((key) => key.slice(prefix.length)),
-        )
-      : new Set([...(await writeThumbnails(store, config.dataUri, wanted, size))].map(thumbPath));
+    const requests = [...pictures.values()];
+    const failedKeys = crops
+      ? await writeCrops(store, config, requests, {
+          composite: options.composite ?? 'epsilon-plus-flat',
+          size,
+          ...(options.onCropProgress ? { onProgress: options.onCropProgress } : {}),
+        })
+      : await writeThumbnails(store, config.dataUri, requests, size);
+    // Pages name their pictures relative to report/.
+    const failed = new Set([...failedKeys].map((key) => key.slice(`${REPORT_PREFIX}/`.length)));
     for (const p of layerPages) {
       await putText(store, `${REPORT_PREFIX}/${layerPage(p.index)}`, markMissing(p.html, failed));
     }
@@ -173,7 +170,7 @@ export async function writeReport(runUri: string, options: ReportOptions = {}): 
         neurons: byLayer.get(p.layer)?.length ?? 0,
         shown: p.shown.size,
       })),
-      images: (crops ? wantedCrops.size : wanted.size) - failed.size,
+      images: pictures.size - failed.size,
       failedImages: failed.size,
     };
   } finally {
@@ -185,27 +182,26 @@ async function putText(store: ObjectStore, key: string, text: string): Promise<v
   await store.put(key, new TextEncoder().encode(text), { contentType: 'text/html; charset=utf-8' });
 }
 
-/** Resizes each image once to a size x size PNG; returns the sample indices that failed. */
+/** Resizes each requested image to a size x size PNG at its key; returns the keys that failed. */
 async function writeThumbnails(
   store: ObjectStore,
   dataUri: string,
-  wanted: ReadonlyMap<number, string>,
+  requests: readonly CropRequest[],
   size: number,
-): Promise<Set<number>> {
+): Promise<Set<string>> {
   const dataset = openDataset(dataUri);
-  const queue = [...wanted];
-  const failed = new Set<number>();
+  const queue = [...requests];
+  const failed = new Set<string>();
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
-      const [sampleIndex, sampleId] = next;
       try {
-        const png = await sharp(await dataset.readSample(sampleId))
+        const png = await sharp(await dataset.readSample(next.sampleId))
           .resize(size, size, { fit: 'cover' })
           .png()
           .toBuffer();
-        await store.put(`${REPORT_PREFIX}/${thumbPath(sampleIndex)}`, png, { contentType: 'image/png' });
+        await store.put(next.key, png, { contentType: 'image/png' });
       } catch {
-        failed.add(sampleIndex);
+        failed.add(next.key);
       }
     }
   };
