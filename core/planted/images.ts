@@ -4,6 +4,8 @@
  * Every image is a pure function of (seed, feature, index), so an image's content does not depend on
  * how many images are generated, and any one image can be re-rendered alone.
  */
+
+import { fmix32 } from '../random.js';
 import { NOMINAL_CONTRAST } from './design.js';
 import { FEATURE_SIZE, FEATURES } from './features.js';
 import { seededRandom } from './random.js';
@@ -40,15 +42,8 @@ export interface PlantedImageSpec {
 /** A 32-bit hash of a few integers (murmur3's finaliser over an FNV-style fold). */
 export function mixSeed(...parts: readonly number[]): number {
   let h = 0x811c9dc5;
-  for (const part of parts) {
-    h = Math.imul(h ^ (part >>> 0), 0x01000193);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-  }
-  return h >>> 0;
+  for (const part of parts) h = fmix32(Math.imul(h ^ (part >>> 0), 0x01000193));
+  return h;
 }
 
 export function sampleIdOf(feature: number, index: number): string {
