@@ -101,48 +101,21 @@ describe('the pure command', () => {
   });
 
   test('bad input gets one clear error and exit code 1', async () => {
+    const runResnet20 = (...args: string[]) =>
+      pure('run', '--model', sharedModel('resnet20-cifar10.onnx'), ...args);
+    const failsWith = (pattern: RegExp) => (e: { code: number; stderr: string }) =>
+      e.code === 1 && pattern.test(e.stderr);
     await assert.rejects(
-      pure(
-        'run',
-        '--model',
-        sharedModel('resnet20-cifar10.onnx'),
-        '--data',
-        '/d',
-        '--layers',
-        'auto',
-        '--no-worker',
-      ),
-      (e: { code: number; stderr: string }) => e.code === 1 && /--no-worker needs --temporal/.test(e.stderr),
+      runResnet20('--data', '/d', '--layers', 'auto', '--no-worker'),
+      failsWith(/--no-worker needs --temporal/),
     );
     await assert.rejects(
-      pure(
-        'run',
-        '--model',
-        sharedModel('resnet20-cifar10.onnx'),
-        '--data',
-        '/nonexistent',
-        '--layers',
-        'a',
-        '--k',
-        '0',
-      ),
-      (e: { code: number; stderr: string }) => e.code === 1 && /k must be an integer >= 1/.test(e.stderr),
+      runResnet20('--data', '/nonexistent', '--layers', 'a', '--k', '0'),
+      failsWith(/k must be an integer >= 1/),
     );
     await assert.rejects(
-      pure(
-        'run',
-        '--model',
-        sharedModel('resnet20-cifar10.onnx'),
-        '--data',
-        '/d',
-        '--layers',
-        '/nope,/also-nope',
-        '--temporal',
-        '127.0.0.1:1',
-      ),
-      (e: { code: number; stderr: string }) =>
-        e.code === 1 &&
-        /pure: unknown layer "\/nope", "\/also-nope"; run `pure layers <model>`/.test(e.stderr),
+      runResnet20('--data', '/d', '--layers', '/nope,/also-nope', '--temporal', '127.0.0.1:1'),
+      failsWith(/pure: unknown layer "\/nope", "\/also-nope"; run `pure layers <model>`/),
     );
   });
 });
