@@ -1,20 +1,20 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { AttributionEngine } from '../core/attribution/index.js';
-import { computeCircuits } from '../core/circuits/compute.js';
-import { type Dataset, openDataset } from '../core/datasets/dataset.js';
-import { type InferenceSettings, sessionSettingsFor } from '../core/onnx/runtime.js';
-import type { LayerShape, NeuronRange, SweepConfig } from '../core/run/config.js';
-import { runKeys, runUri } from '../core/run/layout.js';
-import { localModelFile, ModelChangedError } from '../core/run/model-file.js';
-import { openStore } from '../core/storage/index.js';
+import { type Dataset, openDataset } from '../core/adapters/datasets/dataset.js';
+import { localModelFile, ModelChangedError } from '../core/adapters/models/model-file.js';
+import { AttributionEngine } from '../core/adapters/onnxruntime/attribution.js';
+import { type InferenceSettings, sessionSettingsFor } from '../core/adapters/onnxruntime/session.js';
+import { openStore } from '../core/adapters/storage/index.js';
+import type { LayerShape, NeuronRange, SweepConfig } from '../core/compute/run/config.js';
+import { runKeys, runUri } from '../core/compute/run/layout.js';
 import {
   activationFeaturesSchema,
   type ReferenceRow,
   referencesSchema,
   relevanceSchema,
   skippedSchema,
-} from '../core/tables/schemas.js';
+} from '../core/compute/tables/schemas.js';
+import { computeCircuits } from '../core/stages/circuits.js';
 import { promiseCache, readTable, writeTable } from './io.js';
 
 export interface CircuitsInput {

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import type { InferenceSettings } from '../core/onnx/runtime.js';
+import type { InferenceSettings } from '../core/adapters/onnxruntime/session.js';
 import { createCircuitActivities } from './circuits.js';
 import { withHeartbeat } from './io.js';
 import { createReferenceActivities } from './references.js';

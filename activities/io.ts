@@ -1,8 +1,8 @@
-import type { SweepConfig } from '../core/run/config.js';
-import { runUri } from '../core/run/layout.js';
-import { type ObjectStore, openStore } from '../core/storage/index.js';
-import { fromParquet, toParquet } from '../core/tables/parquet.js';
-import type { TableSchema } from '../core/tables/schema.js';
+import { type ObjectStore, openStore } from '../core/adapters/storage/index.js';
+import { fromParquet, toParquet } from '../core/adapters/tables/parquet.js';
+import type { SweepConfig } from '../core/compute/run/config.js';
+import { runUri } from '../core/compute/run/layout.js';
+import type { TableSchema } from '../core/compute/tables/schema.js';
 
 /** The store of one run: `<out>/<run>/`, where every activity reads and writes its parts. */
 export function runStore(config: Pick<SweepConfig, 'outUri' | 'runId'>): ObjectStore {

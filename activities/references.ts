@@ -1,11 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { type Dataset, openDataset } from '../core/datasets/dataset.js';
-import { type ActivationModel, openActivationModel } from '../core/inference/activations.js';
-import type { InferenceSettings } from '../core/onnx/runtime.js';
-import { actMaxShard } from '../core/references/actmax.js';
-import { mergeLayerReferences } from '../core/references/merge.js';
-import { readUri } from '../core/run/blob.js';
+import { type Dataset, openDataset } from '../core/adapters/datasets/dataset.js';
+import { ModelChangedError } from '../core/adapters/models/model-file.js';
+import { type ActivationModel, openActivationModel } from '../core/adapters/onnxruntime/activations.js';
+import type { InferenceSettings } from '../core/adapters/onnxruntime/session.js';
+import { readUri } from '../core/adapters/storage/blob.js';
+import { openStore } from '../core/adapters/storage/index.js';
+import { mergeLayerReferences } from '../core/compute/references/merge.js';
 import {
   evenlySpaced,
   type LayerShape,
@@ -15,10 +16,8 @@ import {
   type SweepConfig,
   shardRanges,
   validateConfig,
-} from '../core/run/config.js';
-import { runKeys, runUri } from '../core/run/layout.js';
-import { ModelChangedError } from '../core/run/model-file.js';
-import { openStore } from '../core/storage/index.js';
+} from '../core/compute/run/config.js';
+import { runKeys, runUri } from '../core/compute/run/layout.js';
 import {
   type ReferenceRow,
   referencesSchema,
@@ -26,7 +25,8 @@ import {
   type SkippedRow,
   samplesSchema,
   skippedSchema,
-} from '../core/tables/schemas.js';
+} from '../core/compute/tables/schemas.js';
+import { actMaxShard } from '../core/stages/references.js';
 import { promiseCache, readJson, readTable, runStore, writeJson, writeTable } from './io.js';
 
 export interface PrepareSweepResult {

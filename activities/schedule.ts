@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { SweepConfig } from '../core/run/config.js';
-import { configureSweep, type SweepRequest } from '../core/run/configure.js';
+import type { SweepConfig } from '../core/compute/run/config.js';
+import { configureSweep, type SweepRequest } from '../core/stages/configure.js';
 
 /**
  * For scheduled sweeps: the request stored in a schedule becomes a fresh SweepConfig at every firing, so

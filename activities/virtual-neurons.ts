@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
-import type { LayerShape, NeuronRange, SweepConfig } from '../core/run/config.js';
-import { LAYER_TABLES, runKeys } from '../core/run/layout.js';
+import type { LayerShape, NeuronRange, SweepConfig } from '../core/compute/run/config.js';
+import { LAYER_TABLES, runKeys } from '../core/compute/run/layout.js';
 import {
   activationFeaturesSchema,
   clustersSchema,
@@ -9,8 +9,8 @@ import {
   relevanceSchema,
   type SkippedRow,
   skippedSchema,
-} from '../core/tables/schemas.js';
-import { splitNeurons } from '../core/virtual-neurons/split.js';
+} from '../core/compute/tables/schemas.js';
+import { splitNeurons } from '../core/compute/virtual-neurons/split.js';
 import { readTable, runStore, writeJson, writeTable } from './io.js';
 
 export interface VirtualNeuronsInput {

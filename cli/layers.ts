@@ -1,6 +1,6 @@
-import { listLayers } from '../core/attribution/index.js';
-import { stageOutputs } from '../core/run/layers.js';
-import { localModelFile } from '../core/run/model-file.js';
+import { localModelFile } from '../core/adapters/models/model-file.js';
+import { listLayers } from '../core/adapters/onnxruntime/attribution.js';
+import { stageOutputs } from '../core/compute/run/layers.js';
 
 export interface LayersOptions {
   all?: boolean;

@@ -2,9 +2,9 @@
 import { resolve } from 'node:path';
 import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { COMPOSITES } from '../core/attribution/lrp.js';
-import { DEVICES, type Device } from '../core/onnx/runtime.js';
-import { CONFIG_DEFAULTS, SWEEP_STAGES, type SweepStage } from '../core/run/config.js';
+import { DEVICES, type Device } from '../core/adapters/onnxruntime/session.js';
+import { COMPOSITES } from '../core/compute/attribution/lrp.js';
+import { CONFIG_DEFAULTS, SWEEP_STAGES, type SweepStage } from '../core/compute/run/config.js';
 import { layersCommand } from './layers.js';
 import { plantedCommand } from './planted.js';
 import { queryCommand } from './query.js';

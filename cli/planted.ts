@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
-import { generatePlanted } from '../core/planted/index.js';
-import { CONFIG_DEFAULTS } from '../core/run/config.js';
+import { generatePlanted } from '../core/adapters/planted/index.js';
+import { CONFIG_DEFAULTS } from '../core/compute/run/config.js';
 import type { RunOptions } from './run.js';
 
 export interface PlantedCommandOptions {

@@ -1,6 +1,6 @@
-import { openDuckDB, s3SettingsFromEnv } from '../core/analytics/duckdb.js';
-import { createRunViews } from '../core/analytics/views.js';
-import { isS3Uri } from '../core/storage/index.js';
+import { openDuckDB, s3SettingsFromEnv } from '../core/adapters/analytics/duckdb.js';
+import { createRunViews } from '../core/adapters/analytics/views.js';
+import { isS3Uri } from '../core/adapters/storage/index.js';
 
 export interface QueryOptions {
   format: 'table' | 'csv' | 'json';

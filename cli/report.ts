@@ -1,5 +1,5 @@
-import type { CompositeName } from '../core/attribution/index.js';
-import { writeReport } from '../core/report/index.js';
+import type { CompositeName } from '../core/adapters/onnxruntime/attribution.js';
+import { writeReport } from '../report/index.js';
 
 export interface ReportCommandOptions {
   top: number;

@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { type Device, executionProvidersFor } from '../core/onnx/runtime.js';
-import { configureSweep, type SweepRequest } from '../core/run/configure.js';
+import { type Device, executionProvidersFor } from '../core/adapters/onnxruntime/session.js';
+import { temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
+import { configureSweep, type SweepRequest } from '../core/stages/configure.js';
 import { createPureWorkers, runWorkers } from '../workers/create.js';
 import { WORKFLOW_TASK_TIMEOUT } from '../workflows/activity-options.js';
 import { type SweepResult, sweepWorkflow, taskQueues } from '../workflows/sweep.js';
-import { temporalConnectionOptions } from './connection.js';
 import { startEmbeddedTemporal } from './embedded-temporal.js';
 import { progressView, startPolling, sweepStages } from './progress.js';
 

@@ -1,9 +1,9 @@
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
-import { normaliseUri, type SweepRequest } from '../core/run/configure.js';
+import { temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
+import { normaliseUri, type SweepRequest } from '../core/stages/configure.js';
 import { WORKFLOW_TASK_TIMEOUT } from '../workflows/activity-options.js';
 import { scheduledSweepWorkflow } from '../workflows/scheduled.js';
 import { taskQueues } from '../workflows/sweep.js';
-import { temporalConnectionOptions } from './connection.js';
 
 export interface ScheduleConnectionOptions {
   temporal?: string;

@@ -1,6 +1,6 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
 import type { sweepWorkflow } from '../workflows/sweep.js';
-import { temporalConnectionOptions } from './connection.js';
 import { sweepStages } from './progress.js';
 
 export interface StatusOptions {

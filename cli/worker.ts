@@ -1,8 +1,8 @@
 import { NativeConnection } from '@temporalio/worker';
-import { type Device, executionProvidersFor } from '../core/onnx/runtime.js';
+import { type Device, executionProvidersFor } from '../core/adapters/onnxruntime/session.js';
+import { temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
 import { createPureWorkers, runWorkers, type WorkerRole } from '../workers/create.js';
 import { taskQueues } from '../workflows/sweep.js';
-import { temporalConnectionOptions } from './connection.js';
 
 export interface WorkerOptions {
   queues: string;

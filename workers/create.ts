@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
-import { executionProvidersFor, type InferenceSettings } from '../core/onnx/runtime.js';
+import { executionProvidersFor, type InferenceSettings } from '../core/adapters/onnxruntime/session.js';
 import { TASK_QUEUES } from '../workflows/sweep.js';
 
 export type WorkerRole = 'inference' | 'cpu';

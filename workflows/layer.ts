@@ -1,7 +1,7 @@
 import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { CircuitActivities } from '../activities/circuits.js';
 import type { LayerSummary, VirtualNeuronActivities } from '../activities/virtual-neurons.js';
-import type { LayerShape, NeuronRange, SweepConfig } from '../core/run/config.js';
+import type { LayerShape, NeuronRange, SweepConfig } from '../core/compute/run/config.js';
 import { activityOptions } from './activity-options.js';
 import { mapWindowed } from './window.js';
 

@@ -1,6 +1,6 @@
 import { executeChild, proxyActivities } from '@temporalio/workflow';
 import type { ScheduleActivities } from '../activities/schedule.js';
-import type { SweepRequest } from '../core/run/configure.js';
+import type { SweepRequest } from '../core/stages/configure.js';
 import { activityOptions, WORKFLOW_TASK_TIMEOUT } from './activity-options.js';
 import { type SweepResult, sweepWorkflow } from './sweep.js';
 

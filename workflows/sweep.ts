@@ -1,7 +1,7 @@
 import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ReferenceActivities } from '../activities/references.js';
 import type { LayerSummary } from '../activities/virtual-neurons.js';
-import type { LayerShape, SweepConfig } from '../core/run/config.js';
+import type { LayerShape, SweepConfig } from '../core/compute/run/config.js';
 import { activityOptions, WORKFLOW_TASK_TIMEOUT } from './activity-options.js';
 import { layerWorkflow } from './layer.js';
 import { mapWindowed } from './window.js';

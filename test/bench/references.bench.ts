@@ -5,12 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { openDataset } from '../../core/datasets/dataset.js';
-import { PREPROCESS_PRESETS, preprocessImage } from '../../core/datasets/preprocess.js';
-import { openActivationModel } from '../../core/inference/activations.js';
-import { actMaxShard } from '../../core/references/actmax.js';
-import { offerActivationBatch, TopKSelector } from '../../core/references/topk.js';
-import { evenlySpaced } from '../../core/run/config.js';
+import { openDataset } from '../../core/adapters/datasets/dataset.js';
+import { PREPROCESS_PRESETS, preprocessImage } from '../../core/adapters/datasets/preprocess.js';
+import { openActivationModel } from '../../core/adapters/onnxruntime/activations.js';
+import { offerActivationBatch, TopKSelector } from '../../core/compute/references/topk.js';
+import { evenlySpaced } from '../../core/compute/run/config.js';
+import { actMaxShard } from '../../core/stages/references.js';
 import { sharedDataset, sharedModel } from '../support/paths.js';
 
 const LAYERS = [

@@ -5,8 +5,8 @@
  *
  *   npx tsc -p tsconfig.json && node dist/test/dev/cluster-count-calibration.js [trials]
  */
-import { chooseClusterCount } from '../../core/clustering/choose.js';
-import { adjustedRandIndex } from '../../core/clustering/metrics.js';
+import { chooseClusterCount } from '../../core/compute/clustering/choose.js';
+import { adjustedRandIndex } from '../../core/compute/clustering/metrics.js';
 import { seededRandom } from '../support/random.js';
 
 type Generator = (seed: number) => { rows: number[][]; truth?: number[] };

@@ -14,10 +14,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { kmeans } from '../../core/clustering/kmeans.js';
-import { adjustedRandIndex } from '../../core/clustering/metrics.js';
-import type { RowMatrix } from '../../core/clustering/points.js';
-import { silhouetteScore } from '../../core/clustering/silhouette.js';
+import { kmeans } from '../../core/compute/clustering/kmeans.js';
+import { adjustedRandIndex } from '../../core/compute/clustering/metrics.js';
+import type { RowMatrix } from '../../core/compute/clustering/points.js';
+import { silhouetteScore } from '../../core/compute/clustering/silhouette.js';
 import { projectRoot } from '../support/paths.js';
 import { seededRandom } from '../support/random.js';
 

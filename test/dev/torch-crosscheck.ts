@@ -25,10 +25,10 @@ import {
   lowerActivations,
   type NeuronRegion,
   selectRows,
-} from '../../core/attribution/index.js';
-import { type ModelProto, saveModel } from '../../core/onnx/model.js';
-import { fromOrt, toOrt } from '../../core/onnx/runtime.js';
-import { type Tensor, tensor } from '../../core/onnx/tensor.js';
+} from '../../core/adapters/onnxruntime/attribution.js';
+import { fromOrt, toOrt } from '../../core/adapters/onnxruntime/session.js';
+import { type ModelProto, saveModel } from '../../core/compute/onnx/model.js';
+import { type Tensor, tensor } from '../../core/compute/onnx/tensor.js';
 import { bottleneckStage } from '../support/bottleneck.js';
 import { projectRoot, sharedModel } from '../support/paths.js';
 import { seededRandom } from '../support/random.js';

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { openDuckDB } from '../../core/analytics/duckdb.js';
-import { createRunViews } from '../../core/analytics/views.js';
+import { openDuckDB } from '../../core/adapters/analytics/duckdb.js';
+import { createRunViews } from '../../core/adapters/analytics/views.js';
 import { projectRoot, sharedDataset, sharedModel } from '../support/paths.js';
 
 /**

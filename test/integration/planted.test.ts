@@ -3,12 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openDuckDB } from '../../core/analytics/duckdb.js';
-import { createRunViews } from '../../core/analytics/views.js';
-import { adjustedRandIndex } from '../../core/clustering/index.js';
-import { generatePlanted, type PlantedTruth } from '../../core/planted/index.js';
-import type { SweepConfig } from '../../core/run/config.js';
-import { runUri } from '../../core/run/layout.js';
+import { openDuckDB } from '../../core/adapters/analytics/duckdb.js';
+import { createRunViews } from '../../core/adapters/analytics/views.js';
+import { generatePlanted, type PlantedTruth } from '../../core/adapters/planted/index.js';
+import { adjustedRandIndex } from '../../core/compute/clustering/index.js';
+import type { SweepConfig } from '../../core/compute/run/config.js';
+import { runUri } from '../../core/compute/run/layout.js';
 import { type SweepResult, sweepWorkflow } from '../../workflows/sweep.js';
 import { testConfig } from '../support/config.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { scheduleCreateCommand, scheduleDeleteCommand, scheduleTriggerCommand } from '../../cli/schedule.js';
-import { CONFIG_DEFAULTS } from '../../core/run/config.js';
+import { CONFIG_DEFAULTS } from '../../core/compute/run/config.js';
 import type { SweepResult } from '../../workflows/sweep.js';
 import { sharedDataset, sharedModel } from '../support/paths.js';
 import { startTestWorkers, type TestWorkers } from '../support/workers.js';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { ReferenceActivities } from '../../activities/references.js';
-import type { SweepConfig } from '../../core/run/config.js';
+import type { SweepConfig } from '../../core/compute/run/config.js';
 import { layerProgressQuery, layerWorkflow } from '../../workflows/layer.js';
 import { progressQuery, sweepWorkflow } from '../../workflows/sweep.js';
 import { testConfig } from '../support/config.js';

@@ -3,8 +3,8 @@
  * the stride -> 1x1 expanding 4x; block 0 adds a 1x1 strided downsample on the skip). Used where the
  * shared models have no such blocks: the one-channel 1x1 shortcut of the rule table, and benchmarks.
  */
-import type { ModelProto } from '../../core/onnx/model.js';
-import { type Tensor, tensor } from '../../core/onnx/tensor.js';
+import type { ModelProto } from '../../core/compute/onnx/model.js';
+import { type Tensor, tensor } from '../../core/compute/onnx/tensor.js';
 import { modelProto, type NodeSpec } from './onnx-builders.js';
 import { seededRandom } from './random.js';
 

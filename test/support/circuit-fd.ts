@@ -1,6 +1,6 @@
-import { evaluate } from '../../core/onnx/interpreter/index.js';
-import { graphOf, loadModel } from '../../core/onnx/model.js';
-import { type Tensor, tensor } from '../../core/onnx/tensor.js';
+import { graphOf, loadModel } from '../../core/compute/onnx/model.js';
+import { type Tensor, tensor } from '../../core/compute/onnx/tensor.js';
+import { evaluate } from './interpreter/index.js';
 
 /**
  * A neuron's circuit on one image computed without onnxruntime and without backward graphs: the whole

@@ -1,4 +1,4 @@
-import { CONFIG_DEFAULTS, type SweepConfig } from '../../core/run/config.js';
+import { CONFIG_DEFAULTS, type SweepConfig } from '../../core/compute/run/config.js';
 
 /** A complete sweep configuration for tests: the defaults, plus what a test sets. */
 export function testConfig(

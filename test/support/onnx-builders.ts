@@ -1,1 +1,1 @@
-export * from '../../core/onnx/builders.js';
+export * from '../../core/compute/onnx/builders.js';

@@ -1,2 +1,2 @@
 // The project's seeded PRNG (mulberry32), so randomised tests are reproducible.
-export { createRandom as seededRandom } from '../../core/random.js';
+export { createRandom as seededRandom } from '../../core/compute/random.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { ensureBucket, type S3Options } from '../../core/storage/index.js';
+import { ensureBucket, type S3Options } from '../../core/adapters/storage/index.js';
 
 /**
  * The real services the integration tests use. They are started by infra/ (`bash infra/temporal.sh start`,

@@ -15,7 +15,7 @@ import {
   type ObjectStore,
   openStore,
   S3Store,
-} from '../../../core/storage/index.js';
+} from '../../../core/adapters/storage/index.js';
 import { type S3TestEnv, s3TestEnv } from '../../support/services.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);

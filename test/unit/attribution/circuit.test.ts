@@ -9,19 +9,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { buildCircuitModel } from '../../../core/attribution/circuit.js';
 import {
   AttributionEngine,
   type CutSpec,
   circuitVectors,
   lowerActivations,
   selectRows,
-} from '../../../core/attribution/index.js';
-import { evaluate } from '../../../core/onnx/interpreter/index.js';
-import { graphOf, type ModelProto, saveModel } from '../../../core/onnx/model.js';
-import { createSession, ort } from '../../../core/onnx/runtime.js';
-import { type Tensor, tensor } from '../../../core/onnx/tensor.js';
+} from '../../../core/adapters/onnxruntime/attribution.js';
+import { createSession, ort } from '../../../core/adapters/onnxruntime/session.js';
+import { buildCircuitModel } from '../../../core/compute/attribution/circuit.js';
+import { graphOf, type ModelProto, saveModel } from '../../../core/compute/onnx/model.js';
+import { type Tensor, tensor } from '../../../core/compute/onnx/tensor.js';
 import { bottleneckStage } from '../../support/bottleneck.js';
+import { evaluate } from '../../support/interpreter/index.js';
 import { sharedModel } from '../../support/paths.js';
 import { seededRandom } from '../../support/random.js';
 import { loadImages, samplePaths } from './images.js';

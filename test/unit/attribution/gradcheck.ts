@@ -3,12 +3,20 @@
  * central finite differences of the forward graph computed by the reference interpreter, along a
  * random direction per input and a random cotangent on the outputs.
  */
-import { buildBackward } from '../../../core/attribution/backward.js';
-import { evaluate } from '../../../core/onnx/interpreter/index.js';
-import { GraphIndex, graphOf, type ModelProto, makeNode, onnx, valueInfo } from '../../../core/onnx/model.js';
-import { createSession, ort } from '../../../core/onnx/runtime.js';
-import { concreteDims, probeModel } from '../../../core/onnx/shapes.js';
-import { type Tensor, tensor } from '../../../core/onnx/tensor.js';
+
+import { createSession, ort } from '../../../core/adapters/onnxruntime/session.js';
+import { concreteDims, probeModel } from '../../../core/adapters/onnxruntime/shapes.js';
+import { buildBackward } from '../../../core/compute/attribution/backward.js';
+import {
+  GraphIndex,
+  graphOf,
+  type ModelProto,
+  makeNode,
+  onnx,
+  valueInfo,
+} from '../../../core/compute/onnx/model.js';
+import { type Tensor, tensor } from '../../../core/compute/onnx/tensor.js';
+import { evaluate } from '../../support/interpreter/index.js';
 import { seededRandom } from '../../support/random.js';
 
 export interface GradCheckOptions {

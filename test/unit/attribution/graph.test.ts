@@ -5,12 +5,20 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { buildCircuitModel } from '../../../core/attribution/circuit.js';
-import { AttributionEngine, listLayers } from '../../../core/attribution/index.js';
-import { prepareModel } from '../../../core/attribution/prepare.js';
-import { SUPPORTED_OPS } from '../../../core/attribution/rules.js';
-import { cutGraph } from '../../../core/onnx/cut.js';
-import { foldConstants } from '../../../core/onnx/fold.js';
+import { AttributionEngine, listLayers } from '../../../core/adapters/onnxruntime/attribution.js';
+import { foldConstants } from '../../../core/adapters/onnxruntime/fold.js';
+import { prepareModel } from '../../../core/adapters/onnxruntime/prepare.js';
+import {
+  createSession,
+  InferenceTimeoutError,
+  type OrtSession,
+  ort,
+  runWithTimeout,
+} from '../../../core/adapters/onnxruntime/session.js';
+import { probeModel } from '../../../core/adapters/onnxruntime/shapes.js';
+import { buildCircuitModel } from '../../../core/compute/attribution/circuit.js';
+import { SUPPORTED_OPS } from '../../../core/compute/attribution/rules.js';
+import { cutGraph } from '../../../core/compute/onnx/cut.js';
 import {
   decodeModel,
   encodeModel,
@@ -18,17 +26,9 @@ import {
   graphOf,
   loadModel,
   opsetVersion,
-} from '../../../core/onnx/model.js';
-import { upgradeOpset } from '../../../core/onnx/opset.js';
-import {
-  createSession,
-  InferenceTimeoutError,
-  type OrtSession,
-  ort,
-  runWithTimeout,
-} from '../../../core/onnx/runtime.js';
-import { probeModel } from '../../../core/onnx/shapes.js';
-import { tensor } from '../../../core/onnx/tensor.js';
+} from '../../../core/compute/onnx/model.js';
+import { upgradeOpset } from '../../../core/compute/onnx/opset.js';
+import { tensor } from '../../../core/compute/onnx/tensor.js';
 import { modelProto } from '../../support/onnx-builders.js';
 import { sharedModel } from '../../support/paths.js';
 import { seededRandom } from '../../support/random.js';

@@ -5,16 +5,25 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { CHANNEL_INPUT } from '../../../core/attribution/circuit.js';
-import { buildHeatmapModel, HEAT_OUTPUT, SEED_TOTAL_OUTPUT } from '../../../core/attribution/heatmap.js';
-import { AttributionEngine, heatmaps } from '../../../core/attribution/index.js';
-import { compositeEntries } from '../../../core/attribution/lrp.js';
-import { prepareModel } from '../../../core/attribution/prepare.js';
-import { evaluate } from '../../../core/onnx/interpreter/index.js';
-import { graphOf, type ModelProto, type NodeProto, type TensorProto } from '../../../core/onnx/model.js';
-import { createSession, ort } from '../../../core/onnx/runtime.js';
-import { type Tensor, tensor, tensorFromProto, tensorToProto } from '../../../core/onnx/tensor.js';
+import { AttributionEngine, heatmaps } from '../../../core/adapters/onnxruntime/attribution.js';
+import { prepareModel } from '../../../core/adapters/onnxruntime/prepare.js';
+import { createSession, ort } from '../../../core/adapters/onnxruntime/session.js';
+import { CHANNEL_INPUT } from '../../../core/compute/attribution/circuit.js';
+import {
+  buildHeatmapModel,
+  HEAT_OUTPUT,
+  SEED_TOTAL_OUTPUT,
+} from '../../../core/compute/attribution/heatmap.js';
+import { compositeEntries } from '../../../core/compute/attribution/lrp.js';
+import {
+  graphOf,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+} from '../../../core/compute/onnx/model.js';
+import { type Tensor, tensor, tensorFromProto, tensorToProto } from '../../../core/compute/onnx/tensor.js';
 import { bottleneckStage } from '../../support/bottleneck.js';
+import { evaluate } from '../../support/interpreter/index.js';
 import { modelProto, type NodeSpec } from '../../support/onnx-builders.js';
 import { sharedModel } from '../../support/paths.js';
 import { seededRandom } from '../../support/random.js';

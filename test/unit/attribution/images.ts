@@ -2,7 +2,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { type Tensor, tensor } from '../../../core/onnx/tensor.js';
+import { type Tensor, tensor } from '../../../core/compute/onnx/tensor.js';
 import { sharedDataset } from '../../support/paths.js';
 
 const MEAN = [0.485, 0.456, 0.406];

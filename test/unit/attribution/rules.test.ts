@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BACKWARD_RULES } from '../../../core/attribution/rules.js';
-import { type Tensor, tensor } from '../../../core/onnx/tensor.js';
+import { BACKWARD_RULES } from '../../../core/compute/attribution/rules.js';
+import { type Tensor, tensor } from '../../../core/compute/onnx/tensor.js';
 import { type AttrValue, modelProto } from '../../support/onnx-builders.js';
 import { seededRandom } from '../../support/random.js';
 import { gradCheck, sampleAwayFromZero } from './gradcheck.js';

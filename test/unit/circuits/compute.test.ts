@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { AttributionEngine } from '../../../core/attribution/index.js';
-import { computeCircuits } from '../../../core/circuits/compute.js';
-import { openDataset } from '../../../core/datasets/dataset.js';
-import { PREPROCESS_PRESETS, preprocessImage } from '../../../core/datasets/preprocess.js';
-import type { ReferenceRow } from '../../../core/tables/schemas.js';
+import { openDataset } from '../../../core/adapters/datasets/dataset.js';
+import { PREPROCESS_PRESETS, preprocessImage } from '../../../core/adapters/datasets/preprocess.js';
+import { AttributionEngine } from '../../../core/adapters/onnxruntime/attribution.js';
+import type { ReferenceRow } from '../../../core/compute/tables/schemas.js';
+import { computeCircuits } from '../../../core/stages/circuits.js';
 import { circuitByFiniteDifferences } from '../../support/circuit-fd.js';
 import { sharedDataset, sharedModel } from '../../support/paths.js';
 

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { executionProvidersFor } from '../../../core/onnx/runtime.js';
-import { runKeys } from '../../../core/run/layout.js';
-import { toParquet } from '../../../core/tables/parquet.js';
-import { type NeuronRow, neuronsSchema } from '../../../core/tables/schemas.js';
+import { executionProvidersFor } from '../../../core/adapters/onnxruntime/session.js';
+import { toParquet } from '../../../core/adapters/tables/parquet.js';
+import { runKeys } from '../../../core/compute/run/layout.js';
+import { type NeuronRow, neuronsSchema } from '../../../core/compute/tables/schemas.js';
 import { projectRoot, sharedModel } from '../../support/paths.js';
 
 const run = promisify(execFile);

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, RetryState } from '@temporalio/common';
-import { temporalConnectionOptions } from '../../../cli/connection.js';
 import { startPolling } from '../../../cli/progress.js';
 import { failureChain } from '../../../cli/run.js';
+import { temporalConnectionOptions } from '../../../core/adapters/settings/temporal.js';
 
 test('Temporal connection settings follow the Temporal CLI variables (plain, API key, mTLS)', async () => {
   assert.deepEqual(temporalConnectionOptions('127.0.0.1:7233', {}), { address: '127.0.0.1:7233' });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { chooseClusterCount } from '../../../core/clustering/choose.js';
-import { adjustedRandIndex } from '../../../core/clustering/metrics.js';
+import { chooseClusterCount } from '../../../core/compute/clustering/choose.js';
+import { adjustedRandIndex } from '../../../core/compute/clustering/metrics.js';
 import { gaussianBlobs, normalSource } from './data.js';
 
 /** One Gaussian cloud; `decay` > 0 makes it anisotropic (standard deviations 1 down to 10^-decay). */

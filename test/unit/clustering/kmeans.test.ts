@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { kmeans, kmeansPrepared, preparePoints } from '../../../core/clustering/kmeans.js';
-import { adjustedRandIndex } from '../../../core/clustering/metrics.js';
+import { kmeans, kmeansPrepared, preparePoints } from '../../../core/compute/clustering/kmeans.js';
+import { adjustedRandIndex } from '../../../core/compute/clustering/metrics.js';
 import { gaussianBlobs, squaredDistance, uniformPoints } from './data.js';
 
 /** The exact k-means optimum by enumerating every assignment with no empty cluster (k^n of them). */

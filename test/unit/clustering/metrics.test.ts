@@ -6,7 +6,7 @@ import {
   mean,
   paperErrorBar,
   standardError,
-} from '../../../core/clustering/metrics.js';
+} from '../../../core/compute/clustering/metrics.js';
 import { seededRandom } from '../../support/random.js';
 
 const choose2 = (m: number) => (m * (m - 1)) / 2;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createRandom, deriveSeed, normal } from '../../../core/random.js';
+import { createRandom, deriveSeed, normal } from '../../../core/compute/random.js';
 
 describe('seeded randomness', () => {
   test('a seed gives one reproducible stream in [0, 1)', () => {

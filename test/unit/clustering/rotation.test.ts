@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { centerPoints, type GramSpace, gramOf, toRowMatrix } from '../../../core/clustering/points.js';
-import { drawRotatedSpace, prepareRotationNull } from '../../../core/clustering/rotation.js';
-import { createRandom } from '../../../core/random.js';
+import {
+  centerPoints,
+  type GramSpace,
+  gramOf,
+  toRowMatrix,
+} from '../../../core/compute/clustering/points.js';
+import { drawRotatedSpace, prepareRotationNull } from '../../../core/compute/clustering/rotation.js';
+import { createRandom } from '../../../core/compute/random.js';
 import { gaussianBlobs, uniformPoints } from './data.js';
 
 /** trace(G), trace(G^2), trace(G^3): the first three power sums of the spectrum. */

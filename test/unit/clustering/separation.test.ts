@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { centerPoints, gramOf, toRowMatrix } from '../../../core/clustering/points.js';
-import { pseudoInverse, subspaceWithinFraction } from '../../../core/clustering/separation.js';
+import { centerPoints, gramOf, toRowMatrix } from '../../../core/compute/clustering/points.js';
+import { pseudoInverse, subspaceWithinFraction } from '../../../core/compute/clustering/separation.js';
 import { seededRandom } from '../../support/random.js';
 import { gaussianBlobs, normalSource } from './data.js';
 

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { centerPoints, distancesFromGram, gramOf, toRowMatrix } from '../../../core/clustering/points.js';
+import {
+  centerPoints,
+  distancesFromGram,
+  gramOf,
+  toRowMatrix,
+} from '../../../core/compute/clustering/points.js';
 import {
   silhouetteFromDistances,
   silhouetteSamplesFromDistances,
   silhouetteScore,
-} from '../../../core/clustering/silhouette.js';
+} from '../../../core/compute/clustering/silhouette.js';
 import { seededRandom } from '../../support/random.js';
 import { gaussianBlobs, squaredDistance, uniformPoints } from './data.js';
 

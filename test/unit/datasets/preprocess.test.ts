@@ -11,7 +11,7 @@ import {
   preprocessImage,
   resizedSize,
   validatePreprocess,
-} from '../../../core/datasets/preprocess.js';
+} from '../../../core/adapters/datasets/preprocess.js';
 
 /** A PNG whose pixels are given by `colour(x, y)` (RGB). */
 async function png(

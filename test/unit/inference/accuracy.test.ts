@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
-import { openDataset } from '../../../core/datasets/dataset.js';
+import { openDataset } from '../../../core/adapters/datasets/dataset.js';
 import {
   PREPROCESS_PRESETS,
   type PreprocessSpec,
   preprocessImage,
-} from '../../../core/datasets/preprocess.js';
-import { openActivationModel } from '../../../core/inference/activations.js';
-import { evenlySpaced } from '../../../core/run/config.js';
-import type { SampleRow } from '../../../core/tables/schemas.js';
+} from '../../../core/adapters/datasets/preprocess.js';
+import { openActivationModel } from '../../../core/adapters/onnxruntime/activations.js';
+import { evenlySpaced } from '../../../core/compute/run/config.js';
+import type { SampleRow } from '../../../core/compute/tables/schemas.js';
 import { sharedDataset, sharedModel } from '../../support/paths.js';
 
 /**

@@ -1,10 +1,10 @@
 /** Shared helpers for the interpreter tests: running models in onnxruntime, comparing tensors, random data. */
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { type DType, numel, type Tensor, tensor, toNumbers } from '../../../core/onnx/tensor.js';
+import { type DType, numel, type Tensor, tensor, toNumbers } from '../../../core/compute/onnx/tensor.js';
 
 /** The project's seeded PRNG (mulberry32), so failures reproduce. */
-export { createRandom as rng } from '../../../core/random.js';
+export { createRandom as rng } from '../../../core/compute/random.js';
 
 /** Uniform float32 values in [lo, hi). */
 export function randomFloats(rand: () => number, dims: number[], lo = -1, hi = 1): Tensor {

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { evaluateNode, supportedOps } from '../../../core/onnx/interpreter/index.js';
-import { numel, type Tensor, tensor } from '../../../core/onnx/tensor.js';
+import { numel, type Tensor, tensor } from '../../../core/compute/onnx/tensor.js';
+import { evaluateNode, supportedOps } from '../../support/interpreter/index.js';
 import { type AttrValue, nodeProto, singleNodeModel } from '../../support/onnx-builders.js';
 import { assertClose, randomFloats, rng, runOrt } from './helpers.js';
 

@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import onnxProto from 'onnx-proto';
+import { type Tensor, tensor, toNumbers } from '../../../core/compute/onnx/tensor.js';
 import {
   broadcastShapes,
   evaluate,
   evaluateNode,
   reduceToShape,
   supportedOps,
-} from '../../../core/onnx/interpreter/index.js';
-import { type Tensor, tensor, toNumbers } from '../../../core/onnx/tensor.js';
+} from '../../support/interpreter/index.js';
 import { type ModelSpec, modelProto, nodeProto } from '../../support/onnx-builders.js';
 
 const { onnx } = onnxProto;

@@ -9,7 +9,7 @@ import {
   attrString,
   attrTensor,
   hasAttr,
-} from '../../../core/onnx/attributes.js';
+} from '../../../core/compute/onnx/attributes.js';
 import {
   dtypeFromOnnx,
   numel,
@@ -20,7 +20,7 @@ import {
   toFloat32,
   toFloat64,
   toNumbers,
-} from '../../../core/onnx/tensor.js';
+} from '../../../core/compute/onnx/tensor.js';
 import { nodeProto } from '../../support/onnx-builders.js';
 
 const { onnx } = onnxProto;

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import onnxProto from 'onnx-proto';
-import { openActivationModel } from '../../../core/inference/activations.js';
-import { withSymbolicBatch } from '../../../core/onnx/batch.js';
+import { openActivationModel } from '../../../core/adapters/onnxruntime/activations.js';
+import { withSymbolicBatch } from '../../../core/compute/onnx/batch.js';
 import { sharedModel } from '../../support/paths.js';
 
 const { onnx } = onnxProto;

@@ -15,18 +15,18 @@ import {
   circuitVectors,
   lowerActivations,
   selectRows,
-} from '../../../core/attribution/index.js';
-import { adjustedRandIndex, chooseClusterCount, kmeans } from '../../../core/clustering/index.js';
-import { valueInfo } from '../../../core/onnx/builders.js';
-import { decodeModel, encodeModel } from '../../../core/onnx/model.js';
-import { tensor } from '../../../core/onnx/tensor.js';
+} from '../../../core/adapters/onnxruntime/attribution.js';
 import {
   buildPlantedModel,
   type PlantedNeuronTruth,
   type PlantedTruth,
   plantedTruth,
   WEIGHT_NAMES,
-} from '../../../core/planted/index.js';
+} from '../../../core/adapters/planted/index.js';
+import { adjustedRandIndex, chooseClusterCount, kmeans } from '../../../core/compute/clustering/index.js';
+import { valueInfo } from '../../../core/compute/onnx/builders.js';
+import { decodeModel, encodeModel } from '../../../core/compute/onnx/model.js';
+import { tensor } from '../../../core/compute/onnx/tensor.js';
 import {
   channelMap,
   circuitByFormula,

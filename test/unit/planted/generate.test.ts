@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { openDataset } from '../../../core/datasets/dataset.js';
-import { preprocessImage } from '../../../core/datasets/preprocess.js';
+import { openDataset } from '../../../core/adapters/datasets/dataset.js';
+import { preprocessImage } from '../../../core/adapters/datasets/preprocess.js';
 import {
   buildPlantedModel,
   FEATURES,
@@ -15,7 +15,7 @@ import {
   plantedImageSpec,
   plantedTruth,
   renderPlantedImage,
-} from '../../../core/planted/index.js';
+} from '../../../core/adapters/planted/index.js';
 import { inputBatch } from './helpers.js';
 
 const SIZE = 32;

@@ -3,17 +3,17 @@
  * compute circuits by hand, independently of the attribution engine.
  */
 import * as ort from 'onnxruntime-node';
-import { hwcToNormalisedChw } from '../../../core/datasets/preprocess.js';
-import { withExtraOutputs } from '../../../core/inference/activations.js';
-import { decodeModel } from '../../../core/onnx/model.js';
-import { tensorFromProto } from '../../../core/onnx/tensor.js';
+import { hwcToNormalisedChw } from '../../../core/adapters/datasets/preprocess.js';
+import { withExtraOutputs } from '../../../core/adapters/onnxruntime/activations.js';
 import {
   buildPlantedModel,
   type PlantedImageSpec,
   type PlantedTruth,
   renderPlantedImage,
   WEIGHT_NAMES,
-} from '../../../core/planted/index.js';
+} from '../../../core/adapters/planted/index.js';
+import { decodeModel } from '../../../core/compute/onnx/model.js';
+import { tensorFromProto } from '../../../core/compute/onnx/tensor.js';
 
 export const POOLED = '/pool/MaxPool_output_0';
 

@@ -6,9 +6,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { SUPPORTED_OPS } from '../../../core/attribution/index.js';
-import { decodeModel } from '../../../core/onnx/model.js';
-import { energy, zeroMeanPerChannel } from '../../../core/planted/features.js';
+import { SUPPORTED_OPS } from '../../../core/adapters/onnxruntime/attribution.js';
 import {
   buildPlantedModel,
   FEATURE_SIZE,
@@ -17,7 +15,9 @@ import {
   type PlantedImageSpec,
   type PlantedTruth,
   plantedTruth,
-} from '../../../core/planted/index.js';
+} from '../../../core/adapters/planted/index.js';
+import { decodeModel } from '../../../core/compute/onnx/model.js';
+import { energy, zeroMeanPerChannel } from '../../../core/compute/planted/features.js';
 import {
   channelMap,
   forwardPlanted,

@@ -3,10 +3,10 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openDataset } from '../../../core/datasets/dataset.js';
-import { PREPROCESS_PRESETS, preprocessImage } from '../../../core/datasets/preprocess.js';
-import { openActivationModel } from '../../../core/inference/activations.js';
-import { actMaxShard } from '../../../core/references/actmax.js';
+import { openDataset } from '../../../core/adapters/datasets/dataset.js';
+import { PREPROCESS_PRESETS, preprocessImage } from '../../../core/adapters/datasets/preprocess.js';
+import { openActivationModel } from '../../../core/adapters/onnxruntime/activations.js';
+import { actMaxShard } from '../../../core/stages/references.js';
 import { sharedDataset, sharedModel } from '../../support/paths.js';
 
 const LAYER = '/layer2/layer2.2/Relu_1_output_0';

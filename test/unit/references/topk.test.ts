@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { mergeLayerReferences } from '../../../core/references/merge.js';
+import { mergeLayerReferences } from '../../../core/compute/references/merge.js';
 import {
   type Candidate,
   compareCandidates,
   mergeTopK,
   offerActivationBatch,
   TopKSelector,
-} from '../../../core/references/topk.js';
-import type { ReferenceRow } from '../../../core/tables/schemas.js';
+} from '../../../core/compute/references/topk.js';
+import type { ReferenceRow } from '../../../core/compute/tables/schemas.js';
 import { seededRandom } from '../../support/random.js';
 
 /** The specification, by brute force: sort everything, keep the first k. */

@@ -6,13 +6,16 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { writeJson, writeTable } from '../../../activities/io.js';
-import { AttributionEngine, heatmaps } from '../../../core/attribution/index.js';
-import { hwcToNormalisedChw, modelView, PREPROCESS_PRESETS } from '../../../core/datasets/preprocess.js';
-import { tensor } from '../../../core/onnx/tensor.js';
-import { escapeHtml, writeReport } from '../../../core/report/index.js';
-import type { SweepConfig } from '../../../core/run/config.js';
-import { runKeys } from '../../../core/run/layout.js';
-import { openStore } from '../../../core/storage/index.js';
+import {
+  hwcToNormalisedChw,
+  modelView,
+  PREPROCESS_PRESETS,
+} from '../../../core/adapters/datasets/preprocess.js';
+import { AttributionEngine, heatmaps } from '../../../core/adapters/onnxruntime/attribution.js';
+import { openStore } from '../../../core/adapters/storage/index.js';
+import { tensor } from '../../../core/compute/onnx/tensor.js';
+import type { SweepConfig } from '../../../core/compute/run/config.js';
+import { runKeys } from '../../../core/compute/run/layout.js';
 import {
   type ClusterMethod,
   type ClusterRow,
@@ -25,8 +28,9 @@ import {
   type SkippedRow,
   samplesSchema,
   skippedSchema,
-} from '../../../core/tables/schemas.js';
-import { featureCrop, heatPlane, renderCrop } from '../../../core/visualisation/crop.js';
+} from '../../../core/compute/tables/schemas.js';
+import { featureCrop, heatPlane, renderCrop } from '../../../core/compute/visualisation/crop.js';
+import { escapeHtml, writeReport } from '../../../report/index.js';
 import { sharedDataset, sharedModel } from '../../support/paths.js';
 
 // Layer names with HTML special characters: every page must escape them.

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { listLayers } from '../../../core/attribution/index.js';
-import { evenlySpaced, type SweepConfig, shardRanges, validateConfig } from '../../../core/run/config.js';
-import { stageOutputs } from '../../../core/run/layers.js';
+import { listLayers } from '../../../core/adapters/onnxruntime/attribution.js';
+import {
+  evenlySpaced,
+  type SweepConfig,
+  shardRanges,
+  validateConfig,
+} from '../../../core/compute/run/config.js';
+import { stageOutputs } from '../../../core/compute/run/layers.js';
 import { testConfig } from '../../support/config.js';
 import { sharedModel } from '../../support/paths.js';
 

@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { modelDigestOf } from '../../../core/run/config.js';
-import { localModelFile, ModelChangedError } from '../../../core/run/model-file.js';
+import { localModelFile, ModelChangedError } from '../../../core/adapters/models/model-file.js';
+import { modelDigestOf } from '../../../core/compute/run/config.js';
 
 test('a checkpoint overwritten at the same path is refused by digest, and cached apart from the old one', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'pure-model-file-'));

@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { escapeKeySegment, joinKey, openStore, unescapeKeySegment } from '../../../core/storage/index.js';
+import {
+  escapeKeySegment,
+  joinKey,
+  openStore,
+  unescapeKeySegment,
+} from '../../../core/adapters/storage/index.js';
 
 const sql = (s: string) => `'${s.replaceAll("'", "''")}'`;
 

@@ -8,7 +8,7 @@ import {
   normalizePrefix,
   unescapeKeySegment,
   validateKey,
-} from '../../../core/storage/index.js';
+} from '../../../core/adapters/storage/index.js';
 import { seededRandom } from '../../support/random.js';
 
 /** Characters that stress escaping: separators, '%', Hive and URL specials, controls, non-ASCII, astral. */

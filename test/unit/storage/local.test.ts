@@ -12,7 +12,7 @@ import {
   NotFoundError,
   type ObjectStore,
   openStore,
-} from '../../../core/storage/index.js';
+} from '../../../core/adapters/storage/index.js';
 import { seededRandom } from '../../support/random.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);

@@ -6,7 +6,7 @@ import {
   parseS3Uri,
   resolveS3Options,
   S3Store,
-} from '../../../core/storage/index.js';
+} from '../../../core/adapters/storage/index.js';
 
 describe('S3 URIs and options (no server needed)', () => {
   test('parseS3Uri splits bucket and prefix', () => {

@@ -14,14 +14,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { writeJson, writeTable } from '../../../activities/io.js';
-import { runKeys } from '../../../core/run/layout.js';
-import { openStore } from '../../../core/storage/index.js';
+import { openStore } from '../../../core/adapters/storage/index.js';
+import { runKeys } from '../../../core/compute/run/layout.js';
 import {
   type NeuronRow,
   neuronsSchema,
   type RelevanceRow,
   relevanceSchema,
-} from '../../../core/tables/schemas.js';
+} from '../../../core/compute/tables/schemas.js';
 import { projectRoot } from '../../support/paths.js';
 
 const python = join(process.env.PURE_TOOLS_DIR ?? join(projectRoot, '.tools'), 'venv', 'bin', 'python');

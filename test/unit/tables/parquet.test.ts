@@ -3,15 +3,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { openDuckDB } from '../../../core/analytics/duckdb.js';
-import { fromParquet, toParquet } from '../../../core/tables/parquet.js';
-import { defineTable } from '../../../core/tables/schema.js';
+import { openDuckDB } from '../../../core/adapters/analytics/duckdb.js';
+import { fromParquet, toParquet } from '../../../core/adapters/tables/parquet.js';
+import { defineTable } from '../../../core/compute/tables/schema.js';
 import {
   type ReferenceRow,
   type RelevanceRow,
   referencesSchema,
   relevanceSchema,
-} from '../../../core/tables/schemas.js';
+} from '../../../core/compute/tables/schemas.js';
 import { seededRandom } from '../../support/random.js';
 
 function referenceRows(n: number): ReferenceRow[] {

@@ -7,7 +7,7 @@ import {
   gaussianKernel,
   heatPlane,
   renderCrop,
-} from '../../../core/visualisation/crop.js';
+} from '../../../core/compute/visualisation/crop.js';
 import { seededRandom } from '../../support/random.js';
 
 /** The blur as a direct 2D convolution over an explicitly mirrored copy (numpy's pad mode 'reflect'). */

@@ -1,0 +1,71 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+
+const projectRoot = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
+
+/**
+ * DuckDB's httpfs extension, for reading s3:// outputs. DuckDB would download it at run time, which air-gapped
+ * machines cannot; infra/tools.sh installs the PyPI package that carries the binary for our DuckDB version.
+ */
+export function findHttpfsExtension(): string | undefined {
+  const candidates = [
+    process.env.PURE_DUCKDB_HTTPFS,
+    join(process.env.PURE_TOOLS_DIR ?? join(projectRoot, '.tools'), 'duckdb', 'httpfs.duckdb_extension'),
+  ].filter((p): p is string => Boolean(p));
+  return candidates.find((p) => existsSync(p));
+}
+
+export interface S3Settings {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region?: string;
+}
+
+/** S3 settings from the same variables the object store uses, or undefined when none are set. */
+export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Settings | undefined {
+  const endpoint = env.PURE_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL;
+  const accessKeyId = env.AWS_ACCESS_KEY_ID ?? env.PURE_S3_ACCESS_KEY;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY ?? env.PURE_S3_SECRET_KEY;
+  if (!endpoint || !accessKeyId || !secretAccessKey) return undefined;
+  return {
+    endpoint,
+    accessKeyId,
+    secretAccessKey,
+    region: env.AWS_REGION ?? env.PURE_S3_REGION ?? 'us-east-1',
+  };
+}
+
+function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/**
+ * An in-memory DuckDB connection that can read pure's Parquet outputs, local or on S3
+ * (`read_parquet('s3://bucket/run/references/*\/*.parquet')`).
+ */
+export async function openDuckDB(s3?: S3Settings): Promise<DuckDBConnection> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  if (s3) {
+    const httpfs = findHttpfsExtension();
+    if (!httpfs) {
+      throw new Error(
+        "DuckDB's httpfs extension is needed to read s3:// outputs and was not found; install it with " +
+          '`bash infra/tools.sh install duckdb` (or set PURE_DUCKDB_HTTPFS to the .duckdb_extension file)',
+      );
+    }
+    await connection.run(`LOAD ${sqlString(httpfs)}`);
+    const url = new URL(s3.endpoint);
+    await connection.run(
+      `CREATE OR REPLACE SECRET pure_s3 (TYPE s3, KEY_ID ${sqlString(s3.accessKeyId)}, SECRET ${sqlString(
+        s3.secretAccessKey,
+      )}, REGION ${sqlString(s3.region ?? 'us-east-1')}, ENDPOINT ${sqlString(url.host)}, URL_STYLE 'path', USE_SSL ${
+        url.protocol === 'https:' ? 'true' : 'false'
+      })`,
+    );
+  }
+  return connection;
+}

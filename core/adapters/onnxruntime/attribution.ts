@@ -1,0 +1,245 @@
+/**
+ * The attribution API that activities call. A typical circuit job:
+ *
+ *   const engine = new AttributionEngine({ intraOpNumThreads: 4 });
+ *   const acts = await lowerActivations(engine, cut, images);          // once per unique image
+ *   const batch = { lower: selectRows(acts.lower, rows), side: ..., channels };
+ *   const { vectors } = await circuitVectors(engine, cut, batch);       // [B, C'] row-major
+ */
+
+import { CHANNEL_INPUT } from '../../compute/attribution/circuit.js';
+import {
+  HEAT_OUTPUT,
+  type HeatmapModelOptions,
+  SEED_TOTAL_OUTPUT,
+} from '../../compute/attribution/heatmap.js';
+import { type LayerInfo, layersOf } from '../../compute/attribution/layers.js';
+import { loadModel } from '../../compute/onnx/model.js';
+import { type Tensor, tensor } from '../../compute/onnx/tensor.js';
+import type { AttributionEngine } from './engine.js';
+import { prepareModel } from './prepare.js';
+import { fromOrt, toOrt } from './session.js';
+
+export type { HeatmapModelOptions, NeuronRegion } from '../../compute/attribution/heatmap.js';
+export type { LayerInfo, LayerKind } from '../../compute/attribution/layers.js';
+export { COMPOSITES, type CompositeName } from '../../compute/attribution/lrp.js';
+export { BACKWARD_RULES, SUPPORTED_OPS } from '../../compute/attribution/rules.js';
+export { AttributionEngine, type EngineOptions } from './engine.js';
+export { InferenceTimeoutError } from './session.js';
+
+/** Which two layers of which model: the circuit runs from `lower` (L') to `upper` (L). */
+export interface CutSpec {
+  readonly model: string;
+  readonly lower: string;
+  readonly upper: string;
+}
+
+/** Candidate layers of a model, block / Fire outputs first. */
+export async function listLayers(modelPath: string, engine?: AttributionEngine): Promise<LayerInfo[]> {
+  if (engine) return layersOf(await engine.prepare(modelPath));
+  return layersOf(await prepareModel(await loadModel(modelPath)));
+}
+
+export interface LowerActivations {
+  /** a_L' [B, C', H', W'] */
+  readonly lower: Tensor;
+  /** Side inputs of the cut by tensor name, [B, ...] each (empty for plain ResNet/SqueezeNet cuts). */
+  readonly side: Readonly<Record<string, Tensor>>;
+}
+
+/** Forward preprocessed images [B, 3, H, W] to a_L' and the cut's side inputs. */
+export async function lowerActivations(
+  engine: AttributionEngine,
+  cut: CutSpec,
+  images: Tensor,
+): Promise<LowerActivations> {
+  const { circuit } = await engine.circuit(cut.model, cut.lower, cut.upper);
+  const outputs = [cut.lower, ...circuit.cut.sideInputs];
+  const forward = await engine.forward(cut.model, outputs);
+  const parts = await inChunks(engine, images.dims[0] ?? 0, async (start, end) => {
+    const result = await engine.run(
+      forward.session,
+      { [forward.inputName]: toOrt(sliceRows(images, start, end)) },
+      outputs,
+      `the forward of '${cut.model}' to ${outputs.join(', ')}`,
+    );
+    return outputs.map((name) => fromOrt(result[name]!));
+  });
+  const joined = outputs.map((_, k) => concatRows(parts.map((p) => p[k]!)));
+  const side: Record<string, Tensor> = {};
+  circuit.cut.sideInputs.forEach((name, k) => {
+    side[name] = joined[k + 1]!;
+  });
+  return { lower: joined[0]!, side };
+}
+
+export interface CircuitBatch {
+  /** a_L' rows, one per (image, channel) pair. */
+  readonly lower: Tensor;
+  readonly side?: Readonly<Record<string, Tensor>>;
+  /** The upper channel c of each row. */
+  readonly channels: readonly number[];
+}
+
+export interface CircuitVectors {
+  /** R, [rows, lowerChannels] row-major; each row sums to 1 in absolute value (or is all zero). */
+  readonly vectors: Float32Array;
+  readonly rows: number;
+  readonly lowerChannels: number;
+  /** a_L for the rows. */
+  readonly upper: Tensor;
+  /** Unreduced gradient x activation maps [rows, C', H', W'] when asked for. */
+  readonly maps?: Tensor;
+}
+
+/** Circuit vectors (DESIGN.md step 2) for a batch of (a_L' row, upper channel) pairs. */
+export async function circuitVectors(
+  engine: AttributionEngine,
+  cut: CutSpec,
+  batch: CircuitBatch,
+  options: { readonly maps?: boolean } = {},
+): Promise<CircuitVectors> {
+  const { circuit, session } = await engine.circuit(cut.model, cut.lower, cut.upper, options.maps ?? false);
+  const rows = batch.lower.dims[0] ?? 0;
+  if (batch.lower.dtype !== 'float32') {
+    throw new Error(`circuitVectors: lower activations must be float32, got ${batch.lower.dtype}`);
+  }
+  if (batch.channels.length !== rows) {
+    throw new Error(`circuitVectors: ${rows} activation rows but ${batch.channels.length} channel indices`);
+  }
+  for (const c of batch.channels) {
+    if (!Number.isInteger(c) || c < 0 || c >= circuit.upperChannels) {
+      throw new Error(
+        `circuitVectors: channel ${c} is outside '${cut.upper}' (0..${circuit.upperChannels - 1})`,
+      );
+    }
+  }
+  for (const name of circuit.cut.sideInputs) {
+    if (!batch.side?.[name])
+      throw new Error(`circuitVectors: the cut reads side input '${name}'; pass it in batch.side`);
+  }
+  const outputs = [
+    circuit.outputs.upper,
+    circuit.outputs.relevance,
+    ...(circuit.outputs.maps ? [circuit.outputs.maps] : []),
+  ];
+  const parts = await inChunks(engine, rows, async (start, end) => {
+    const feeds = {
+      [circuit.inputs.lower]: toOrt(sliceRows(batch.lower, start, end)),
+      [circuit.inputs.channel]: toOrt(tensor('int64', [end - start], batch.channels.slice(start, end))),
+      ...Object.fromEntries(
+        circuit.cut.sideInputs.map((name) => [name, toOrt(sliceRows(batch.side![name]!, start, end))]),
+      ),
+    };
+    const result = await engine.run(
+      session,
+      feeds,
+      outputs,
+      `the circuit ${cut.lower} -> ${cut.upper} of '${cut.model}'`,
+    );
+    return outputs.map((name) => fromOrt(result[name]!));
+  });
+  const joined = outputs.map((_, k) => concatRows(parts.map((p) => p[k]!)));
+  return {
+    vectors: joined[1]!.data as Float32Array,
+    rows,
+    lowerChannels: circuit.lowerChannels,
+    upper: joined[0]!,
+    ...(circuit.outputs.maps ? { maps: joined[2]! } : {}),
+  };
+}
+
+export interface HeatmapBatch {
+  /** Preprocessed images [B, 3, H, W]. */
+  readonly images: Tensor;
+  /** The channel c of layer L for each row. */
+  readonly channels: readonly number[];
+}
+
+export interface Heatmaps {
+  /** [B, 3, H, W]: gradient x input, or LRP relevance at the image. */
+  readonly heat: Tensor;
+  /** The initial relevance each row started from (LRP conserves it for epsilon -> 0, no biases). */
+  readonly initialRelevance: Float32Array;
+}
+
+/** Input-space heatmaps of neurons (L, c) (DESIGN.md step 4). */
+export async function heatmaps(
+  engine: AttributionEngine,
+  neuron: { readonly model: string; readonly layer: string },
+  batch: HeatmapBatch,
+  options: HeatmapModelOptions,
+): Promise<Heatmaps> {
+  const { heatmap, session } = await engine.heatmap(neuron.model, neuron.layer, options);
+  const rows = batch.images.dims[0] ?? 0;
+  if (batch.channels.length !== rows) {
+    throw new Error(`heatmaps: ${rows} images but ${batch.channels.length} channel indices`);
+  }
+  for (const c of batch.channels) {
+    if (!Number.isInteger(c) || c < 0 || c >= heatmap.channels) {
+      throw new Error(`heatmaps: channel ${c} is outside '${neuron.layer}' (0..${heatmap.channels - 1})`);
+    }
+  }
+  const outputs = [HEAT_OUTPUT, SEED_TOTAL_OUTPUT];
+  const parts = await inChunks(engine, rows, async (start, end) => {
+    const result = await engine.run(
+      session,
+      {
+        [heatmap.inputName]: toOrt(sliceRows(batch.images, start, end)),
+        [CHANNEL_INPUT]: toOrt(tensor('int64', [end - start], batch.channels.slice(start, end))),
+      },
+      outputs,
+      `the heatmap of '${neuron.layer}' in '${neuron.model}'`,
+    );
+    return outputs.map((name) => fromOrt(result[name]!));
+  });
+  const joined = outputs.map((_, k) => concatRows(parts.map((p) => p[k]!)));
+  return { heat: joined[0]!, initialRelevance: joined[1]!.data as Float32Array };
+}
+
+/** Rows `rows` of a [B, ...] tensor, in that order (to build mixed batches from per-image activations). */
+export function selectRows(t: Tensor, rows: readonly number[]): Tensor {
+  const size = rowSize(t);
+  const out = new (t.data.constructor as Float32ArrayConstructor)(rows.length * size);
+  rows.forEach((r, i) => {
+    if (!Number.isInteger(r) || r < 0 || r >= (t.dims[0] ?? 0))
+      throw new Error(`selectRows: row ${r} out of range`);
+    out.set((t.data as Float32Array).subarray(r * size, (r + 1) * size), i * size);
+  });
+  return tensor(t.dtype, [rows.length, ...t.dims.slice(1)], out);
+}
+
+function rowSize(t: Tensor): number {
+  return t.dims.slice(1).reduce((a, b) => a * b, 1);
+}
+
+function sliceRows(t: Tensor, start: number, end: number): Tensor {
+  const size = rowSize(t);
+  return tensor(t.dtype, [end - start, ...t.dims.slice(1)], t.data.subarray(start * size, end * size));
+}
+
+function concatRows(parts: readonly Tensor[]): Tensor {
+  if (parts.length === 1) return parts[0]!;
+  const first = parts[0]!;
+  const rows = parts.reduce((n, p) => n + (p.dims[0] ?? 0), 0);
+  const out = new (first.data.constructor as Float32ArrayConstructor)(rows * rowSize(first));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p.data as Float32Array, offset);
+    offset += p.data.length;
+  }
+  return tensor(first.dtype, [rows, ...first.dims.slice(1)], out);
+}
+
+async function inChunks<T>(
+  engine: AttributionEngine,
+  rows: number,
+  run: (start: number, end: number) => Promise<T>,
+): Promise<T[]> {
+  if (rows === 0) throw new Error('empty batch');
+  const parts: T[] = [];
+  for (let start = 0; start < rows; start += engine.maxBatch) {
+    parts.push(await run(start, Math.min(rows, start + engine.maxBatch)));
+  }
+  return parts;
+}

@@ -1,0 +1,62 @@
+/**
+ * A model made ready for attribution, once per model: opset raised to the emitted one, constant
+ * sub-graphs folded, every tensor's shape and type probed.
+ */
+
+import { withSymbolicBatch } from '../../compute/onnx/batch.js';
+import { GraphIndex, graphOf, type ModelProto, opsetVersion } from '../../compute/onnx/model.js';
+import { upgradeOpset } from '../../compute/onnx/opset.js';
+import { foldConstants, inputDependentTensors } from './fold.js';
+import type { ProbeOptions, TensorInfo } from './shapes.js';
+
+export interface PreparedModel {
+  readonly model: ModelProto;
+  readonly index: GraphIndex;
+  readonly info: ReadonlyMap<string, TensorInfo>;
+  readonly opset: number;
+  /** Tensors whose values depend on the image. */
+  readonly dependent: ReadonlySet<string>;
+  /** The image input's name. */
+  readonly inputName: string;
+  /** How many constant nodes folding removed. */
+  readonly foldedNodes: number;
+}
+
+export async function prepareModel(model: ModelProto, options: ProbeOptions = {}): Promise<PreparedModel> {
+  // A fixed-batch export gets a symbolic batch, so (image, neuron) rows can be batched; if its graph also
+  // hard-codes the batch (a Reshape to [1, ...]), the probe at batch 2 fails and the model is taken as is.
+  const symbolic = withSymbolicBatch(model);
+  if (symbolic === model) return prepareAsIs(model, options);
+  try {
+    return await prepareAsIs(symbolic, options);
+  } catch {
+    return prepareAsIs(model, options);
+  }
+}
+
+async function prepareAsIs(model: ModelProto, options: ProbeOptions): Promise<PreparedModel> {
+  const upgraded = upgradeOpset(model);
+  const folded = await foldConstants(upgraded, options);
+  const index = new GraphIndex(graphOf(folded.model));
+  if (index.inputs.length !== 1) {
+    throw new Error(
+      `attribution expects one image input; the model has ${index.inputs.length}: ${index.inputs.map((i) => i.name).join(', ')}`,
+    );
+  }
+  return {
+    model: folded.model,
+    index,
+    info: folded.probe.info,
+    opset: opsetVersion(folded.model),
+    dependent: inputDependentTensors(index, folded.probe),
+    inputName: index.inputs[0]!.name ?? '',
+    foldedNodes: folded.removedNodes,
+  };
+}
+
+/** A probed tensor's info, or an error naming it. */
+export function infoOf(prepared: PreparedModel, name: string): TensorInfo {
+  const info = prepared.info.get(name);
+  if (!info) throw new Error(`no shape known for tensor '${name}'`);
+  return info;
+}

@@ -1,0 +1,181 @@
+/**
+ * The circuit model (DESIGN.md, "The method", step 2): inputs a batch of lower-layer activations
+ * a_L' (plus any side inputs the cut reads) and one upper channel per row; outputs a_L and the
+ * circuit vectors R [B, C'] with
+ *   g = ReLU(a_L) on channel c of each row, zero on the other channels,
+ *   R_j = sum over space of (dL/da_L')_j * (a_L')_j,   R <- R / (sum_j |R_j| + 1e-10).
+ * Rows are independent, so one batch can mix (image, channel) pairs. The truncated model computes
+ * a_L' and the side inputs from images, once per unique image.
+ */
+
+import { infoOf, type PreparedModel } from '../../adapters/onnxruntime/prepare.js';
+import { probedValueInfo } from '../../adapters/onnxruntime/shapes.js';
+import { ancestorsOf, type Cut, cutGraph } from '../onnx/cut.js';
+import { graphOf, type ModelProto, onnx, type TensorProto, valueInfo } from '../onnx/model.js';
+import { EMITTED_IR_VERSION } from '../onnx/opset.js';
+import { buildBackward } from './backward.js';
+import { Emitter, FLOAT, INT64 } from './emitter.js';
+
+export const CHANNEL_INPUT = 'circuit/channel';
+export const RELEVANCE_OUTPUT = 'circuit/relevance';
+export const MAPS_OUTPUT = 'circuit/relevance_maps';
+/** The stabiliser of the normalisation, as the authors use it. */
+export const NORMALISATION_EPSILON = 1e-10;
+
+export interface CircuitModelOptions {
+  /** Also output the unreduced gradient x activation maps [B, C', H', W']. */
+  readonly maps?: boolean;
+  /**
+   * Let 1x1 convolutions whose output gradient is one channel per row read one row of their weights
+   * (rules.ts, oneChannelPointwiseConv). Default true; false only to measure or test it against the
+   * plain adjoint.
+   */
+  readonly oneChannelShortcut?: boolean;
+}
+
+export interface CircuitModel {
+  readonly model: ModelProto;
+  readonly cut: Cut;
+  readonly lowerChannels: number;
+  readonly upperChannels: number;
+  /** Input names in the order a caller feeds them: a_L', side inputs, channel. */
+  readonly inputs: { readonly lower: string; readonly side: readonly string[]; readonly channel: string };
+  readonly outputs: { readonly upper: string; readonly relevance: string; readonly maps?: string };
+}
+
+/** One-hot mask [B, C, 1, ...] from the channel index of each row. */
+export function channelMask(emit: Emitter, channel: string, channels: number, rank: number): string {
+  const oneHot = emit.op('OneHot', [channel, emit.int64([channels], []), emit.float([0, 1])], { axis: -1 });
+  if (rank <= 2) return oneHot;
+  return emit.op('Unsqueeze', [oneHot, emit.int64(Array.from({ length: rank - 2 }, (_, a) => a + 2))]);
+}
+
+export function buildCircuitModel(
+  prepared: PreparedModel,
+  lower: string,
+  upper: string,
+  options: CircuitModelOptions = {},
+): CircuitModel {
+  const cut = cutGraph(prepared.index, lower, upper, prepared.dependent);
+  const lowerInfo = infoOf(prepared, lower);
+  const upperInfo = infoOf(prepared, upper);
+  for (const [role, name, info] of [
+    ['lower', lower, lowerInfo],
+    ['upper', upper, upperInfo],
+  ] as const) {
+    if (info.elemType !== FLOAT)
+      throw new Error(`${role} tensor '${name}' is not float32 (type ${info.elemType})`);
+    if (info.dims.length < 2 || typeof info.dims[1] !== 'number') {
+      throw new Error(`${role} tensor '${name}' has shape [${info.dims.join(', ')}]; expected [N, C, ...]`);
+    }
+  }
+  const lowerChannels = lowerInfo.dims[1] as number;
+  const upperChannels = upperInfo.dims[1] as number;
+
+  const emit = new Emitter('circuit/');
+  const relu = emit.op('Relu', [upper]);
+  const mask = channelMask(emit, CHANNEL_INPUT, upperChannels, upperInfo.dims.length);
+  const seed = emit.op('Mul', [relu, mask]);
+  const backward = buildBackward({
+    nodes: cut.nodes,
+    initializers: prepared.index.initializers,
+    info: prepared.info,
+    seeds: [
+      {
+        tensor: upper,
+        gradient: seed,
+        ...(options.oneChannelShortcut === false ? {} : { channel: CHANNEL_INPUT }),
+      },
+    ],
+    wrt: [lower],
+    opset: prepared.opset,
+    prefix: 'circuit/grad/',
+  });
+  if (backward.unreached.length > 0) {
+    throw new Error(
+      `no differentiable path leads from '${lower}' to '${upper}' (only integer or shape edges connect them)`,
+    );
+  }
+  const gradient = backward.gradients.get(lower)!;
+  const spatialAxes = Array.from({ length: lowerInfo.dims.length - 2 }, (_, a) => a + 2);
+  const mapsName = options.maps ? MAPS_OUTPUT : emit.fresh('maps');
+  const tail = new Emitter('circuit/tail/');
+  tail.nodes.push(
+    onnx.NodeProto.create({ opType: 'Mul', input: [gradient, lower], output: [mapsName], name: mapsName }),
+  );
+  const raw =
+    spatialAxes.length > 0
+      ? tail.op('ReduceSum', [mapsName, tail.int64(spatialAxes)], { keepdims: 0 })
+      : tail.op('Identity', [mapsName]);
+  const norm = tail.op('Add', [
+    tail.op('ReduceSum', [tail.op('Abs', [raw]), tail.int64([1])], { keepdims: 1 }),
+    tail.scalar(NORMALISATION_EPSILON),
+  ]);
+  tail.nodes.push(
+    onnx.NodeProto.create({
+      opType: 'Div',
+      input: [raw, norm],
+      output: [RELEVANCE_OUTPUT],
+      name: RELEVANCE_OUTPUT,
+    }),
+  );
+
+  const graph = graphOf(prepared.model);
+  const initializers: TensorProto[] = [
+    ...cut.initializers.map((name) => prepared.index.initializers.get(name)!),
+    ...emit.initializers,
+    ...backward.initializers,
+    ...tail.initializers,
+  ];
+  const outputs = [
+    probedValueInfo(upper, upperInfo),
+    valueInfo(RELEVANCE_OUTPUT, FLOAT, ['N', lowerChannels]),
+    ...(options.maps ? [probedValueInfo(MAPS_OUTPUT, lowerInfo)] : []),
+  ];
+  const model = onnx.ModelProto.create({
+    irVersion: EMITTED_IR_VERSION,
+    producerName: 'pure-attribution',
+    opsetImport: prepared.model.opsetImport,
+    graph: {
+      name: `circuit ${lower} -> ${upper}`,
+      node: [...cut.nodes, ...emit.nodes, ...backward.nodes, ...tail.nodes],
+      initializer: initializers,
+      input: [
+        probedValueInfo(lower, lowerInfo),
+        ...cut.sideInputs.map((name) => probedValueInfo(name, infoOf(prepared, name))),
+        valueInfo(CHANNEL_INPUT, INT64, ['N']),
+      ],
+      output: outputs,
+      valueInfo: [],
+      ...(graph.docString ? { docString: graph.docString } : {}),
+    },
+  });
+  return {
+    model,
+    cut,
+    lowerChannels,
+    upperChannels,
+    inputs: { lower, side: cut.sideInputs, channel: CHANNEL_INPUT },
+    outputs: { upper, relevance: RELEVANCE_OUTPUT, ...(options.maps ? { maps: MAPS_OUTPUT } : {}) },
+  };
+}
+
+/** image -> the given tensors (a_L' and side inputs), keeping only the nodes they need. */
+export function buildTruncatedModel(prepared: PreparedModel, outputs: readonly string[]): ModelProto {
+  const nodes = ancestorsOf(prepared.index, outputs);
+  const read = new Set<string>();
+  for (const node of nodes) for (const name of node.input ?? []) read.add(name);
+  const graph = graphOf(prepared.model);
+  return onnx.ModelProto.create({
+    irVersion: EMITTED_IR_VERSION,
+    producerName: 'pure-attribution',
+    opsetImport: prepared.model.opsetImport,
+    graph: {
+      name: `forward to ${outputs.join(', ')}`,
+      node: nodes,
+      initializer: (graph.initializer ?? []).filter((t) => read.has(t.name ?? '')),
+      input: prepared.index.inputs.map((i) => i),
+      output: outputs.map((name) => probedValueInfo(name, infoOf(prepared, name))),
+    },
+  });
+}

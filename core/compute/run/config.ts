@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import type { PreprocessSpec } from '../../adapters/datasets/preprocess.js';
+
+/**
+ * Everything a sweep needs, fixed when it starts and stored as `<out>/<run>/config.json`, so every
+ * activity on every worker works from the same values. Holds URIs and numbers only, never tensors:
+ * it travels in Temporal payloads.
+ */
+export interface SweepConfig {
+  runId: string;
+  /** Path or s3:// URI of the ONNX model. */
+  modelUri: string;
+  /**
+   * sha256 of the model file when the sweep was configured. Part of the run's identity, so a new
+   * checkpoint written to the same path is a new run, and workers refuse a model that changed mid-run.
+   */
+  modelDigest?: string;
+  /** Folder or s3:// prefix of images (flat or class sub-folders). */
+  dataUri: string;
+  /** Output root (folder or s3:// prefix); the run writes under `<outUri>/<runId>/`. */
+  outUri: string;
+  /** Tensor names, in order (lower layer first). */
+  layers: string[];
+  /** References per neuron (the authors use 100). */
+  k: number;
+  preprocess: PreprocessSpec;
+  /** Images per onnxruntime call. */
+  batchSize: number;
+  /** Images per references activity. */
+  shardSize: number;
+  /** Activities in flight at once per fan-out. */
+  window: number;
+  /** Use only this many samples, evenly spaced over the sorted dataset (0 = all). */
+  limit: number;
+  /** Which steps to run: 'references' alone, or the whole method ('virtual-neurons'). */
+  until: SweepStage;
+  /** Neurons per circuits / clustering activity. */
+  neuronBatch: number;
+  /** Cluster counts tried per neuron (the authors: 2..5). */
+  clusterCounts: number[];
+  /** Seed of k-means (restarts and k-means++ initialisation). */
+  seed: number;
+}
+
+export const SWEEP_STAGES = ['references', 'virtual-neurons'] as const;
+export type SweepStage = (typeof SWEEP_STAGES)[number];
+
+/** The options a user may leave out, with the authors' settings where the paper has one. */
+export const CONFIG_DEFAULTS = {
+  k: 100,
+  batchSize: 64,
+  shardSize: 1000,
+  window: 4,
+  limit: 0,
+  until: 'virtual-neurons',
+  neuronBatch: 16,
+  clusterCounts: [2, 3, 4, 5],
+  seed: 0,
+} as const satisfies Partial<SweepConfig>;
+
+export interface LayerShape {
+  name: string;
+  /** Per-sample dims as the model produces them, e.g. [C, H, W]. */
+  dims: number[];
+  channels: number;
+}
+
+/** A half-open range [first, end) of manifest positions handled by one activity. */
+export interface ShardRange {
+  first: number;
+  end: number;
+}
+
+/** A half-open range [first, end) of neurons (channels) of one layer. */
+export interface NeuronRange {
+  first: number;
+  end: number;
+}
+
+export function shardRanges(total: number, shardSize: number): ShardRange[] {
+  const shards: ShardRange[] = [];
+  for (let first = 0; first < total; first += shardSize)
+    shards.push({ first, end: Math.min(total, first + shardSize) });
+  return shards;
+}
+
+/**
+ * The options that change results, as a canonical string. Two runs with the same identity write the same
+ * files, so a run may be resumed with other batch sizes, windows or `until`, but not with another k.
+ */
+export function resultIdentity(config: SweepConfig): string {
+  return JSON.stringify(Object.fromEntries(IDENTITY_FIELDS.map((field) => [field, config[field] ?? null])));
+}
+
+/** The fields of SweepConfig that change results (see resultIdentity). */
+const IDENTITY_FIELDS = [
+  'modelUri',
+  'modelDigest',
+  'dataUri',
+  'layers',
+  'k',
+  'preprocess',
+  'limit',
+  'shardSize',
+  'neuronBatch',
+  'clusterCounts',
+  'seed',
+] as const satisfies readonly (keyof SweepConfig)[];
+
+export function validateConfig(config: SweepConfig): SweepConfig {
+  const problems: string[] = [];
+  if (!config.runId || /[/\\]|^\.\.?$/.test(config.runId))
+    problems.push(`run id must be one path segment, got "${config.runId}"`);
+  if (config.layers.length === 0) problems.push('at least one layer is needed (--layers a,b or auto)');
+  if (new Set(config.layers).size !== config.layers.length) problems.push('--layers lists a layer twice');
+  for (const [name, value, min] of [
+    ['k', config.k, 1],
+    ['batchSize', config.batchSize, 1],
+    ['shardSize', config.shardSize, 1],
+    ['window', config.window, 1],
+    ['limit', config.limit, 0],
+    ['neuronBatch', config.neuronBatch, 1],
+    ['seed', config.seed, 0],
+  ] as const) {
+    if (!Number.isInteger(value) || value < min)
+      problems.push(`${name} must be an integer >= ${min}, got ${value}`);
+  }
+  if (!SWEEP_STAGES.includes(config.until))
+    problems.push(`until must be one of ${SWEEP_STAGES.join(', ')}, got ${config.until}`);
+  if (config.clusterCounts.length === 0 || config.clusterCounts.some((n) => !Number.isInteger(n) || n < 2)) {
+    problems.push(`cluster counts must be integers >= 2, got ${config.clusterCounts.join(',')}`);
+  } else if (Math.max(...config.clusterCounts) > config.k) {
+    problems.push(
+      `cluster counts (up to ${Math.max(...config.clusterCounts)}) cannot exceed k = ${config.k}`,
+    );
+  }
+  if (config.until === 'virtual-neurons' && config.layers.length < 2) {
+    problems.push(
+      'virtual neurons need at least two layers (each layer is explained by the one before it); pass two or more, or --until references',
+    );
+  }
+  if (problems.length > 0) throw new Error(`invalid sweep configuration:\n  - ${problems.join('\n  - ')}`);
+  return config;
+}
+
+/** `limit` samples evenly spaced over `total` (deterministic; all of them when limit is 0 or >= total). */
+export function evenlySpaced(total: number, limit: number): number[] {
+  if (limit <= 0 || limit >= total) return Array.from({ length: total }, (_, i) => i);
+  return Array.from({ length: limit }, (_, i) => Math.floor((i * total) / limit));
+}
+
+/** The digest stored in SweepConfig.modelDigest. */
+export function modelDigestOf(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}

@@ -1,0 +1,18 @@
+import type { LayerInfo } from '../../adapters/onnxruntime/attribution.js';
+
+/**
+ * `--layers auto`: the output of each stage, as the paper studies (the four ResNet stages). A stage is a
+ * run of consecutive block (or Fire) outputs with the same channels and spatial size; its output is the
+ * last of the run. Falls back to all 4-D activations' stage ends when a model has no recognised blocks.
+ */
+export function stageOutputs(layers: readonly LayerInfo[]): string[] {
+  const blocks = layers.filter((l) => l.kind !== 'activation');
+  const candidates = blocks.length > 0 ? blocks : layers;
+  const shapeOf = (l: LayerInfo) => l.dims.slice(1).join('x');
+  const picked: string[] = [];
+  candidates.forEach((layer, i) => {
+    const next = candidates[i + 1];
+    if (!next || shapeOf(next) !== shapeOf(layer)) picked.push(layer.name);
+  });
+  return picked;
+}

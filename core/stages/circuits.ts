@@ -1,0 +1,189 @@
+import type { Dataset } from '../adapters/datasets/dataset.js';
+import { type PreprocessSpec, preprocessImage } from '../adapters/datasets/preprocess.js';
+import {
+  type AttributionEngine,
+  type CutSpec,
+  circuitVectors,
+  lowerActivations,
+  selectRows,
+} from '../adapters/onnxruntime/attribution.js';
+import { type Tensor, tensor } from '../compute/onnx/tensor.js';
+import type {
+  ActivationFeaturesRow,
+  ReferenceRow,
+  RelevanceRow,
+  SkippedRow,
+} from '../compute/tables/schemas.js';
+
+export interface CircuitJob {
+  engine: AttributionEngine;
+  /** Local path of the model (see localModelFile). */
+  modelPath: string;
+  lowerLayer: string;
+  upperLayer: string;
+  /** The references of the neurons of this job (every rank of each neuron). */
+  references: readonly ReferenceRow[];
+  dataset: Dataset;
+  preprocess: PreprocessSpec;
+  /**
+   * Unique images decoded and forwarded together (default 128). Bounds memory: a ResNet-50 layer3 activation
+   * is 0.8 MB per image, and a batch of 16 neurons x 100 references can name 1,600 images.
+   */
+  imagesPerChunk?: number;
+  /** Called after each chunk (for heartbeats). */
+  onProgress?: (rowsDone: number, rowsTotal: number) => void;
+}
+
+export interface CircuitJobResult {
+  relevance: RelevanceRow[];
+  /** Activation-baseline features, one row per unique reference image of the job. */
+  features: ActivationFeaturesRow[];
+  skipped: SkippedRow[];
+}
+
+interface DecodedImages {
+  usable: { sample: ReferenceRow; chw: Float32Array }[];
+  skipped: SkippedRow[];
+}
+
+async function decodeImages(job: CircuitJob, samples: readonly ReferenceRow[]): Promise<DecodedImages> {
+  const decoded = await Promise.all(
+    samples.map(async (sample) => {
+      try {
+        return {
+          sample,
+          chw: await preprocessImage(await job.dataset.readSample(sample.sampleId), job.preprocess),
+        };
+      } catch (error) {
+        return { sample, error: error instanceof Error ? error.message : String(error) };
+      }
+    }),
+  );
+  const result: DecodedImages = { usable: [], skipped: [] };
+  for (const d of decoded) {
+    if ('chw' in d && d.chw) result.usable.push({ sample: d.sample, chw: d.chw });
+    else
+      result.skipped.push({
+        stage: 'circuits',
+        sampleIndex: d.sample.sampleIndex,
+        sampleId: d.sample.sampleId,
+        error: `could not decode image: ${'error' in d ? d.error : 'unknown'}`,
+      });
+  }
+  return result;
+}
+
+/**
+ * Steps 2 (circuits) and the Activation baseline's features for a batch of neurons of one layer pair.
+ * Every unique reference image is decoded and forwarded to L' once; each (neuron, reference) pair is then
+ * a row of a mixed batch through the circuit model, so an image shared by several neurons costs one
+ * forward. Images are handled in chunks (each image in exactly one), so memory stays bounded whatever the
+ * batch size. Images that fail to decode are skipped and recorded.
+ */
+export async function computeCircuits(job: CircuitJob): Promise<CircuitJobResult> {
+  const cut: CutSpec = { model: job.modelPath, lower: job.lowerLayer, upper: job.upperLayer };
+  const uniqueSamples = [...new Map(job.references.map((r) => [r.sampleIndex, r])).values()].sort(
+    (a, b) => a.sampleIndex - b.sampleIndex,
+  );
+  const pairsOfSample = new Map<number, ReferenceRow[]>();
+  for (const r of job.references) {
+    const list = pairsOfSample.get(r.sampleIndex) ?? [];
+    if (list.length === 0) pairsOfSample.set(r.sampleIndex, list);
+    list.push(r);
+  }
+  const chunkSize = job.imagesPerChunk ?? 128;
+  const relevance: RelevanceRow[] = [];
+  const features: ActivationFeaturesRow[] = [];
+  const skipped: SkippedRow[] = [];
+  let rowsDone = 0;
+  for (let start = 0; start < uniqueSamples.length; start += chunkSize) {
+    const decoded = await decodeImages(job, uniqueSamples.slice(start, start + chunkSize));
+    skipped.push(...decoded.skipped);
+    if (decoded.usable.length > 0) {
+      const chunk = await circuitsOfChunk(job, cut, decoded.usable, pairsOfSample);
+      relevance.push(...chunk.relevance);
+      features.push(...chunk.features);
+      rowsDone += chunk.relevance.length;
+    }
+    job.onProgress?.(rowsDone, job.references.length);
+  }
+  // Rows in (neuron, rank) order, as the references table has them.
+  relevance.sort((a, b) => a.neuron - b.neuron || a.rank - b.rank);
+  return { relevance, features, skipped };
+}
+
+async function circuitsOfChunk(
+  job: CircuitJob,
+  cut: CutSpec,
+  usable: DecodedImages['usable'],
+  pairsOfSample: ReadonlyMap<number, readonly ReferenceRow[]>,
+): Promise<Pick<CircuitJobResult, 'relevance' | 'features'>> {
+  const perImage = usable[0]!.chw.length;
+  const pixels = new Float32Array(usable.length * perImage);
+  usable.forEach((u, i) => {
+    pixels.set(u.chw, i * perImage);
+  });
+  const side = job.preprocess.cropSize;
+  const activations = await lowerActivations(
+    job.engine,
+    cut,
+    tensor('float32', [usable.length, 3, side, side], pixels),
+  );
+
+  const pairs = usable.flatMap((u, image) =>
+    (pairsOfSample.get(u.sample.sampleIndex) ?? []).map((r) => ({ r, image })),
+  );
+  const relevance: RelevanceRow[] = [];
+  const features: ActivationFeaturesRow[] = [];
+  const featuresDone = new Set<number>();
+  // One circuit run per engine batch: only that many a_L' rows are materialised at a time.
+  for (let start = 0; start < pairs.length; start += job.engine.maxBatch) {
+    const slice = pairs.slice(start, start + job.engine.maxBatch);
+    const rows = slice.map((p) => p.image);
+    const side: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(activations.side)) side[name] = selectRows(t, rows);
+    const result = await circuitVectors(job.engine, cut, {
+      lower: selectRows(activations.lower, rows),
+      side,
+      channels: slice.map((p) => p.r.neuron),
+    });
+    const width = result.lowerChannels;
+    slice.forEach(({ r }, i) => {
+      relevance.push({
+        layer: job.upperLayer,
+        lowerLayer: job.lowerLayer,
+        neuron: r.neuron,
+        rank: r.rank,
+        sampleIndex: r.sampleIndex,
+        sampleId: r.sampleId,
+        value: r.value,
+        relevance: result.vectors.slice(i * width, (i + 1) * width),
+      });
+      // a_L depends on the image only: the baseline's features come from its first row.
+      if (!featuresDone.has(r.sampleIndex)) {
+        featuresDone.add(r.sampleIndex);
+        features.push({
+          layer: job.upperLayer,
+          sampleIndex: r.sampleIndex,
+          features: meanRelu(result.upper, i),
+        });
+      }
+    });
+  }
+  return { relevance, features };
+}
+
+/** Mean over space of ReLU(a) for every channel of row `row` of a [B, C, ...spatial] tensor. */
+export function meanRelu(t: Tensor, row: number): Float32Array {
+  const channels = t.dims[1]!;
+  const plane = t.dims.slice(2).reduce((a, b) => a * b, 1);
+  const data = t.data as Float32Array;
+  const out = new Float32Array(channels);
+  const base = row * channels * plane;
+  for (let c = 0; c < channels; c++) {
+    let sum = 0;
+    for (let i = 0; i < plane; i++) sum += Math.max(0, data[base + c * plane + i]!);
+    out[c] = sum / plane;
+  }
+  return out;
+}

@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { basename, resolve } from 'node:path';
+import {
+  defaultPreprocess,
+  PREPROCESS_PRESETS,
+  type PreprocessSpec,
+  validatePreprocess,
+} from '../adapters/datasets/preprocess.js';
+import { localModelFile } from '../adapters/models/model-file.js';
+import { assertKnownTensors, modelInput } from '../adapters/onnxruntime/activations.js';
+import { listLayers } from '../adapters/onnxruntime/attribution.js';
+import { readUri } from '../adapters/storage/blob.js';
+import { decodeModel } from '../compute/onnx/model.js';
+import {
+  modelDigestOf,
+  resultIdentity,
+  type SweepConfig,
+  type SweepStage,
+  validateConfig,
+} from '../compute/run/config.js';
+import { stageOutputs } from '../compute/run/layers.js';
+
+/**
+ * What a user asks for (the options of `pure run`, or a schedule's stored request); `configureSweep`
+ * turns it into the fixed SweepConfig of one run by reading the model (digest, input size, auto layers).
+ */
+export interface SweepRequest {
+  model: string;
+  data: string;
+  layers: string;
+  out: string;
+  run?: string;
+  k: number;
+  batchSize: number;
+  shardSize: number;
+  window: number;
+  limit: number;
+  until: SweepStage;
+  neuronBatch: number;
+  clusters: number[];
+  seed: number;
+  preprocess?: string;
+}
+
+/** Local paths become absolute so every worker, wherever it runs, reads the same files. */
+export function normaliseUri(uri: string): string {
+  return uri.startsWith('s3://') ? uri.replace(/\/+$/, '') : resolve(uri);
+}
+
+function parsePreprocess(value: string | undefined, inputSize: number): PreprocessSpec {
+  if (!value) return defaultPreprocess(inputSize);
+  if (value in PREPROCESS_PRESETS) return PREPROCESS_PRESETS[value as keyof typeof PREPROCESS_PRESETS];
+  try {
+    return validatePreprocess(JSON.parse(value) as PreprocessSpec);
+  } catch (error) {
+    throw new Error(
+      `--preprocess must be one of ${Object.keys(PREPROCESS_PRESETS).join(', ')} or a JSON spec ` +
+        `{"resizeShortSide":256,"cropSize":224,"mean":[...],"std":[...]}: ${(error as Error).message}`,
+    );
+  }
+}
+
+/**
+ * The run id defaults to the model name plus a hash of everything that changes results, so running the
+ * same command again resumes (or no-ops) instead of starting over.
+ */
+function defaultRunId(config: Omit<SweepConfig, 'runId'>): string {
+  const hash = createHash('sha256')
+    .update(resultIdentity({ ...config, runId: '' }))
+    .digest('hex')
+    .slice(0, 10);
+  return `${basename(config.modelUri).replace(/\.onnx$/i, '')}-${hash}`;
+}
+
+export async function configureSweep(options: SweepRequest): Promise<SweepConfig> {
+  const modelUri = normaliseUri(options.model);
+  const modelBytes = await readUri(modelUri);
+  const model = decodeModel(modelBytes);
+  const input = modelInput(model);
+  const layers = options.layers
+    .split(',')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const auto = layers.length === 1 && layers[0] === 'auto';
+  const partial = {
+    modelUri,
+    modelDigest: modelDigestOf(modelBytes),
+    dataUri: normaliseUri(options.data),
+    outUri: normaliseUri(options.out),
+    layers: auto ? stageOutputs(await listLayers(await localModelFile(modelUri))) : layers,
+    k: options.k,
+    preprocess: parsePreprocess(options.preprocess, input.height),
+    batchSize: options.batchSize,
+    shardSize: options.shardSize,
+    window: options.window,
+    limit: options.limit,
+    until: options.until,
+    neuronBatch: options.neuronBatch,
+    clusterCounts: options.clusters,
+    seed: options.seed,
+  };
+  assertKnownTensors(model, partial.layers); // before any server starts: a typo costs nothing
+  return validateConfig({ runId: options.run ?? defaultRunId(partial), ...partial });
+}
