@@ -1,40 +1,40 @@
 import { Context } from '@temporalio/activity';
 import type { InferenceSettings } from '../core/adapters/onnxruntime/session.js';
-import { createCircuitActivities } from './circuits.js';
+import { createCpuActivities } from './cpu.js';
+import { asTemporalFailure } from './failures.js';
+import { createInferenceActivities } from './inference.js';
 import { withHeartbeat } from './io.js';
-import { createReferenceActivities } from './references.js';
-import { createScheduleActivities } from './schedule.js';
-import { createVirtualNeuronActivities } from './virtual-neurons.js';
 
-/** How this worker runs onnxruntime: threads and device. */
-export type ActivitiesOptions = InferenceSettings;
+export type { CpuActivities } from './cpu.js';
+export type { InferenceActivities } from './inference.js';
 
-/** Every activity of a sweep, each kept alive by a periodic heartbeat (see withHeartbeat). */
-export function createActivities(options: ActivitiesOptions = {}) {
-  const activities = {
-    ...createReferenceActivities(options),
-    ...createCircuitActivities(options),
-    ...createVirtualNeuronActivities(),
-    ...createScheduleActivities(),
-  };
-  return keepAlive(activities);
-}
+/**
+ * The activities of each task queue, each kept alive by a periodic heartbeat (see withHeartbeat) and
+ * failing without retries on bad input (see asTemporalFailure). A worker registers one queue's set on
+ * that queue only, so an activity scheduled on the wrong queue cannot silently run there.
+ */
+export const activitiesOf = {
+  inference: (settings: InferenceSettings = {}) => wrapped(createInferenceActivities(settings)),
+  cpu: () => wrapped(createCpuActivities()),
+} as const;
 
 /** Any one-argument activity: `never` accepts every parameter type without `any`. */
 type Activity = (input: never) => Promise<unknown>;
 
-function keepAlive<T extends Record<string, Activity>>(activities: T): T {
-  const wrapped: Record<string, Activity> = {};
+function wrapped<T extends Record<string, Activity>>(activities: T): T {
+  const out: Record<string, Activity> = {};
   for (const [name, activity] of Object.entries(activities)) {
-    wrapped[name] = (input: never) => {
+    out[name] = async (input: never) => {
       const context = Context.current();
-      return withHeartbeat(
-        (details) => context.heartbeat(details),
-        () => activity(input),
-      );
+      try {
+        return await withHeartbeat(
+          (details) => context.heartbeat(details),
+          () => activity(input),
+        );
+      } catch (error) {
+        throw asTemporalFailure(error);
+      }
     };
   }
-  return wrapped as T;
+  return out as T;
 }
-
-export type PureActivities = ReturnType<typeof createActivities>;

@@ -3,8 +3,14 @@ import { resolve } from 'node:path';
 import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEVICES, type Device } from '../core/adapters/onnxruntime/session.js';
+import {
+  defaultNamespace,
+  LOCAL_TEMPORAL_ADDRESS,
+  temporalAddress,
+} from '../core/adapters/settings/temporal.js';
 import { COMPOSITES } from '../core/compute/attribution/lrp.js';
 import { CONFIG_DEFAULTS, SWEEP_STAGES, type SweepStage } from '../core/compute/run/config.js';
+import { DEFAULT_QUEUE_PREFIX, QUEUE_ROLES, sweepWorkflowId } from '../core/compute/run/temporal-names.js';
 import { layersCommand } from './layers.js';
 import { plantedCommand } from './planted.js';
 import { queryCommand } from './query.js';
@@ -67,6 +73,35 @@ function stage(value: string): SweepStage {
 
 const d = CONFIG_DEFAULTS;
 
+/**
+ * Where a command finds Temporal: `--temporal` (else TEMPORAL_ADDRESS, resolved in the command) and
+ * `--namespace`; with `queues`, also the task-queue prefix its workers and workflows use.
+ */
+function withTemporalOptions(command: Command, address: string, queues = false): Command {
+  command
+    .option('--temporal <address>', `Temporal frontend host:port (${address})`)
+    .option(
+      '--namespace <ns>',
+      'Temporal namespace (default: $TEMPORAL_NAMESPACE, else default)',
+      defaultNamespace(),
+    );
+  if (queues) {
+    command.option(
+      '--queue-prefix <name>',
+      'task queues <name>-inference and <name>-cpu',
+      DEFAULT_QUEUE_PREFIX,
+    );
+  }
+  return command;
+}
+
+/** How a worker runs onnxruntime: shared by `run` (its in-process worker) and `worker`. */
+function withInferenceOptions(command: Command): Command {
+  return command
+    .option('--threads <n>', 'onnxruntime threads per session', positiveInt('threads'))
+    .option('--device <device>', `onnxruntime device: ${DEVICES.join(' | ')}`, device, 'cpu');
+}
+
 /** The options that say what to sweep: shared by `run` and `schedule create`. */
 function withSweepOptions(command: Command): Command {
   return command
@@ -100,27 +135,25 @@ function withSweepOptions(command: Command): Command {
     .option('--window <n>', 'activities in flight per stage and layer', positiveInt('window'), d.window);
 }
 
-withSweepOptions(
-  program
-    .command('run')
-    .description(
-      'Run a sweep: references, circuits and virtual neurons for every neuron of the given layers.',
+withInferenceOptions(
+  withTemporalOptions(
+    withSweepOptions(
+      program
+        .command('run')
+        .description(
+          'Run a sweep: references, circuits and virtual neurons for every neuron of the given layers.',
+        ),
     ),
+    'default: $TEMPORAL_ADDRESS, else an embedded dev server',
+    true,
+  ),
 )
-  .option(
-    '--temporal <address>',
-    'Temporal frontend host:port (default: $TEMPORAL_ADDRESS, else an embedded dev server)',
-  )
-  .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
   .option('--no-worker', 'do not run an in-process worker (workers run elsewhere)')
-  .option('--threads <n>', 'onnxruntime threads per session', positiveInt('threads'))
-  .option('--device <device>', `onnxruntime device: ${DEVICES.join(' | ')}`, device, 'cpu')
   .option('--state-dir <dir>', 'where the embedded Temporal server keeps its state', '.pure')
-  .option('--queue-prefix <name>', 'task queues <name>-inference and <name>-cpu', 'pure')
   .action(async (opts) => {
     const result = await runCommand({
       ...opts,
-      temporal: opts.temporal ?? process.env.TEMPORAL_ADDRESS,
+      temporal: temporalAddress(opts.temporal),
       stateDir: resolve(opts.stateDir),
     });
     const root = result.runUri;
@@ -144,64 +177,58 @@ withSweepOptions(
     process.stdout.write(lines.join('\n'));
   });
 
-program
-  .command('status')
-  .description('Progress of a sweep on a Temporal server, from any machine.')
-  .argument('<run>', 'the run id (or the workflow id pure-sweep-<run>)')
-  .option('--temporal <address>', 'Temporal frontend host:port (default: $TEMPORAL_ADDRESS)')
-  .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
-  .action(statusCommand);
+withTemporalOptions(
+  program
+    .command('status')
+    .description('Progress of a sweep on a Temporal server, from any machine.')
+    .argument('<run>', `the run id (or the workflow id ${sweepWorkflowId('<run>')})`),
+  'default: $TEMPORAL_ADDRESS',
+).action(statusCommand);
 
 const schedule = program
   .command('schedule')
   .description('Recurring sweeps (e.g. nightly on the latest checkpoint) as Temporal schedules.');
-withSweepOptions(
-  schedule
-    .command('create')
-    .description(
-      'Create a schedule; each firing configures the sweep anew, so a new checkpoint is a new run.',
-    )
-    .argument('<id>', 'schedule id'),
+withTemporalOptions(
+  withSweepOptions(
+    schedule
+      .command('create')
+      .description(
+        'Create a schedule; each firing configures the sweep anew, so a new checkpoint is a new run.',
+      )
+      .argument('<id>', 'schedule id'),
+  ),
+  'default: $TEMPORAL_ADDRESS',
+  true,
 )
   .requiredOption('--cron <expr...>', 'cron expression(s), UTC, e.g. "0 2 * * *"')
   .option('--paused', 'create it paused')
-  .option('--temporal <address>', 'Temporal frontend host:port (default: $TEMPORAL_ADDRESS)')
-  .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
-  .option('--queue-prefix <name>', 'task queues <name>-inference and <name>-cpu', 'pure')
   .action(scheduleCreateCommand);
 for (const [name, description, action] of [
   ['trigger', 'Start a scheduled sweep now.', scheduleTriggerCommand],
   ['delete', 'Delete a schedule (running sweeps go on).', scheduleDeleteCommand],
 ] as const) {
-  schedule
-    .command(name)
-    .description(description)
-    .argument('<id>', 'schedule id')
-    .option('--temporal <address>', 'Temporal frontend host:port (default: $TEMPORAL_ADDRESS)')
-    .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
-    .action(action);
+  withTemporalOptions(
+    schedule.command(name).description(description).argument('<id>', 'schedule id'),
+    'default: $TEMPORAL_ADDRESS',
+  ).action(action);
 }
-schedule
-  .command('list')
-  .description('List schedules with their next and last firing.')
-  .option('--temporal <address>', 'Temporal frontend host:port (default: $TEMPORAL_ADDRESS)')
-  .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
-  .action(scheduleListCommand);
+withTemporalOptions(
+  schedule.command('list').description('List schedules with their next and last firing.'),
+  'default: $TEMPORAL_ADDRESS',
+).action(scheduleListCommand);
 
-program
-  .command('worker')
-  .description('Run a worker that serves the inference and/or CPU task queues of a Temporal server.')
-  .option('--queues <list>', 'inference, cpu, or both', 'inference,cpu')
-  .option(
-    '--temporal <address>',
-    'Temporal frontend host:port',
-    process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-  )
-  .option('--namespace <ns>', 'Temporal namespace', process.env.TEMPORAL_NAMESPACE ?? 'default')
-  .option('--threads <n>', 'onnxruntime threads per session', positiveInt('threads'))
-  .option('--device <device>', `onnxruntime device: ${DEVICES.join(' | ')}`, device, 'cpu')
-  .option('--queue-prefix <name>', 'task queues <name>-inference and <name>-cpu', 'pure')
-  .action(workerCommand);
+withInferenceOptions(
+  withTemporalOptions(
+    program
+      .command('worker')
+      .description('Run a worker that serves the inference and/or CPU task queues of a Temporal server.')
+      .option('--queues <list>', `${QUEUE_ROLES.join(', ')}, or both`, QUEUE_ROLES.join(',')),
+    `default: $TEMPORAL_ADDRESS, else ${LOCAL_TEMPORAL_ADDRESS}`,
+    true,
+  ),
+).action((opts) =>
+  workerCommand({ ...opts, temporal: temporalAddress(opts.temporal) ?? LOCAL_TEMPORAL_ADDRESS }),
+);
 
 program
   .command('query')

@@ -3,10 +3,11 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { type Device, executionProvidersFor } from '../core/adapters/onnxruntime/session.js';
 import { temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
+import { sweepWorkflowId, taskQueues } from '../core/compute/run/temporal-names.js';
 import { configureSweep, type SweepRequest } from '../core/stages/configure.js';
 import { createPureWorkers, runWorkers } from '../workers/create.js';
 import { WORKFLOW_TASK_TIMEOUT } from '../workflows/activity-options.js';
-import { type SweepResult, sweepWorkflow, taskQueues } from '../workflows/sweep.js';
+import { type SweepResult, sweepWorkflow } from '../workflows/sweep.js';
 import { startEmbeddedTemporal } from './embedded-temporal.js';
 import { progressView, startPolling, sweepStages } from './progress.js';
 
@@ -76,7 +77,7 @@ export async function runCommand(options: RunOptions): Promise<SweepResult> {
     const handle = await client.workflow.start(sweepWorkflow, {
       workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
       taskQueue: queues.cpu,
-      workflowId: `pure-sweep-${config.runId}`,
+      workflowId: sweepWorkflowId(config.runId),
       args: [{ config, taskQueues: queues }],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });

@@ -1,9 +1,9 @@
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
-import { temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
+import { temporalAddress, temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
+import { taskQueues } from '../core/compute/run/temporal-names.js';
 import { normaliseUri, type SweepRequest } from '../core/stages/configure.js';
 import { WORKFLOW_TASK_TIMEOUT } from '../workflows/activity-options.js';
 import { scheduledSweepWorkflow } from '../workflows/scheduled.js';
-import { taskQueues } from '../workflows/sweep.js';
 
 export interface ScheduleConnectionOptions {
   temporal?: string;
@@ -20,7 +20,7 @@ async function withClient<T>(
   options: ScheduleConnectionOptions,
   work: (client: Client) => Promise<T>,
 ): Promise<T> {
-  const address = options.temporal ?? process.env.TEMPORAL_ADDRESS;
+  const address = temporalAddress(options.temporal);
   if (!address) {
     throw new Error(
       'schedules live on a long-running Temporal server, not the embedded one: start one ' +

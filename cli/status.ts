@@ -1,5 +1,6 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
+import { temporalAddress, temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
+import { sweepWorkflowId } from '../core/compute/run/temporal-names.js';
 import type { sweepWorkflow } from '../workflows/sweep.js';
 import { sweepStages } from './progress.js';
 
@@ -10,7 +11,7 @@ export interface StatusOptions {
 
 /** `pure status <run id>`: the progress of a sweep on a Temporal server, from any machine. */
 export async function statusCommand(run: string, options: StatusOptions): Promise<void> {
-  const address = options.temporal ?? process.env.TEMPORAL_ADDRESS;
+  const address = temporalAddress(options.temporal);
   if (!address)
     throw new Error(
       'pass --temporal host:port or set TEMPORAL_ADDRESS (the embedded server lives only as long as its `pure run`)',
@@ -18,7 +19,7 @@ export async function statusCommand(run: string, options: StatusOptions): Promis
   const connection = await Connection.connect(temporalConnectionOptions(address));
   try {
     const client = new Client({ connection, namespace: options.namespace });
-    const workflowId = run.startsWith('pure-sweep-') ? run : `pure-sweep-${run}`;
+    const workflowId = sweepWorkflowId(run);
     const handle = client.workflow.getHandle<typeof sweepWorkflow>(workflowId);
     let description: Awaited<ReturnType<typeof handle.describe>>;
     try {

@@ -1,11 +1,11 @@
 /**
- * The report's feature visualisations (DESIGN.md step 4): for each (neuron, reference image) a page
+ * The report's feature visualisations (docs/design.md step 4): for each (neuron, reference image) a page
  * shows, the neuron's input heatmap on that image, cropped and dimmed (core/visualisation/crop.ts),
  * written as a PNG next to the pages.
  */
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
-import { openDataset } from '../core/adapters/datasets/dataset.js';
+import { type Dataset, openDataset } from '../core/adapters/datasets/dataset.js';
 import { hwcToNormalisedChw, modelView } from '../core/adapters/datasets/preprocess.js';
 import { localModelFile } from '../core/adapters/models/model-file.js';
 import { AttributionEngine, type CompositeName, heatmaps } from '../core/adapters/onnxruntime/attribution.js';
@@ -51,77 +51,26 @@ export async function writeCrops(
   if (requests.length === 0) return failed;
   const engine = new AttributionEngine({ intraOpNumThreads: availableParallelism() });
   const dataset = openDataset(config.dataUri);
-  const side = config.preprocess.cropSize;
-  // The model's view of each image, decoded once per layer (a layer's neurons share many images; the
-  // cache is dropped between layers to bound memory at 224 pixels).
-  let pixels = new Map<number, Promise<Uint8Array | undefined>>();
-  const viewOf = (r: CropRequest) => {
-    let view = pixels.get(r.sampleIndex);
-    if (!view) {
-      view = dataset
-        .readSample(r.sampleId)
-        .then((bytes) => modelView(bytes, config.preprocess))
-        .catch(() => undefined);
-      pixels.set(r.sampleIndex, view);
-    }
-    return view;
-  };
   try {
-    const model = await localModelFile(config.modelUri, config.modelDigest)
-      .then(async (path) => {
-        await engine.prepare(path);
-        return path;
-      })
-      .catch((error: unknown) => {
-        throw new Error(
-          `the report draws heatmap crops with the run's model ${config.modelUri}, which cannot be read ` +
-            `(${error instanceof Error ? error.message : String(error)}); pass --no-crops for plain thumbnails`,
-        );
-      });
-    const byLayer = new Map<string, CropRequest[]>();
-    for (const r of requests) byLayer.set(r.layer, [...(byLayer.get(r.layer) ?? []), r]);
+    const model = await prepareModel(engine, config);
     const step = settings.batch ?? DEFAULT_BATCH;
     let done = 0;
-    for (const [layer, list] of byLayer) {
-      pixels = new Map();
+    for (const [layer, list] of requestsByLayer(requests)) {
+      // A new cache per layer: a layer's neurons share many images, and dropping it between layers
+      // bounds memory at 224 pixels.
+      const viewOf = modelViews(dataset, config.preprocess);
       for (let start = 0; start < list.length; start += step) {
         const chunk = list.slice(start, start + step);
         const views = await Promise.all(chunk.map(viewOf));
-        const ok = chunk.filter((r, i) => {
-          if (!views[i]) failed.add(r.key);
-          return views[i] !== undefined;
+        const readable = chunk.flatMap((request, i) => {
+          const view = views[i];
+          if (view) return [{ request, view }];
+          failed.add(request.key);
+          return [];
         });
-        const okViews = views.filter((v): v is Uint8Array => v !== undefined);
         done += chunk.length;
-        if (ok.length === 0) {
-          settings.onProgress?.(done, requests.length);
-          continue;
-        }
-        const plane = 3 * side * side;
-        const images = new Float32Array(ok.length * plane);
-        for (const [i, v] of okViews.entries()) {
-          images.set(hwcToNormalisedChw(v, side, side, config.preprocess), i * plane);
-        }
-        const { heat } = await heatmaps(
-          engine,
-          { model, layer },
-          {
-            images: tensor('float32', [ok.length, 3, side, side], images),
-            channels: ok.map((r) => r.neuron),
-          },
-          { composite: settings.composite, region: 'map' },
-        );
-        for (const [i, r] of ok.entries()) {
-          const crop = featureCrop(heatPlane(heat.data as Float32Array, i * plane, side, side), side, side);
-          const rgb = renderCrop(okViews[i]!, side, crop);
-          const png = await sharp(rgb, { raw: { width: crop.box.size, height: crop.box.size, channels: 3 } })
-            // Small crops (CIFAR) stay crisp; large ones are downscaled smoothly.
-            .resize(settings.size, settings.size, {
-              kernel: crop.box.size < settings.size ? 'nearest' : 'lanczos3',
-            })
-            .png()
-            .toBuffer();
-          await store.put(r.key, png, { contentType: 'image/png' });
+        if (readable.length > 0) {
+          await writeBatch(store, engine, { model, layer }, readable, config.preprocess, settings);
         }
         settings.onProgress?.(done, requests.length);
       }
@@ -130,4 +79,94 @@ export async function writeCrops(
     await engine.release();
   }
   return failed;
+}
+
+/** How the run's model sees images: resize, square crop, normalisation. */
+type PreprocessSpec = SweepConfig['preprocess'];
+
+/** A request whose image was read, with the model's view of it (HWC RGB, cropSize square). */
+interface ReadableRequest {
+  readonly request: CropRequest;
+  readonly view: Uint8Array;
+}
+
+/** The local path of the run's model, loaded into the engine; an unreadable model says how to do without. */
+async function prepareModel(engine: AttributionEngine, config: SweepConfig): Promise<string> {
+  try {
+    const path = await localModelFile(config.modelUri, config.modelDigest);
+    await engine.prepare(path);
+    return path;
+  } catch (error: unknown) {
+    throw new Error(
+      `the report draws heatmap crops with the run's model ${config.modelUri}, which cannot be read ` +
+        `(${error instanceof Error ? error.message : String(error)}); pass --no-crops for plain thumbnails`,
+    );
+  }
+}
+
+/** The requests of each layer, layers in order of first request: one heatmap model per layer. */
+function requestsByLayer(requests: readonly CropRequest[]): Map<string, CropRequest[]> {
+  const byLayer = new Map<string, CropRequest[]>();
+  for (const r of requests) byLayer.set(r.layer, [...(byLayer.get(r.layer) ?? []), r]);
+  return byLayer;
+}
+
+/**
+ * The model's view of a request's image, decoded once per image however many neurons show it;
+ * undefined where the image cannot be read or decoded.
+ */
+function modelViews(
+  dataset: Dataset,
+  preprocess: PreprocessSpec,
+): (request: CropRequest) => Promise<Uint8Array | undefined> {
+  const pixels = new Map<number, Promise<Uint8Array | undefined>>();
+  return (r) => {
+    let view = pixels.get(r.sampleIndex);
+    if (!view) {
+      view = dataset
+        .readSample(r.sampleId)
+        .then((bytes) => modelView(bytes, preprocess))
+        .catch(() => undefined);
+      pixels.set(r.sampleIndex, view);
+    }
+    return view;
+  };
+}
+
+/** One onnxruntime call for the heatmaps of a batch, then each crop rendered and written as a PNG. */
+async function writeBatch(
+  store: ObjectStore,
+  engine: AttributionEngine,
+  neuron: { readonly model: string; readonly layer: string },
+  batch: readonly ReadableRequest[],
+  preprocess: PreprocessSpec,
+  settings: CropSettings,
+): Promise<void> {
+  const side = preprocess.cropSize;
+  const plane = 3 * side * side;
+  const images = new Float32Array(batch.length * plane);
+  for (const [i, { view }] of batch.entries()) {
+    images.set(hwcToNormalisedChw(view, side, side, preprocess), i * plane);
+  }
+  const { heat } = await heatmaps(
+    engine,
+    neuron,
+    {
+      images: tensor('float32', [batch.length, 3, side, side], images),
+      channels: batch.map(({ request }) => request.neuron),
+    },
+    { composite: settings.composite, region: 'map' },
+  );
+  for (const [i, { request, view }] of batch.entries()) {
+    const crop = featureCrop(heatPlane(heat.data as Float32Array, i * plane, side, side), side, side);
+    const rgb = renderCrop(view, side, crop);
+    const png = await sharp(rgb, { raw: { width: crop.box.size, height: crop.box.size, channels: 3 } })
+      // Small crops (CIFAR) stay crisp; large ones are downscaled smoothly.
+      .resize(settings.size, settings.size, {
+        kernel: crop.box.size < settings.size ? 'nearest' : 'lanczos3',
+      })
+      .png()
+      .toBuffer();
+    await store.put(request.key, png, { contentType: 'image/png' });
+  }
 }

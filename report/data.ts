@@ -85,14 +85,14 @@ export async function readVirtualNeurons(
   counts: ReadonlyMap<number, number>,
   thumbnails: number,
 ): Promise<Map<number, Map<ClusterMethod, VirtualNeuron[]>>> {
-  const out = new Map<number, Map<ClusterMethod, VirtualNeuron[]>>();
-  if (counts.size === 0) return out;
+  if (counts.size === 0) return new Map();
+  // The (neuron, count) pairs are inlined as a VALUES list, so they are checked to be integers first.
   const pairs = [...counts].map(([neuron, n]) => {
     if (!Number.isInteger(neuron) || !Number.isInteger(n))
       throw new Error('neuron and count must be integers');
     return `(${neuron}, ${n})`;
   });
-  const result = await rows(
+  const members = await rows(
     db,
     `SELECT c.neuron, c.method, c.cluster, c.rank, c.sample_index, r.sample_id, r.label
      FROM clusters c
@@ -102,8 +102,17 @@ export async function readVirtualNeurons(
      ORDER BY c.neuron, c.method, c.cluster, c.rank`,
     { layer },
   );
+  return groupMembers(members, thumbnails);
+}
+
+/** Cluster members (ordered by neuron, method, cluster, rank) as virtual neurons; see readVirtualNeurons. */
+function groupMembers(
+  members: readonly Record<string, unknown>[],
+  thumbnails: number,
+): Map<number, Map<ClusterMethod, VirtualNeuron[]>> {
+  const out = new Map<number, Map<ClusterMethod, VirtualNeuron[]>>();
   const labelCounts = new Map<VirtualNeuron, Map<string, number>>();
-  for (const r of result) {
+  for (const r of members) {
     const neuron = num(r.neuron);
     const method = String(r.method) as ClusterMethod;
     const cluster = num(r.cluster);
@@ -132,15 +141,18 @@ export async function readVirtualNeurons(
       });
     }
   }
-  for (const [vn, labels] of labelCounts) {
-    let best: { label: string; count: number } | null = null;
-    for (const [label, count] of [...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if (!best || count > best.count) best = { label, count };
-    }
-    vn.mainLabel = best;
-  }
+  for (const [vn, labels] of labelCounts) vn.mainLabel = mostCommon(labels);
   for (const byMethod of out.values()) {
     for (const clusters of byMethod.values()) clusters.sort((a, b) => a.cluster - b.cluster);
   }
   return out;
+}
+
+/** The label with the highest count, ties to the alphabetically first; null for no labels. */
+function mostCommon(labels: ReadonlyMap<string, number>): { label: string; count: number } | null {
+  let best: { label: string; count: number } | null = null;
+  for (const [label, count] of [...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (!best || count > best.count) best = { label, count };
+  }
+  return best;
 }

@@ -1,16 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { type NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities/index.js';
+import { activitiesOf } from '../activities/index.js';
 import { executionProvidersFor, type InferenceSettings } from '../core/adapters/onnxruntime/session.js';
-import { TASK_QUEUES } from '../workflows/sweep.js';
+import { type QueueRole, TASK_QUEUES, type TaskQueues } from '../core/compute/run/temporal-names.js';
 
-export type WorkerRole = 'inference' | 'cpu';
+export type WorkerRole = QueueRole;
 
 export interface PureWorkerOptions {
   connection: NativeConnection;
   namespace?: string;
   roles: readonly WorkerRole[];
-  taskQueues?: { inference: string; cpu: string };
+  taskQueues?: TaskQueues;
   /** onnxruntime threads and device of this worker's sessions. */
   inference?: InferenceSettings;
   /** Concurrent activities per worker (default: 1 for inference, where one ORT run already uses every core). */
@@ -26,16 +26,11 @@ const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta
 export async function createPureWorkers(options: PureWorkerOptions): Promise<Worker[]> {
   const queues = options.taskQueues ?? TASK_QUEUES;
   if (options.roles.includes('inference')) executionProvidersFor(options.inference?.device); // fail at start
-  // Every activity is registered on both queues; the workflows decide which queue runs what. Sessions
-  // and models are created lazily, so a CPU worker never loads onnxruntime sessions it does not use.
-  const activities = createActivities(options.inference ?? {});
-
   const workers: Worker[] = [];
   for (const role of options.roles) {
     const common = {
       connection: options.connection,
       namespace: options.namespace ?? 'default',
-      activities,
     };
     switch (role) {
       case 'inference':
@@ -44,6 +39,7 @@ export async function createPureWorkers(options: PureWorkerOptions): Promise<Wor
           await Worker.create({
             ...common,
             taskQueue: queues.inference,
+            activities: activitiesOf.inference(options.inference ?? {}),
             maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 1,
           }),
         );
@@ -53,6 +49,7 @@ export async function createPureWorkers(options: PureWorkerOptions): Promise<Wor
           await Worker.create({
             ...common,
             taskQueue: queues.cpu,
+            activities: activitiesOf.cpu(),
             workflowsPath,
             maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 2,
           }),

@@ -1,7 +1,8 @@
 import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { CircuitActivities } from '../activities/circuits.js';
-import type { LayerSummary, VirtualNeuronActivities } from '../activities/virtual-neurons.js';
+import type { CpuActivities, InferenceActivities } from '../activities/index.js';
+import type { LayerSummary } from '../activities/inputs.js';
 import type { LayerShape, NeuronRange, SweepConfig } from '../core/compute/run/config.js';
+import type { TaskQueues } from '../core/compute/run/temporal-names.js';
 import { activityOptions } from './activity-options.js';
 import { mapWindowed } from './window.js';
 
@@ -10,7 +11,7 @@ export interface LayerWorkflowInput {
   /** L': the layer whose channels explain this layer's neurons. */
   lowerLayer: string;
   layer: LayerShape;
-  taskQueues: { inference: string; cpu: string };
+  taskQueues: TaskQueues;
   /** Index of the first neuron batch this run handles (continue-as-new carries it over). */
   nextBatch?: number;
   /** Neurons finished by earlier runs of this workflow (continue-as-new), for progress. */
@@ -47,8 +48,8 @@ export function neuronRanges(channels: number, batch: number): NeuronRange[] {
  */
 export async function layerWorkflow(input: LayerWorkflowInput): Promise<LayerSummary> {
   const { config, lowerLayer, layer, taskQueues } = input;
-  const inference = proxyActivities<CircuitActivities>(activityOptions(taskQueues.inference, '1 hour'));
-  const cpu = proxyActivities<VirtualNeuronActivities>(activityOptions(taskQueues.cpu, '1 hour'));
+  const inference = proxyActivities<InferenceActivities>(activityOptions(taskQueues.inference, '1 hour'));
+  const cpu = proxyActivities<CpuActivities>(activityOptions(taskQueues.cpu, '1 hour'));
 
   const batches = neuronRanges(layer.channels, config.neuronBatch);
   const start = input.nextBatch ?? 0;

@@ -1,12 +1,13 @@
 import { executeChild, proxyActivities } from '@temporalio/workflow';
-import type { ScheduleActivities } from '../activities/schedule.js';
+import type { CpuActivities } from '../activities/index.js';
+import { sweepWorkflowId, type TaskQueues } from '../core/compute/run/temporal-names.js';
 import type { SweepRequest } from '../core/stages/configure.js';
 import { activityOptions, WORKFLOW_TASK_TIMEOUT } from './activity-options.js';
 import { type SweepResult, sweepWorkflow } from './sweep.js';
 
 export interface ScheduledSweepInput {
   request: SweepRequest;
-  taskQueues: { inference: string; cpu: string };
+  taskQueues: TaskQueues;
 }
 
 /**
@@ -16,11 +17,11 @@ export interface ScheduledSweepInput {
  * checkpoint gives a new run.
  */
 export async function scheduledSweepWorkflow(input: ScheduledSweepInput): Promise<SweepResult> {
-  const cpu = proxyActivities<ScheduleActivities>(activityOptions(input.taskQueues.cpu, '30 minutes'));
+  const cpu = proxyActivities<CpuActivities>(activityOptions(input.taskQueues.cpu, '30 minutes'));
   const config = await cpu.configureScheduledSweep(input.request);
   return executeChild(sweepWorkflow, {
     workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
-    workflowId: `pure-sweep-${config.runId}`,
+    workflowId: sweepWorkflowId(config.runId),
     taskQueue: input.taskQueues.cpu,
     args: [{ config, taskQueues: input.taskQueues }],
   });

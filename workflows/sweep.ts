@@ -1,22 +1,16 @@
 import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { ReferenceActivities } from '../activities/references.js';
-import type { LayerSummary } from '../activities/virtual-neurons.js';
+import type { CpuActivities, InferenceActivities } from '../activities/index.js';
+import type { LayerSummary } from '../activities/inputs.js';
 import type { LayerShape, SweepConfig } from '../core/compute/run/config.js';
+import { layerWorkflowId, TASK_QUEUES, type TaskQueues } from '../core/compute/run/temporal-names.js';
 import { activityOptions, WORKFLOW_TASK_TIMEOUT } from './activity-options.js';
 import { layerWorkflow } from './layer.js';
 import { mapWindowed } from './window.js';
 
-export const TASK_QUEUES = { inference: 'pure-inference', cpu: 'pure-cpu' } as const;
-
-/** Task queue names for a prefix: several deployments (or tests) can share one Temporal namespace. */
-export function taskQueues(prefix = 'pure'): { inference: string; cpu: string } {
-  return { inference: `${prefix}-inference`, cpu: `${prefix}-cpu` };
-}
-
 export interface SweepInput {
   config: SweepConfig;
   /** Task queue names; defaults to TASK_QUEUES. */
-  taskQueues?: { inference: string; cpu: string };
+  taskQueues?: TaskQueues;
 }
 
 export interface StageProgress {
@@ -60,8 +54,8 @@ export const progressQuery = defineQuery<SweepProgress>('progress');
 export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   const { config } = input;
   const queues = input.taskQueues ?? TASK_QUEUES;
-  const inference = proxyActivities<ReferenceActivities>(activityOptions(queues.inference, '2 hours'));
-  const cpu = proxyActivities<ReferenceActivities>(activityOptions(queues.cpu, '1 hour'));
+  const inference = proxyActivities<InferenceActivities>(activityOptions(queues.inference, '2 hours'));
+  const cpu = proxyActivities<CpuActivities>(activityOptions(queues.cpu, '1 hour'));
 
   const progress: SweepProgress = { state: 'preparing', numSamples: 0, stages: [], layers: [] };
   setHandler(progressQuery, () => progress);
@@ -109,7 +103,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
       .slice(1)
       .map((layer, i) => ({ layer, lowerLayer: prepared.layers[i]!.name, index: i + 1 }));
     progress.layers = pairs.map(({ layer, lowerLayer, index }) => ({
-      workflowId: `${workflowInfo().workflowId}/layer-${index}`,
+      workflowId: layerWorkflowId(workflowInfo().workflowId, index),
       layer: layer.name,
       lowerLayer,
       done: false,

@@ -1,5 +1,8 @@
+/**
+ * Step 2 of PURE (docs/design.md, "Circuits") for a batch of neurons of one layer pair, and the
+ * Activation baseline's features of their reference images, written as one part of each table.
+ */
 import type { Dataset } from '../adapters/datasets/dataset.js';
-import { type PreprocessSpec, preprocessImage } from '../adapters/datasets/preprocess.js';
 import {
   type AttributionEngine,
   type CutSpec,
@@ -7,17 +10,26 @@ import {
   lowerActivations,
   selectRows,
 } from '../adapters/onnxruntime/attribution.js';
+import type { ObjectStore } from '../adapters/storage/index.js';
+import { writeTable } from '../adapters/tables/io.js';
+import type { PreprocessSpec } from '../compute/images/preprocess.js';
 import { type Tensor, tensor } from '../compute/onnx/tensor.js';
-import type {
-  ActivationFeaturesRow,
-  ReferenceRow,
-  RelevanceRow,
-  SkippedRow,
+import type { NeuronRange } from '../compute/run/config.js';
+import { runKeys } from '../compute/run/layout.js';
+import {
+  type ActivationFeaturesRow,
+  activationFeaturesSchema,
+  type ReferenceRow,
+  type RelevanceRow,
+  relevanceSchema,
+  type SkippedRow,
+  skippedSchema,
 } from '../compute/tables/schemas.js';
+import { type DecodedSamples, decodeSamples, stackPixels } from './decode.js';
 
 export interface CircuitJob {
   engine: AttributionEngine;
-  /** Local path of the model (see localModelFile). */
+  /** Local path of the model (see openModelFile). */
   modelPath: string;
   lowerLayer: string;
   upperLayer: string;
@@ -39,38 +51,6 @@ export interface CircuitJobResult {
   /** Activation-baseline features, one row per unique reference image of the job. */
   features: ActivationFeaturesRow[];
   skipped: SkippedRow[];
-}
-
-interface DecodedImages {
-  usable: { sample: ReferenceRow; chw: Float32Array }[];
-  skipped: SkippedRow[];
-}
-
-async function decodeImages(job: CircuitJob, samples: readonly ReferenceRow[]): Promise<DecodedImages> {
-  const decoded = await Promise.all(
-    samples.map(async (sample) => {
-      try {
-        return {
-          sample,
-          chw: await preprocessImage(await job.dataset.readSample(sample.sampleId), job.preprocess),
-        };
-      } catch (error) {
-        return { sample, error: error instanceof Error ? error.message : String(error) };
-      }
-    }),
-  );
-  const result: DecodedImages = { usable: [], skipped: [] };
-  for (const d of decoded) {
-    if ('chw' in d && d.chw) result.usable.push({ sample: d.sample, chw: d.chw });
-    else
-      result.skipped.push({
-        stage: 'circuits',
-        sampleIndex: d.sample.sampleIndex,
-        sampleId: d.sample.sampleId,
-        error: `could not decode image: ${'error' in d ? d.error : 'unknown'}`,
-      });
-  }
-  return result;
 }
 
 /**
@@ -97,7 +77,12 @@ export async function computeCircuits(job: CircuitJob): Promise<CircuitJobResult
   const skipped: SkippedRow[] = [];
   let rowsDone = 0;
   for (let start = 0; start < uniqueSamples.length; start += chunkSize) {
-    const decoded = await decodeImages(job, uniqueSamples.slice(start, start + chunkSize));
+    const decoded = await decodeSamples(
+      job.dataset,
+      uniqueSamples.slice(start, start + chunkSize),
+      job.preprocess,
+      'circuits',
+    );
     skipped.push(...decoded.skipped);
     if (decoded.usable.length > 0) {
       const chunk = await circuitsOfChunk(job, cut, decoded.usable, pairsOfSample);
@@ -115,14 +100,10 @@ export async function computeCircuits(job: CircuitJob): Promise<CircuitJobResult
 async function circuitsOfChunk(
   job: CircuitJob,
   cut: CutSpec,
-  usable: DecodedImages['usable'],
+  usable: DecodedSamples<ReferenceRow>['usable'],
   pairsOfSample: ReadonlyMap<number, readonly ReferenceRow[]>,
 ): Promise<Pick<CircuitJobResult, 'relevance' | 'features'>> {
-  const perImage = usable[0]!.chw.length;
-  const pixels = new Float32Array(usable.length * perImage);
-  usable.forEach((u, i) => {
-    pixels.set(u.chw, i * perImage);
-  });
+  const pixels = stackPixels(usable);
   const side = job.preprocess.cropSize;
   const activations = await lowerActivations(
     job.engine,
@@ -186,4 +167,35 @@ export function meanRelu(t: Tensor, row: number): Float32Array {
     out[c] = sum / plane;
   }
   return out;
+}
+
+export interface CircuitsPart {
+  relevanceKey: string;
+  rows: number;
+  skipped: number;
+  reused: boolean;
+}
+
+/**
+ * The circuits of neurons `neurons` of `upperLayer`: writes the skipped images, then `activations/`, then
+ * `relevance/` last (its presence means the part is complete), and skips the work when it is there.
+ */
+export async function circuitsPart(
+  upperLayer: string,
+  neurons: NeuronRange,
+  store: ObjectStore,
+  job: () => Promise<CircuitJob>,
+): Promise<CircuitsPart> {
+  const relevanceKey = runKeys.layerPart('relevance', upperLayer, neurons);
+  if (await store.exists(relevanceKey)) return { relevanceKey, rows: -1, skipped: -1, reused: true };
+  const result = await computeCircuits(await job());
+  await writeTable(store, runKeys.circuitsSkipped(upperLayer, neurons), skippedSchema, result.skipped);
+  await writeTable(
+    store,
+    runKeys.layerPart('activations', upperLayer, neurons),
+    activationFeaturesSchema,
+    result.features,
+  );
+  await writeTable(store, relevanceKey, relevanceSchema, result.relevance);
+  return { relevanceKey, rows: result.relevance.length, skipped: result.skipped.length, reused: false };
 }

@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
+import { listLayers } from '../adapters/onnxruntime/attribution.js';
+import { readUri } from '../adapters/storage/blob.js';
 import {
   defaultPreprocess,
   PREPROCESS_PRESETS,
   type PreprocessSpec,
   validatePreprocess,
-} from '../adapters/datasets/preprocess.js';
-import { localModelFile } from '../adapters/models/model-file.js';
-import { assertKnownTensors, modelInput } from '../adapters/onnxruntime/activations.js';
-import { listLayers } from '../adapters/onnxruntime/attribution.js';
-import { readUri } from '../adapters/storage/blob.js';
+} from '../compute/images/preprocess.js';
+import { assertKnownTensors, modelInput } from '../compute/onnx/image-model.js';
 import { decodeModel } from '../compute/onnx/model.js';
 import {
   modelDigestOf,
@@ -72,6 +71,7 @@ function defaultRunId(config: Omit<SweepConfig, 'runId'>): string {
   return `${basename(config.modelUri).replace(/\.onnx$/i, '')}-${hash}`;
 }
 
+/** Reads the model once: its digest, input size, candidate layers (for `auto`) and tensor names. */
 export async function configureSweep(options: SweepRequest): Promise<SweepConfig> {
   const modelUri = normaliseUri(options.model);
   const modelBytes = await readUri(modelUri);
@@ -87,7 +87,8 @@ export async function configureSweep(options: SweepRequest): Promise<SweepConfig
     modelDigest: modelDigestOf(modelBytes),
     dataUri: normaliseUri(options.data),
     outUri: normaliseUri(options.out),
-    layers: auto ? stageOutputs(await listLayers(await localModelFile(modelUri))) : layers,
+    // Preparing (folding, probing) works on its own copy of the graph.
+    layers: auto ? stageOutputs(await listLayers(decodeModel(modelBytes))) : layers,
     k: options.k,
     preprocess: parsePreprocess(options.preprocess, input.height),
     batchSize: options.batchSize,

@@ -1,8 +1,35 @@
+/**
+ * Step 1 of PURE (docs/design.md, "References"): the run's checks and manifest (prepareSweep), ActMax
+ * over one dataset shard (actMaxShard, referencesShard), the per-layer merge of the shards' top-k, and
+ * the stage's manifest. Each writes deterministic keys and returns at once when its output exists.
+ */
 import type { Dataset } from '../adapters/datasets/dataset.js';
-import { type PreprocessSpec, preprocessImage } from '../adapters/datasets/preprocess.js';
 import type { ActivationModel } from '../adapters/onnxruntime/activations.js';
+import type { ObjectStore } from '../adapters/storage/index.js';
+import { readJson, readTable, writeJson, writeTable } from '../adapters/tables/io.js';
+import { asInputError, InputError } from '../compute/errors.js';
+import type { PreprocessSpec } from '../compute/images/preprocess.js';
+import { mergeLayerReferences } from '../compute/references/merge.js';
 import { offerActivationBatch, referenceRows, TopKSelector } from '../compute/references/topk.js';
-import type { ReferenceRow, SampleRow, SkippedRow } from '../compute/tables/schemas.js';
+import {
+  evenlySpaced,
+  type LayerShape,
+  resultIdentity,
+  type ShardRange,
+  type SweepConfig,
+  shardRanges,
+  validateConfig,
+} from '../compute/run/config.js';
+import { runKeys } from '../compute/run/layout.js';
+import {
+  type ReferenceRow,
+  referencesSchema,
+  type SampleRow,
+  type SkippedRow,
+  samplesSchema,
+  skippedSchema,
+} from '../compute/tables/schemas.js';
+import { decodeSamples, stackPixels } from './decode.js';
 
 export interface ActMaxInput {
   model: ActivationModel;
@@ -23,60 +50,6 @@ export interface ActMaxResult {
   imagesUsed: number;
 }
 
-interface DecodedBatch {
-  pixels: Float32Array;
-  used: SampleRow[];
-  skipped: SkippedRow[];
-}
-
-async function decodeBatch(
-  dataset: Dataset,
-  samples: readonly SampleRow[],
-  spec: PreprocessSpec,
-  perImage: number,
-): Promise<DecodedBatch> {
-  const decoded = await Promise.all(
-    samples.map(async (sample) => {
-      try {
-        const chw = await preprocessImage(await dataset.readSample(sample.sampleId), spec);
-        return { sample, chw };
-      } catch (error) {
-        return { sample, error: error instanceof Error ? error.message : String(error) };
-      }
-    }),
-  );
-  const used: SampleRow[] = [];
-  const skipped: SkippedRow[] = [];
-  const ok: Float32Array[] = [];
-  for (const d of decoded) {
-    if ('chw' in d && d.chw) {
-      if (d.chw.length !== perImage) {
-        skipped.push({
-          stage: 'references',
-          sampleIndex: d.sample.sampleIndex,
-          sampleId: d.sample.sampleId,
-          error: `preprocessed to ${d.chw.length} values, model expects ${perImage}`,
-        });
-        continue;
-      }
-      used.push(d.sample);
-      ok.push(d.chw);
-    } else {
-      skipped.push({
-        stage: 'references',
-        sampleIndex: d.sample.sampleIndex,
-        sampleId: d.sample.sampleId,
-        error: `could not decode image: ${'error' in d ? d.error : 'unknown error'}`,
-      });
-    }
-  }
-  const pixels = new Float32Array(ok.length * perImage);
-  ok.forEach((chw, i) => {
-    pixels.set(chw, i * perImage);
-  });
-  return { pixels, used, skipped };
-}
-
 /**
  * ActMax over one shard: forward every image once, keep per neuron the k samples with the largest
  * max-over-space activation. Decoding of the next batch overlaps inference of the current one.
@@ -93,15 +66,17 @@ export async function actMaxShard(input: ActMaxInput): Promise<ActMaxResult> {
   const batches: (readonly SampleRow[])[] = [];
   for (let i = 0; i < samples.length; i += batchSize) batches.push(samples.slice(i, i + batchSize));
 
-  let next = batches.length > 0 ? decodeBatch(dataset, batches[0]!, preprocess, perImage) : undefined;
+  const decode = (batch: readonly SampleRow[]) =>
+    decodeSamples(dataset, batch, preprocess, 'references', perImage);
+  let next = batches.length > 0 ? decode(batches[0]!) : undefined;
   let done = 0;
   for (let b = 0; b < batches.length; b++) {
     const batch = await next!;
-    next = b + 1 < batches.length ? decodeBatch(dataset, batches[b + 1]!, preprocess, perImage) : undefined;
+    next = b + 1 < batches.length ? decode(batches[b + 1]!) : undefined;
     skipped.push(...batch.skipped);
-    if (batch.used.length > 0) {
-      const activations = await model.run(batch.pixels, batch.used.length);
-      const indices = batch.used.map((s) => s.sampleIndex);
+    if (batch.usable.length > 0) {
+      const activations = await model.run(stackPixels(batch.usable), batch.usable.length);
+      const indices = batch.usable.map((u) => u.sample.sampleIndex);
       for (const [layer, act] of activations) {
         let layerSelectors = selectors.get(layer);
         if (!layerSelectors) {
@@ -111,7 +86,7 @@ export async function actMaxShard(input: ActMaxInput): Promise<ActMaxResult> {
         }
         offerActivationBatch(layerSelectors, act.dims, act.data, indices);
       }
-      imagesUsed += batch.used.length;
+      imagesUsed += batch.usable.length;
     }
     done += batches[b]!.length;
     input.onProgress?.(done);
@@ -124,4 +99,161 @@ export async function actMaxShard(input: ActMaxInput): Promise<ActMaxResult> {
     });
   }
   return { rows, skipped, imagesUsed };
+}
+
+export interface PreparedSweep {
+  numSamples: number;
+  layers: LayerShape[];
+  shards: ShardRange[];
+}
+
+/** What prepareSweep reads besides the run's store; opened lazily so a resumed run skips what it can. */
+export interface PrepareSources {
+  dataset: () => Dataset;
+  model: (config: SweepConfig) => Promise<ActivationModel>;
+}
+
+/**
+ * Checks a run before any work and records what every later stage relies on: the config (valid, and
+ * the same as a stored one: a run id never mixes two settings), the sample manifest (written once, so
+ * every stage sees the same images in the same order) and each layer's shape (probed with one image).
+ */
+export async function prepareSweep(
+  input: SweepConfig,
+  store: ObjectStore,
+  sources: PrepareSources,
+): Promise<PreparedSweep> {
+  const config = await asInputError('InvalidConfig', () => validateConfig(input));
+  await recordConfig(config, store);
+  const manifest = await sampleManifest(config, store, sources.dataset);
+  const model = await asInputError('InvalidModel', () => sources.model(config));
+  return {
+    numSamples: manifest.length,
+    layers: await probeLayerShapes(model, config.layers),
+    shards: shardRanges(manifest.length, config.shardSize),
+  };
+}
+
+async function recordConfig(config: SweepConfig, store: ObjectStore): Promise<void> {
+  if (!(await store.exists(runKeys.config))) {
+    await writeJson(store, runKeys.config, config);
+    return;
+  }
+  const previous = await readJson<SweepConfig>(store, runKeys.config);
+  if (resultIdentity(previous) !== resultIdentity(config)) {
+    throw new InputError(
+      'RunConfigMismatch',
+      `run ${config.runId} already exists under ${config.outUri} with different options ` +
+        `(stored: ${resultIdentity(previous)}; now: ${resultIdentity(config)}); ` +
+        'pass another --run id, or the same options to resume it',
+    );
+  }
+}
+
+async function sampleManifest(
+  config: SweepConfig,
+  store: ObjectStore,
+  dataset: () => Dataset,
+): Promise<SampleRow[]> {
+  if (await store.exists(runKeys.samples)) return readTable(store, runKeys.samples, samplesSchema);
+  const all = await asInputError('InvalidDataset', () => dataset().listSamples());
+  const manifest = evenlySpaced(all.length, config.limit).map((i) => all[i]!);
+  await writeTable(store, runKeys.samples, samplesSchema, manifest);
+  return manifest;
+}
+
+async function probeLayerShapes(model: ActivationModel, layers: readonly string[]): Promise<LayerShape[]> {
+  const { channels, height, width } = model.input;
+  const probe = await model.run(new Float32Array(channels * height * width), 1);
+  return layers.map((name) => {
+    const dims = [...(probe.get(name)?.dims ?? [])].slice(1);
+    if (dims.length < 1) throw new InputError('InvalidLayer', `layer ${name} has no channel axis`);
+    return { name, dims, channels: dims[0]! };
+  });
+}
+
+export interface ShardPart {
+  key: string;
+  rows: number;
+  skipped: number;
+  /** True when the part already existed and no inference ran (a retry or a re-run). */
+  reused: boolean;
+}
+
+/**
+ * ActMax of one shard written as one part per layer, then the shard's skipped list: that list existing
+ * means every part of the shard is there.
+ */
+export async function referencesShard(
+  config: SweepConfig,
+  shard: ShardRange,
+  store: ObjectStore,
+  input: () => Promise<Omit<ActMaxInput, 'k' | 'batchSize' | 'preprocess'>>,
+): Promise<ShardPart> {
+  const key = runKeys.referencesShardSkipped(shard);
+  if (await store.exists(key)) return { key, rows: -1, skipped: -1, reused: true };
+  const result = await actMaxShard({
+    ...(await input()),
+    preprocess: config.preprocess,
+    k: config.k,
+    batchSize: config.batchSize,
+  });
+  for (const layer of config.layers) {
+    const rows = result.rows.filter((r) => r.layer === layer);
+    await writeTable(store, runKeys.referencesShard(shard, layer), referencesSchema, rows);
+  }
+  await writeTable(store, key, skippedSchema, result.skipped);
+  return { key, rows: result.rows.length, skipped: result.skipped.length, reused: false };
+}
+
+export interface MergedLayer {
+  layer: string;
+  key: string;
+  rows: number;
+  reused: boolean;
+}
+
+/** The layer's references: the shards' top-k merged into the dataset's top-k. */
+export async function mergeReferences(
+  config: SweepConfig,
+  layer: LayerShape,
+  shards: readonly ShardRange[],
+  store: ObjectStore,
+): Promise<MergedLayer> {
+  const key = runKeys.referencesLayer(layer.name);
+  if (await store.exists(key)) return { layer: layer.name, key, rows: -1, reused: true };
+  const rows: ReferenceRow[] = [];
+  for (const shard of shards) {
+    rows.push(...(await readTable(store, runKeys.referencesShard(shard, layer.name), referencesSchema)));
+  }
+  const merged = mergeLayerReferences(layer.name, rows, config.k);
+  await writeTable(store, key, referencesSchema, merged);
+  return { layer: layer.name, key, rows: merged.length, reused: false };
+}
+
+/** The stage's skipped images (every shard's, in shard order) and its manifest. */
+export async function finishReferences(
+  config: SweepConfig,
+  shards: readonly ShardRange[],
+  merged: readonly MergedLayer[],
+  store: ObjectStore,
+): Promise<{ skipped: number; manifestKey: string }> {
+  const skipped: SkippedRow[] = [];
+  for (const shard of shards) {
+    skipped.push(...(await readTable(store, runKeys.referencesShardSkipped(shard), skippedSchema)));
+  }
+  if (!(await store.exists(runKeys.skipped('references')))) {
+    await writeTable(store, runKeys.skipped('references'), skippedSchema, skipped);
+  }
+  if (!(await store.exists(runKeys.referencesManifest))) {
+    const manifest = {
+      stage: 'references',
+      runId: config.runId,
+      k: config.k,
+      parts: merged.map((m) => ({ layer: m.layer, key: m.key })),
+      skipped: skipped.length,
+    };
+    await writeJson(store, runKeys.referencesManifest, manifest);
+  }
+  return { skipped: skipped.length, manifestKey: runKeys.referencesManifest };
 }

@@ -9,11 +9,12 @@
  * Run: node dist/test/bench/attribution.bench.js [threads] [batch]
  */
 import { availableParallelism, cpus } from 'node:os';
+import { loadModel } from '../../core/adapters/models/model-file.js';
 import { prepareModel } from '../../core/adapters/onnxruntime/prepare.js';
 import { createSession, ort } from '../../core/adapters/onnxruntime/session.js';
-import { probedValueInfo } from '../../core/adapters/onnxruntime/shapes.js';
 import { buildCircuitModel } from '../../core/compute/attribution/circuit.js';
-import { loadModel, type ModelProto, onnx } from '../../core/compute/onnx/model.js';
+import { type ModelProto, onnx } from '../../core/compute/onnx/model.js';
+import { probedValueInfo } from '../../core/compute/onnx/tensor-info.js';
 import { bottleneckStage } from '../support/bottleneck.js';
 import { sharedModel } from '../support/paths.js';
 import { seededRandom } from '../support/random.js';

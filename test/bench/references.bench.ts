@@ -6,8 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { openDataset } from '../../core/adapters/datasets/dataset.js';
-import { PREPROCESS_PRESETS, preprocessImage } from '../../core/adapters/datasets/preprocess.js';
+import { preprocessImage } from '../../core/adapters/datasets/preprocess.js';
 import { openActivationModel } from '../../core/adapters/onnxruntime/activations.js';
+import { PREPROCESS_PRESETS } from '../../core/compute/images/preprocess.js';
 import { offerActivationBatch, TopKSelector } from '../../core/compute/references/topk.js';
 import { evenlySpaced } from '../../core/compute/run/config.js';
 import { actMaxShard } from '../../core/stages/references.js';

@@ -1,5 +1,5 @@
 /**
- * Dev-only calibration of the automatic cluster count (core/clustering/choose.ts): how often point
+ * Dev-only calibration of the automatic cluster count (core/compute/clustering/choose.ts): how often point
  * sets with one cluster are split, and how often planted clusters are found, with the defaults.
  * The numbers in docs/clustering.md come from this script.
  *

@@ -6,7 +6,7 @@
  *
  *   npm run build && npm run crosscheck:torch
  *
- * For each case it computes circuit vectors (DESIGN.md step 2) or input heatmaps (step 4) with our
+ * For each case it computes circuit vectors (docs/design.md step 2) or input heatmaps (step 4) with our
  * ONNX backward graphs on onnxruntime, hands the same preprocessed images to
  * test/dev/torch-crosscheck.py (onnx2torch conversion + torch.autograd / zennit EpsilonPlusFlat, none
  * of our code), and compares: max |ours - torch| / max |torch| per row. Channels are each image's most
@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { saveModel } from '../../core/adapters/models/model-file.js';
 import {
   AttributionEngine,
   type CompositeName,
@@ -27,7 +28,7 @@ import {
   selectRows,
 } from '../../core/adapters/onnxruntime/attribution.js';
 import { fromOrt, toOrt } from '../../core/adapters/onnxruntime/session.js';
-import { type ModelProto, saveModel } from '../../core/compute/onnx/model.js';
+import type { ModelProto } from '../../core/compute/onnx/model.js';
 import { type Tensor, tensor } from '../../core/compute/onnx/tensor.js';
 import { bottleneckStage } from '../support/bottleneck.js';
 import { projectRoot, sharedModel } from '../support/paths.js';

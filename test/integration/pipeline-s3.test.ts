@@ -5,10 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { openDuckDB } from '../../core/adapters/analytics/duckdb.js';
 import { openDataset } from '../../core/adapters/datasets/dataset.js';
-import { PREPROCESS_PRESETS, preprocessImage } from '../../core/adapters/datasets/preprocess.js';
+import { preprocessImage } from '../../core/adapters/datasets/preprocess.js';
 import { openActivationModel } from '../../core/adapters/onnxruntime/activations.js';
 import { ensureBucket, openStore } from '../../core/adapters/storage/index.js';
 import { fromParquet } from '../../core/adapters/tables/parquet.js';
+import { PREPROCESS_PRESETS } from '../../core/compute/images/preprocess.js';
 import type { SweepConfig } from '../../core/compute/run/config.js';
 import { runKeys, runUri } from '../../core/compute/run/layout.js';
 import { samplesSchema } from '../../core/compute/tables/schemas.js';
@@ -89,6 +90,7 @@ describe('the pipeline on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () 
       endpoint: s3.endpoint,
       accessKeyId: s3.accessKeyId,
       secretAccessKey: s3.secretAccessKey,
+      region: 'us-east-1',
     });
     const glob = `${runUri(s3.uri, config.runId)}/references/*/*.parquet`;
     const perLayer = (
@@ -171,6 +173,7 @@ describe('the pipeline on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () 
       endpoint: s3.endpoint,
       accessKeyId: s3.accessKeyId,
       secretAccessKey: s3.secretAccessKey,
+      region: 'us-east-1',
     });
     const root = runUri(s3.uri, config.runId);
     const count = async (sql: string) => Number((await db.runAndReadAll(sql)).getRows()[0]![0]);

@@ -13,7 +13,7 @@ import { type SweepResult, sweepWorkflow } from '../../workflows/sweep.js';
 import { testConfig } from '../support/config.js';
 
 /**
- * The method's promise on ground truth: on the planted model (core/planted, docs/planted.md), the whole
+ * The method's promise on ground truth: on the planted model (core/compute/planted, docs/planted.md), the whole
  * pipeline on real Temporal recovers each polysemantic neuron's planted split (ARI >= 0.9) where the
  * Activation baseline does not, and the automatic choice gives monosemantic neurons one cluster.
  */

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openDuckDB } from '../../core/adapters/analytics/duckdb.js';
-import { PREPROCESS_PRESETS } from '../../core/adapters/datasets/preprocess.js';
 import { openStore } from '../../core/adapters/storage/index.js';
+import { PREPROCESS_PRESETS } from '../../core/compute/images/preprocess.js';
 import { runUri } from '../../core/compute/run/layout.js';
 import { sweepWorkflow } from '../../workflows/sweep.js';
 import { testConfig } from '../support/config.js';
@@ -70,6 +70,7 @@ describe('a sweep whose model and images live on S3', () => {
       endpoint: s3.endpoint,
       accessKeyId: s3.accessKeyId,
       secretAccessKey: s3.secretAccessKey,
+      region: 'us-east-1',
     });
     const root = runUri(config.outUri, config.runId);
     const skipped = (

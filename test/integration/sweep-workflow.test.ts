@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { ReferenceActivities } from '../../activities/references.js';
+import type { CpuActivities, InferenceActivities } from '../../activities/index.js';
 import type { SweepConfig } from '../../core/compute/run/config.js';
 import { layerProgressQuery, layerWorkflow } from '../../workflows/layer.js';
 import { progressQuery, sweepWorkflow } from '../../workflows/sweep.js';
@@ -35,7 +35,9 @@ describe('sweepWorkflow orchestration (real Temporal, stub activities)', () => {
     let maxInFlight = 0;
     const shardCalls: number[] = [];
     const mergeCalls: string[] = [];
-    const activities: ReferenceActivities = {
+    // One queue serves both roles here: the workflow's fan-out is what is under test.
+    const activities: Pick<InferenceActivities, 'prepareSweep' | 'referencesShard'> &
+      Pick<CpuActivities, 'mergeReferences' | 'finishReferences'> = {
       prepareSweep: async () => ({
         numSamples: 85,
         layers: [

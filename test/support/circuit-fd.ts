@@ -1,4 +1,5 @@
-import { graphOf, loadModel } from '../../core/compute/onnx/model.js';
+import { loadModel } from '../../core/adapters/models/model-file.js';
+import { graphOf } from '../../core/compute/onnx/model.js';
 import { type Tensor, tensor } from '../../core/compute/onnx/tensor.js';
 import { evaluate } from './interpreter/index.js';
 
@@ -7,7 +8,7 @@ import { evaluate } from './interpreter/index.js';
  * model in the float64 reference interpreter, image -> a_L' -> a_L, and for every lower channel j the
  * central difference of g . a_L(a_L' + t a_L' e_j) at t = 0, with g = ReLU(a_L) on channel `neuron`
  * held fixed. That is R_j before normalisation; the result is normalised by sum |R_j| + 1e-10 like
- * DESIGN.md step 2. Also returns a_L (float64) for further checks.
+ * docs/design.md step 2. Also returns a_L (float64) for further checks.
  */
 export async function circuitByFiniteDifferences(
   modelPath: string,

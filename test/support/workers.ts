@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { type TaskQueues, taskQueues } from '../../core/compute/run/temporal-names.js';
 import { createPureWorkers, runWorkers } from '../../workers/create.js';
-import { taskQueues } from '../../workflows/sweep.js';
 import { temporalAddress } from './services.js';
 
 export interface TestWorkers {
@@ -10,7 +10,7 @@ export interface TestWorkers {
   client: Client;
   connection: Connection;
   /** Task queues of their own, so tests never pick up each other's work. */
-  queues: { inference: string; cpu: string };
+  queues: TaskQueues;
   queuePrefix: string;
   stop(): Promise<void>;
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { resolveS3Settings } from '../settings/s3.js';
 
 const projectRoot = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
 
@@ -17,25 +18,23 @@ export function findHttpfsExtension(): string | undefined {
   return candidates.find((p) => existsSync(p));
 }
 
-export interface S3Settings {
+/** What DuckDB needs to read s3:// outputs: an endpoint and explicit keys. */
+export interface DuckDBS3Settings {
   endpoint: string;
   accessKeyId: string;
   secretAccessKey: string;
-  region?: string;
+  sessionToken?: string;
+  region: string;
 }
 
-/** S3 settings from the same variables the object store uses, or undefined when none are set. */
-export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Settings | undefined {
-  const endpoint = env.PURE_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL;
-  const accessKeyId = env.AWS_ACCESS_KEY_ID ?? env.PURE_S3_ACCESS_KEY;
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY ?? env.PURE_S3_SECRET_KEY;
-  if (!endpoint || !accessKeyId || !secretAccessKey) return undefined;
-  return {
-    endpoint,
-    accessKeyId,
-    secretAccessKey,
-    region: env.AWS_REGION ?? env.PURE_S3_REGION ?? 'us-east-1',
-  };
+/**
+ * S3 settings for DuckDB, resolved exactly as the object store resolves them (core/adapters/settings/s3.ts),
+ * or undefined when there is no endpoint or no explicit keys (DuckDB cannot use the AWS SDK's chain here).
+ */
+export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): DuckDBS3Settings | undefined {
+  const { endpoint, region, credentials } = resolveS3Settings({}, env);
+  if (!endpoint || !credentials) return undefined;
+  return { endpoint, region, ...credentials };
 }
 
 function sqlString(s: string): string {
@@ -46,7 +45,7 @@ function sqlString(s: string): string {
  * An in-memory DuckDB connection that can read pure's Parquet outputs, local or on S3
  * (`read_parquet('s3://bucket/run/references/*\/*.parquet')`).
  */
-export async function openDuckDB(s3?: S3Settings): Promise<DuckDBConnection> {
+export async function openDuckDB(s3?: DuckDBS3Settings): Promise<DuckDBConnection> {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   if (s3) {
@@ -62,7 +61,7 @@ export async function openDuckDB(s3?: S3Settings): Promise<DuckDBConnection> {
     await connection.run(
       `CREATE OR REPLACE SECRET pure_s3 (TYPE s3, KEY_ID ${sqlString(s3.accessKeyId)}, SECRET ${sqlString(
         s3.secretAccessKey,
-      )}, REGION ${sqlString(s3.region ?? 'us-east-1')}, ENDPOINT ${sqlString(url.host)}, URL_STYLE 'path', USE_SSL ${
+      )},${s3.sessionToken ? ` SESSION_TOKEN ${sqlString(s3.sessionToken)},` : ''} REGION ${sqlString(s3.region)}, ENDPOINT ${sqlString(url.host)}, URL_STYLE 'path', USE_SSL ${
         url.protocol === 'https:' ? 'true' : 'false'
       })`,
     );

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type onnxProto from 'onnx-proto';
+import { InputError } from '../../compute/errors.js';
+import { decodeModel, encodeModel, type ModelProto } from '../../compute/onnx/model.js';
 import { modelDigestOf } from '../../compute/run/config.js';
 import { readUri } from '../storage/blob.js';
 import { isS3Uri } from '../storage/index.js';
@@ -36,15 +39,51 @@ export async function localModelFile(
   return path;
 }
 
-export class ModelChangedError extends Error {
+/** A checkpoint overwritten after its run was configured: retrying cannot help, a new run can. */
+export class ModelChangedError extends InputError {
   constructor(
     readonly uri: string,
     readonly found: string,
     readonly expected: string,
   ) {
     super(
+      'ModelChanged',
       `the model at ${uri} changed since the run was configured (${found}, expected ${expected}); start a new run for the new checkpoint`,
     );
-    this.name = 'ModelChanged';
   }
+}
+
+/** The local file of a run's model, checked against the run's digest (once per host, see localModelFile). */
+export interface ModelFile {
+  readonly uri: string;
+  readonly digest: string | undefined;
+  /** A local file that onnxruntime and the graph tools read; immutable while it exists. */
+  readonly path: string;
+}
+
+/**
+ * The one way a worker opens a run's model: every stage (references, circuits, heatmaps) calls this and
+ * reads the returned file, so the digest is verified in one place and each (URI, digest) is fetched once.
+ */
+export async function openModelFile(uri: string, digest?: string): Promise<ModelFile> {
+  return { uri, digest, path: await localModelFile(uri, digest) };
+}
+
+/** Reads and decodes an ONNX file, with errors that name the file. */
+export async function loadModel(path: string): Promise<ModelProto> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new Error(`cannot read ONNX model '${path}': ${(e as Error).message}`);
+  }
+  try {
+    return decodeModel(bytes);
+  } catch (e) {
+    throw new Error(`'${path}' is not a valid ONNX model: ${(e as Error).message}`);
+  }
+}
+
+export async function saveModel(model: onnxProto.onnx.IModelProto, path: string): Promise<void> {
+  await writeFile(path, encodeModel(model));
 }

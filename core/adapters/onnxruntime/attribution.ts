@@ -14,16 +14,19 @@ import {
   SEED_TOTAL_OUTPUT,
 } from '../../compute/attribution/heatmap.js';
 import { type LayerInfo, layersOf } from '../../compute/attribution/layers.js';
-import { loadModel } from '../../compute/onnx/model.js';
+import type { ModelProto } from '../../compute/onnx/model.js';
+import { concatRows, sliceRows } from '../../compute/onnx/rows.js';
 import { type Tensor, tensor } from '../../compute/onnx/tensor.js';
+import { loadModel } from '../models/model-file.js';
 import type { AttributionEngine } from './engine.js';
 import { prepareModel } from './prepare.js';
-import { fromOrt, toOrt } from './session.js';
+import { fromOrt, type OrtSession, toOrt } from './session.js';
 
 export type { HeatmapModelOptions, NeuronRegion } from '../../compute/attribution/heatmap.js';
 export type { LayerInfo, LayerKind } from '../../compute/attribution/layers.js';
 export { COMPOSITES, type CompositeName } from '../../compute/attribution/lrp.js';
 export { BACKWARD_RULES, SUPPORTED_OPS } from '../../compute/attribution/rules.js';
+export { selectRows } from '../../compute/onnx/rows.js';
 export { AttributionEngine, type EngineOptions } from './engine.js';
 export { InferenceTimeoutError } from './session.js';
 
@@ -34,10 +37,13 @@ export interface CutSpec {
   readonly upper: string;
 }
 
-/** Candidate layers of a model, block / Fire outputs first. */
-export async function listLayers(modelPath: string, engine?: AttributionEngine): Promise<LayerInfo[]> {
-  if (engine) return layersOf(await engine.prepare(modelPath));
-  return layersOf(await prepareModel(await loadModel(modelPath)));
+/** Candidate layers of a model (a file, or a model already read), block / Fire outputs first. */
+export async function listLayers(
+  model: string | ModelProto,
+  engine?: AttributionEngine,
+): Promise<LayerInfo[]> {
+  if (typeof model === 'string' && engine) return layersOf(await engine.prepare(model));
+  return layersOf(await prepareModel(typeof model === 'string' ? await loadModel(model) : model));
 }
 
 export interface LowerActivations {
@@ -56,16 +62,14 @@ export async function lowerActivations(
   const { circuit } = await engine.circuit(cut.model, cut.lower, cut.upper);
   const outputs = [cut.lower, ...circuit.cut.sideInputs];
   const forward = await engine.forward(cut.model, outputs);
-  const parts = await inChunks(engine, images.dims[0] ?? 0, async (start, end) => {
-    const result = await engine.run(
-      forward.session,
-      { [forward.inputName]: toOrt(sliceRows(images, start, end)) },
-      outputs,
-      `the forward of '${cut.model}' to ${outputs.join(', ')}`,
-    );
-    return outputs.map((name) => fromOrt(result[name]!));
-  });
-  const joined = outputs.map((_, k) => concatRows(parts.map((p) => p[k]!)));
+  const joined = await runInChunks(
+    engine,
+    forward.session,
+    images.dims[0] ?? 0,
+    (start, end) => ({ [forward.inputName]: sliceRows(images, start, end) }),
+    outputs,
+    `the forward of '${cut.model}' to ${outputs.join(', ')}`,
+  );
   const side: Record<string, Tensor> = {};
   circuit.cut.sideInputs.forEach((name, k) => {
     side[name] = joined[k + 1]!;
@@ -92,7 +96,7 @@ export interface CircuitVectors {
   readonly maps?: Tensor;
 }
 
-/** Circuit vectors (DESIGN.md step 2) for a batch of (a_L' row, upper channel) pairs. */
+/** Circuit vectors (docs/design.md step 2) for a batch of (a_L' row, upper channel) pairs. */
 export async function circuitVectors(
   engine: AttributionEngine,
   cut: CutSpec,
@@ -123,23 +127,20 @@ export async function circuitVectors(
     circuit.outputs.relevance,
     ...(circuit.outputs.maps ? [circuit.outputs.maps] : []),
   ];
-  const parts = await inChunks(engine, rows, async (start, end) => {
-    const feeds = {
-      [circuit.inputs.lower]: toOrt(sliceRows(batch.lower, start, end)),
-      [circuit.inputs.channel]: toOrt(tensor('int64', [end - start], batch.channels.slice(start, end))),
+  const joined = await runInChunks(
+    engine,
+    session,
+    rows,
+    (start, end) => ({
+      [circuit.inputs.lower]: sliceRows(batch.lower, start, end),
+      [circuit.inputs.channel]: channelColumn(batch.channels, start, end),
       ...Object.fromEntries(
-        circuit.cut.sideInputs.map((name) => [name, toOrt(sliceRows(batch.side![name]!, start, end))]),
+        circuit.cut.sideInputs.map((name) => [name, sliceRows(batch.side![name]!, start, end)]),
       ),
-    };
-    const result = await engine.run(
-      session,
-      feeds,
-      outputs,
-      `the circuit ${cut.lower} -> ${cut.upper} of '${cut.model}'`,
-    );
-    return outputs.map((name) => fromOrt(result[name]!));
-  });
-  const joined = outputs.map((_, k) => concatRows(parts.map((p) => p[k]!)));
+    }),
+    outputs,
+    `the circuit ${cut.lower} -> ${cut.upper} of '${cut.model}'`,
+  );
   return {
     vectors: joined[1]!.data as Float32Array,
     rows,
@@ -163,7 +164,7 @@ export interface Heatmaps {
   readonly initialRelevance: Float32Array;
 }
 
-/** Input-space heatmaps of neurons (L, c) (DESIGN.md step 4). */
+/** Input-space heatmaps of neurons (L, c) (docs/design.md step 4). */
 export async function heatmaps(
   engine: AttributionEngine,
   neuron: { readonly model: string; readonly layer: string },
@@ -181,65 +182,45 @@ export async function heatmaps(
     }
   }
   const outputs = [HEAT_OUTPUT, SEED_TOTAL_OUTPUT];
-  const parts = await inChunks(engine, rows, async (start, end) => {
-    const result = await engine.run(
-      session,
-      {
-        [heatmap.inputName]: toOrt(sliceRows(batch.images, start, end)),
-        [CHANNEL_INPUT]: toOrt(tensor('int64', [end - start], batch.channels.slice(start, end))),
-      },
-      outputs,
-      `the heatmap of '${neuron.layer}' in '${neuron.model}'`,
-    );
-    return outputs.map((name) => fromOrt(result[name]!));
-  });
-  const joined = outputs.map((_, k) => concatRows(parts.map((p) => p[k]!)));
+  const joined = await runInChunks(
+    engine,
+    session,
+    rows,
+    (start, end) => ({
+      [heatmap.inputName]: sliceRows(batch.images, start, end),
+      [CHANNEL_INPUT]: channelColumn(batch.channels, start, end),
+    }),
+    outputs,
+    `the heatmap of '${neuron.layer}' in '${neuron.model}'`,
+  );
   return { heat: joined[0]!, initialRelevance: joined[1]!.data as Float32Array };
 }
 
-/** Rows `rows` of a [B, ...] tensor, in that order (to build mixed batches from per-image activations). */
-export function selectRows(t: Tensor, rows: readonly number[]): Tensor {
-  const size = rowSize(t);
-  const out = new (t.data.constructor as Float32ArrayConstructor)(rows.length * size);
-  rows.forEach((r, i) => {
-    if (!Number.isInteger(r) || r < 0 || r >= (t.dims[0] ?? 0))
-      throw new Error(`selectRows: row ${r} out of range`);
-    out.set((t.data as Float32Array).subarray(r * size, (r + 1) * size), i * size);
-  });
-  return tensor(t.dtype, [rows.length, ...t.dims.slice(1)], out);
-}
-
-function rowSize(t: Tensor): number {
-  return t.dims.slice(1).reduce((a, b) => a * b, 1);
-}
-
-function sliceRows(t: Tensor, start: number, end: number): Tensor {
-  const size = rowSize(t);
-  return tensor(t.dtype, [end - start, ...t.dims.slice(1)], t.data.subarray(start * size, end * size));
-}
-
-function concatRows(parts: readonly Tensor[]): Tensor {
-  if (parts.length === 1) return parts[0]!;
-  const first = parts[0]!;
-  const rows = parts.reduce((n, p) => n + (p.dims[0] ?? 0), 0);
-  const out = new (first.data.constructor as Float32ArrayConstructor)(rows * rowSize(first));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p.data as Float32Array, offset);
-    offset += p.data.length;
-  }
-  return tensor(first.dtype, [rows, ...first.dims.slice(1)], out);
-}
-
-async function inChunks<T>(
+/**
+ * Runs `rows` rows through a session in chunks of at most `engine.maxBatch` (bounded memory, and the
+ * session sees the batch sizes it was probed with); returns each output joined back over all rows.
+ */
+async function runInChunks(
   engine: AttributionEngine,
+  session: OrtSession,
   rows: number,
-  run: (start: number, end: number) => Promise<T>,
-): Promise<T[]> {
+  feedsFor: (start: number, end: number) => Readonly<Record<string, Tensor>>,
+  outputs: readonly string[],
+  what: string,
+): Promise<Tensor[]> {
   if (rows === 0) throw new Error('empty batch');
-  const parts: T[] = [];
+  const parts: Tensor[][] = [];
   for (let start = 0; start < rows; start += engine.maxBatch) {
-    parts.push(await run(start, Math.min(rows, start + engine.maxBatch)));
+    const end = Math.min(rows, start + engine.maxBatch);
+    const feeds = Object.fromEntries(
+      Object.entries(feedsFor(start, end)).map(([name, t]) => [name, toOrt(t)]),
+    );
+    const result = await engine.run(session, feeds, outputs, what);
+    parts.push(outputs.map((name) => fromOrt(result[name]!)));
   }
-  return parts;
+  return outputs.map((_, k) => concatRows(parts.map((p) => p[k]!)));
+}
+
+function channelColumn(channels: readonly number[], start: number, end: number): Tensor {
+  return tensor('int64', [end - start], channels.slice(start, end));
 }

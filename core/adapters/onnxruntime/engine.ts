@@ -14,7 +14,7 @@ import {
   type HeatmapModel,
   type HeatmapModelOptions,
 } from '../../compute/attribution/heatmap.js';
-import { loadModel } from '../../compute/onnx/model.js';
+import { loadModel } from '../models/model-file.js';
 import { type PreparedModel, prepareModel } from './prepare.js';
 import {
   createSession,

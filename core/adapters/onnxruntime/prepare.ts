@@ -3,24 +3,12 @@
  * sub-graphs folded, every tensor's shape and type probed.
  */
 
+import type { PreparedModel } from '../../compute/attribution/prepared.js';
 import { withSymbolicBatch } from '../../compute/onnx/batch.js';
 import { GraphIndex, graphOf, type ModelProto, opsetVersion } from '../../compute/onnx/model.js';
 import { upgradeOpset } from '../../compute/onnx/opset.js';
 import { foldConstants, inputDependentTensors } from './fold.js';
-import type { ProbeOptions, TensorInfo } from './shapes.js';
-
-export interface PreparedModel {
-  readonly model: ModelProto;
-  readonly index: GraphIndex;
-  readonly info: ReadonlyMap<string, TensorInfo>;
-  readonly opset: number;
-  /** Tensors whose values depend on the image. */
-  readonly dependent: ReadonlySet<string>;
-  /** The image input's name. */
-  readonly inputName: string;
-  /** How many constant nodes folding removed. */
-  readonly foldedNodes: number;
-}
+import type { ProbeOptions } from './shapes.js';
 
 export async function prepareModel(model: ModelProto, options: ProbeOptions = {}): Promise<PreparedModel> {
   // A fixed-batch export gets a symbolic batch, so (image, neuron) rows can be batched; if its graph also
@@ -54,9 +42,4 @@ async function prepareAsIs(model: ModelProto, options: ProbeOptions): Promise<Pr
   };
 }
 
-/** A probed tensor's info, or an error naming it. */
-export function infoOf(prepared: PreparedModel, name: string): TensorInfo {
-  const info = prepared.info.get(name);
-  if (!info) throw new Error(`no shape known for tensor '${name}'`);
-  return info;
-}
+export type { PreparedModel } from '../../compute/attribution/prepared.js';

@@ -5,25 +5,12 @@
  * are fixed for the given input size. Measuring covers every op onnxruntime can run, including the
  * exporter's shape arithmetic, without a shape-inference table of our own.
  */
-import {
-  declaredShape,
-  GraphIndex,
-  graphOf,
-  type ModelProto,
-  onnx,
-  valueInfo,
-} from '../../compute/onnx/model.js';
+import { declaredShape, GraphIndex, graphOf, type ModelProto, onnx } from '../../compute/onnx/model.js';
 import { type Int64Like, int64ToNumber, type Tensor } from '../../compute/onnx/tensor.js';
+import type { Dim, TensorInfo } from '../../compute/onnx/tensor-info.js';
 import { createSession, fromOrt, ORT_ELEM_TYPE, ort, runWithTimeout } from './session.js';
 
-/** A dimension: fixed, or `'N'` when it changes with the batch size. */
-export type Dim = number | 'N';
-
-export interface TensorInfo {
-  /** ONNX element type (1 = float, 7 = int64, 9 = bool ...). */
-  readonly elemType: number;
-  readonly dims: readonly Dim[];
-}
+export type { Dim, TensorInfo } from '../../compute/onnx/tensor-info.js';
 
 export interface ProbeOptions {
   /**
@@ -158,18 +145,4 @@ function zeros(elemType: number, dims: readonly number[], name: string): ort.Ten
     default:
       throw new Error(`graph input '${name}' has element type ${elemType}; only float/int inputs are probed`);
   }
-}
-
-/** Static dims of a probed tensor, with the batch dimension given explicitly. */
-export function concreteDims(info: TensorInfo, batch: number): number[] {
-  return info.dims.map((d) => (d === 'N' ? batch : d));
-}
-
-/** A ValueInfo for a probed tensor with the batch dimension symbolic. */
-export function probedValueInfo(name: string, info: TensorInfo): ReturnType<typeof valueInfo> {
-  return valueInfo(
-    name,
-    info.elemType,
-    info.dims.map((d) => (d === 'N' ? 'N' : d)),
-  );
 }

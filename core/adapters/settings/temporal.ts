@@ -52,3 +52,16 @@ export function temporalConnectionOptions(
     ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
   };
 }
+
+/** The Temporal frontend: `--temporal`, else TEMPORAL_ADDRESS (as the Temporal CLI reads it), else undefined. */
+export function temporalAddress(flag?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return flag ?? (env.TEMPORAL_ADDRESS || undefined);
+}
+
+/** The namespace when no `--namespace` is given: TEMPORAL_NAMESPACE, else 'default'. */
+export function defaultNamespace(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TEMPORAL_NAMESPACE || 'default';
+}
+
+/** Where a plain `pure worker` connects: the address a local dev server listens on. */
+export const LOCAL_TEMPORAL_ADDRESS = '127.0.0.1:7233';

@@ -8,10 +8,7 @@ export class NotFoundError extends Error {
   }
 }
 
-/** A key or store URI that the object store refuses (absolute, '..', empty segments, unknown scheme...). */
-export class InvalidKeyError extends Error {
-  override readonly name = 'InvalidKeyError';
-}
+export { InvalidKeyError } from '../../compute/run/keys.js';
 
 /** Any other failure of a back end, with the operation and the object's URI in the message. */
 export class StorageError extends Error {

@@ -1,10 +1,11 @@
 import { isAbsolute, resolve } from 'node:path';
+import type { SweepConfig } from '../../compute/run/config.js';
+import { runUri } from '../../compute/run/layout.js';
 import { InvalidKeyError } from './errors.js';
 import { ensureLocalRoot, LocalStore } from './local.js';
 import { S3Store } from './s3.js';
 import type { ObjectStore, S3Options } from './types.js';
 
-export { InvalidKeyError, isNotFound, NotFoundError, StorageError } from './errors.js';
 export {
   compareKeys,
   escapeKeySegment,
@@ -12,7 +13,8 @@ export {
   normalizePrefix,
   unescapeKeySegment,
   validateKey,
-} from './keys.js';
+} from '../../compute/run/keys.js';
+export { InvalidKeyError, isNotFound, NotFoundError, StorageError } from './errors.js';
 export { LocalStore } from './local.js';
 export { parseS3Uri, type ResolvedS3Options, resolveS3Options, S3Store } from './s3.js';
 export type { ObjectStore, PutOptions, S3Options } from './types.js';
@@ -64,4 +66,9 @@ export async function ensureBucket(uri: string, opts?: S3Options): Promise<void>
     return;
   }
   await ensureLocalRoot(localRootOf(uri));
+}
+
+/** The store of one run: `<out>/<run>/`, where every stage reads and writes its parts. */
+export function runStore(config: Pick<SweepConfig, 'outUri' | 'runId'>): ObjectStore {
+  return openStore(runUri(config.outUri, config.runId));
 }

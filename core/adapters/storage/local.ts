@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
+import { compareKeys, normalizePrefix, validateKey } from '../../compute/run/keys.js';
 import { NotFoundError, StorageError } from './errors.js';
-import { compareKeys, normalizePrefix, validateKey } from './keys.js';
 import type { ObjectStore, PutOptions } from './types.js';
 
 /** Temporary files of in-flight puts start with this; list() never returns them. */

@@ -14,8 +14,9 @@ import {
   type S3ClientConfig,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { compareKeys, normalizePrefix, validateKey } from '../../compute/run/keys.js';
+import { resolveS3Settings } from '../settings/s3.js';
 import { InvalidKeyError, NotFoundError, StorageError } from './errors.js';
-import { compareKeys, normalizePrefix, validateKey } from './keys.js';
 import { checkRange } from './local.js';
 import type { ObjectStore, PutOptions, S3Options } from './types.js';
 
@@ -36,35 +37,11 @@ export interface ResolvedS3Options {
   partSize: number;
 }
 
-function nonEmpty(...values: (string | undefined)[]): string | undefined {
-  return values.find((v) => v !== undefined && v !== '');
-}
-
 export function resolveS3Options(
   opts: S3Options = {},
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedS3Options {
-  const endpoint = nonEmpty(
-    opts.endpoint,
-    env.PURE_S3_ENDPOINT,
-    env.AWS_ENDPOINT_URL_S3,
-    env.AWS_ENDPOINT_URL,
-  );
-  const region =
-    nonEmpty(opts.region, env.PURE_S3_REGION, env.AWS_REGION, env.AWS_DEFAULT_REGION) ?? 'us-east-1';
-  let credentials: ResolvedS3Options['credentials'];
-  if (opts.accessKeyId !== undefined || opts.secretAccessKey !== undefined) {
-    if (!opts.accessKeyId || !opts.secretAccessKey) {
-      throw new TypeError('S3 options: give both accessKeyId and secretAccessKey, or neither');
-    }
-    credentials = { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey };
-    if (opts.sessionToken) credentials.sessionToken = opts.sessionToken;
-  } else if (env.PURE_S3_ACCESS_KEY && env.PURE_S3_SECRET_KEY) {
-    credentials = { accessKeyId: env.PURE_S3_ACCESS_KEY, secretAccessKey: env.PURE_S3_SECRET_KEY };
-  } else if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
-    credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY };
-    if (env.AWS_SESSION_TOKEN) credentials.sessionToken = env.AWS_SESSION_TOKEN;
-  }
+  const { endpoint, region, credentials } = resolveS3Settings(opts, env);
   const multipartThreshold = opts.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
   const partSize = opts.partSize ?? DEFAULT_PART_SIZE;
   if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE) {

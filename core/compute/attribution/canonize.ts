@@ -7,10 +7,10 @@
  * (torch.onnx.export in eval mode, as the shared models) need none of this; others leave BN in.
  */
 
-import type { TensorInfo } from '../../adapters/onnxruntime/shapes.js';
 import { attrFloat, attrInt, attrInts } from '../onnx/attributes.js';
 import { GraphIndex, type NodeProto, onnx, type TensorProto } from '../onnx/model.js';
 import { tensorFromProto, tensorToProto } from '../onnx/tensor.js';
+import type { TensorInfo } from '../onnx/tensor-info.js';
 import { FLOAT } from './emitter.js';
 
 export interface CanonizedGraph {

@@ -1,5 +1,5 @@
 /**
- * The circuit model (DESIGN.md, "The method", step 2): inputs a batch of lower-layer activations
+ * The circuit model (docs/design.md, "The method", step 2): inputs a batch of lower-layer activations
  * a_L' (plus any side inputs the cut reads) and one upper channel per row; outputs a_L and the
  * circuit vectors R [B, C'] with
  *   g = ReLU(a_L) on channel c of each row, zero on the other channels,
@@ -8,13 +8,13 @@
  * a_L' and the side inputs from images, once per unique image.
  */
 
-import { infoOf, type PreparedModel } from '../../adapters/onnxruntime/prepare.js';
-import { probedValueInfo } from '../../adapters/onnxruntime/shapes.js';
 import { ancestorsOf, type Cut, cutGraph } from '../onnx/cut.js';
 import { graphOf, type ModelProto, onnx, type TensorProto, valueInfo } from '../onnx/model.js';
 import { EMITTED_IR_VERSION } from '../onnx/opset.js';
+import { probedValueInfo } from '../onnx/tensor-info.js';
 import { buildBackward } from './backward.js';
 import { Emitter, FLOAT, INT64 } from './emitter.js';
+import { infoOf, type PreparedModel } from './prepared.js';
 
 export const CHANNEL_INPUT = 'circuit/channel';
 export const RELEVANCE_OUTPUT = 'circuit/relevance';
@@ -27,8 +27,8 @@ export interface CircuitModelOptions {
   readonly maps?: boolean;
   /**
    * Let 1x1 convolutions whose output gradient is one channel per row read one row of their weights
-   * (rules.ts, oneChannelPointwiseConv). Default true; false only to measure or test it against the
-   * plain adjoint.
+   * (window-adjoints.ts, oneChannelPointwiseConv). Default true; false only to measure or test it
+   * against the plain adjoint.
    */
   readonly oneChannelShortcut?: boolean;
 }

@@ -1,21 +1,21 @@
 /**
- * The heatmap model (DESIGN.md step 4): image -> what neuron (L, c) looks at. Inputs: images
+ * The heatmap model (docs/design.md step 4): image -> what neuron (L, c) looks at. Inputs: images
  * [B, 3, H, W] and one channel per row. The initial relevance is ReLU(a_L) on channel c, either
  * over the whole map or only at the map's arg-max position; it is propagated to the image with a
  * composite of rules (`gradient` gives gradient x input; the LRP composites give relevance).
  * Outputs: the heat [B, 3, H, W] and the initial relevance per row (its total, for conservation).
  */
 
-import { infoOf, type PreparedModel } from '../../adapters/onnxruntime/prepare.js';
-import { probedValueInfo } from '../../adapters/onnxruntime/shapes.js';
 import { ancestorsOf } from '../onnx/cut.js';
 import { graphOf, type ModelProto, onnx, type TensorProto, valueInfo } from '../onnx/model.js';
 import { EMITTED_IR_VERSION } from '../onnx/opset.js';
+import { probedValueInfo } from '../onnx/tensor-info.js';
 import { buildBackward } from './backward.js';
 import { mergeBatchNorms } from './canonize.js';
 import { CHANNEL_INPUT, channelMask } from './circuit.js';
 import { Emitter, FLOAT, INT64 } from './emitter.js';
 import { type CompositeName, type CompositeOptions, compositeRuleOf } from './lrp.js';
+import { infoOf, type PreparedModel } from './prepared.js';
 
 export const HEAT_OUTPUT = 'heatmap/heat';
 export const SEED_TOTAL_OUTPUT = 'heatmap/initial_relevance';

@@ -4,9 +4,9 @@
  * image-dependent 4-D float activation, each in graph order.
  */
 
-import type { PreparedModel } from '../../adapters/onnxruntime/prepare.js';
-import type { Dim } from '../../adapters/onnxruntime/shapes.js';
+import type { Dim } from '../onnx/tensor-info.js';
 import { isFloatType } from './backward.js';
+import type { PreparedModel } from './prepared.js';
 
 export type LayerKind = 'block' | 'fire' | 'activation';
 

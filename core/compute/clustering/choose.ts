@@ -99,6 +99,9 @@ export const DEFAULT_CANDIDATES: readonly number[] = [2, 3, 4, 5];
  */
 const NEGLIGIBLE_SPREAD = 1e-10;
 
+/** The k-means settings of every run here, data and null references alike. */
+type KMeansSettings = ReturnType<typeof lloydSettings>;
+
 /** sum_i |x_i|^2 = T + n |mean|^2. */
 function secondMoment(prepared: PreparedPoints): number {
   let meanNormSq = 0;
@@ -115,6 +118,25 @@ export function chooseClusterCount(
   options: ClusterCountOptions = {},
 ): ClusterCountChoice {
   const settings = lloydSettings(options);
+  const rule = choiceRule(options);
+  const prepared = preparePoints(points);
+  // The silhouette needs k <= n - 1 (ClusterCountOptions.candidates): larger counts are skipped.
+  const counts = [...rule.candidates].sort((a, b) => a - b).filter((k) => k <= prepared.space.size - 1);
+  const dataRuns = clusterData(prepared, counts, settings);
+  const nullRuns = clusterNullReferences(prepared, counts, settings, rule.nullSamples);
+  const evaluations = dataRuns.map((run, index) => evaluateCandidate(run, nullRuns[index]!));
+  return choose(evaluations, rule);
+}
+
+/** The options that decide the count, with their defaults, checked. */
+interface ChoiceRule {
+  readonly candidates: readonly number[];
+  readonly nullSamples: number;
+  readonly evidenceThreshold: number;
+  readonly polysemanticityThreshold: number;
+}
+
+function choiceRule(options: ClusterCountOptions): ChoiceRule {
   const {
     candidates = DEFAULT_CANDIDATES,
     nullSamples = 10,
@@ -127,6 +149,7 @@ export function chooseClusterCount(
   }
   if (new Set(candidates).size !== candidates.length)
     throw new Error(`duplicate candidate counts: ${candidates}`);
+  // The evidence divides by the null references' standard deviation, which needs two of them.
   if (!Number.isInteger(nullSamples) || nullSamples < 2) {
     throw new Error(`nullSamples must be an integer >= 2, got ${nullSamples}`);
   }
@@ -135,16 +158,32 @@ export function chooseClusterCount(
   if (!Number.isFinite(polysemanticityThreshold)) {
     throw new Error(`polysemanticityThreshold must be finite, got ${polysemanticityThreshold}`);
   }
+  return { candidates, nullSamples, evidenceThreshold, polysemanticityThreshold };
+}
 
-  const prepared = preparePoints(points);
+/** k-means of the points themselves at one candidate count, with what the evaluation needs of it. */
+interface DataRun {
+  readonly k: number;
+  readonly result: KMeansResult;
+  readonly silhouette: number;
+  /** F_k. */
+  readonly withinFraction: number;
+  /** Fsub_k. */
+  readonly subspaceFraction: number;
+}
+
+function clusterData(
+  prepared: PreparedPoints,
+  counts: readonly number[],
+  settings: KMeansSettings,
+): DataRun[] {
   const { space } = prepared;
-  const varies = space.total > NEGLIGIBLE_SPREAD * secondMoment(prepared);
-  const counts = [...candidates].sort((a, b) => a - b).filter((k) => k <= space.size - 1);
   const distances = distancesFromGram(space);
-  const dataRuns = counts.map((k) => {
+  return counts.map((k) => {
     assertClusterCount(k, space.size);
     const clustering = kmeansOnGram(space, k, settings, createRandom(settings.seed));
     const result = finishClustering(prepared.centered, clustering, k);
+    // The silhouette needs two clusters; k-means finds fewer when the points coincide.
     const silhouette =
       denseLabels(result.labels).count >= 2 ? silhouetteFromDistances(distances, result.labels) : Number.NaN;
     return {
@@ -155,39 +194,68 @@ export function chooseClusterCount(
       subspaceFraction: subspaceWithinFraction(space, clustering.labels, k),
     };
   });
+}
 
-  // log F_k and Fsub_k on each null reference; none when the points do not vary.
-  const nullLogs = counts.map(() => new Float64Array(varies ? nullSamples : 0));
-  const nullSubspace = counts.map(() => new Float64Array(varies ? nullSamples : 0));
-  if (varies && counts.length > 0) {
-    const model = prepareRotationNull(space);
-    for (let b = 0; b < nullSamples; b++) {
-      const reference = drawRotatedSpace(model, createRandom(deriveSeed(settings.seed, b)));
-      counts.forEach((k, index) => {
-        const clustering = kmeansOnGram(reference, k, settings, createRandom(settings.seed));
-        nullLogs[index]![b] = Math.log(clustering.withinSS / reference.total);
-        nullSubspace[index]![b] = subspaceWithinFraction(reference, clustering.labels, k);
-      });
-    }
+/** One candidate count on the B null references: log F_k^b and Fsub_k^b, index b. */
+interface NullRuns {
+  readonly logWithinFractions: Float64Array;
+  readonly subspaceWithinFractions: Float64Array;
+}
+
+/**
+ * k-means of every candidate count on B null references (module comment above); reference b is drawn
+ * from its own seed, so it does not depend on the candidates. Points that do not vary (below
+ * NEGLIGIBLE_SPREAD) get no references: there is no structure to test, and evidence and P stay 0.
+ */
+function clusterNullReferences(
+  prepared: PreparedPoints,
+  counts: readonly number[],
+  settings: KMeansSettings,
+  nullSamples: number,
+): NullRuns[] {
+  const { space } = prepared;
+  const varies = space.total > NEGLIGIBLE_SPREAD * secondMoment(prepared);
+  const runs = counts.map(() => ({
+    logWithinFractions: new Float64Array(varies ? nullSamples : 0),
+    subspaceWithinFractions: new Float64Array(varies ? nullSamples : 0),
+  }));
+  if (!varies || counts.length === 0) return runs;
+  const model = prepareRotationNull(space);
+  for (let b = 0; b < nullSamples; b++) {
+    // One draw per reference, shared by all candidate counts.
+    const reference = drawRotatedSpace(model, createRandom(deriveSeed(settings.seed, b)));
+    counts.forEach((k, index) => {
+      const clustering = kmeansOnGram(reference, k, settings, createRandom(settings.seed));
+      runs[index]!.logWithinFractions[b] = Math.log(clustering.withinSS / reference.total);
+      runs[index]!.subspaceWithinFractions[b] = subspaceWithinFraction(reference, clustering.labels, k);
+    });
   }
+  return runs;
+}
 
-  const evaluations: CandidateEvaluation[] = dataRuns.map((run, index) => {
-    const logs = nullLogs[index]!;
-    const nullSubspaceWithinFraction = logs.length > 0 ? meanOf(nullSubspace[index]!) : Number.NaN;
-    return {
-      clusters: run.k,
-      result: run.result,
-      silhouette: run.silhouette,
-      withinFraction: run.withinFraction,
-      nullWithinFraction: logs.length > 0 ? meanOf(logs.map(Math.exp)) : Number.NaN,
-      subspaceWithinFraction: run.subspaceFraction,
-      nullSubspaceWithinFraction,
-      evidence: logs.length > 0 ? standardisedGap(Math.log(run.withinFraction), logs) : 0,
-      polysemanticity:
-        nullSubspaceWithinFraction > 0 ? clamp01(1 - run.subspaceFraction / nullSubspaceWithinFraction) : 0,
-    };
-  });
+/** evidence_k and P_k of one candidate; without null references (points that do not vary) both are 0. */
+function evaluateCandidate(run: DataRun, nulls: NullRuns): CandidateEvaluation {
+  const logs = nulls.logWithinFractions;
+  const nullSubspaceWithinFraction = logs.length > 0 ? meanOf(nulls.subspaceWithinFractions) : Number.NaN;
+  return {
+    clusters: run.k,
+    result: run.result,
+    silhouette: run.silhouette,
+    withinFraction: run.withinFraction,
+    nullWithinFraction: logs.length > 0 ? meanOf(logs.map(Math.exp)) : Number.NaN,
+    subspaceWithinFraction: run.subspaceFraction,
+    nullSubspaceWithinFraction,
+    evidence: logs.length > 0 ? standardisedGap(Math.log(run.withinFraction), logs) : 0,
+    polysemanticity:
+      nullSubspaceWithinFraction > 0 ? clamp01(1 - run.subspaceFraction / nullSubspaceWithinFraction) : 0,
+  };
+}
 
+/**
+ * The choice of the module comment: k* by silhouette (ties: the smaller k, as candidates are in
+ * increasing order), split iff the evidence for any k and P at k* both reach their thresholds.
+ */
+function choose(evaluations: CandidateEvaluation[], rule: ChoiceRule): ClusterCountChoice {
   let best: CandidateEvaluation | undefined;
   for (const evaluation of evaluations) {
     if (Number.isNaN(evaluation.silhouette)) continue;
@@ -195,7 +263,7 @@ export function chooseClusterCount(
   }
   const evidence = evaluations.length > 0 ? Math.max(...evaluations.map((e) => e.evidence)) : 0;
   const polysemanticity = best?.polysemanticity ?? 0;
-  const split = evidence >= evidenceThreshold && polysemanticity >= polysemanticityThreshold;
+  const split = evidence >= rule.evidenceThreshold && polysemanticity >= rule.polysemanticityThreshold;
   return {
     clusters: split && best !== undefined ? best.clusters : 1,
     polysemanticity,

@@ -1,5 +1,5 @@
 /**
- * Clustering for virtual neurons (DESIGN.md steps 3 and 5), plain functions without I/O:
+ * Clustering for virtual neurons (docs/design.md steps 3 and 5), plain functions without I/O:
  *
  *   const choice = chooseClusterCount(circuitVectors);            // k = 2..5, auto count, score
  *   const twoWay = kmeans(circuitVectors, 2, { seed: 0 });        // the authors' setting

@@ -1,5 +1,5 @@
 /**
- * Comparing partitions (adjusted Rand index) and the evaluation of DESIGN.md step 5: how far apart the
+ * Comparing partitions (adjusted Rand index) and the evaluation of docs/design.md step 5: how far apart the
  * embeddings of a neuron's reference crops are inside and between its virtual neurons.
  */
 import { denseLabels, type Labels } from './labels.js';

@@ -1,6 +1,6 @@
 /**
  * Build small ONNX models with onnx-proto: one node (`singleNodeModel`) or a short list of nodes
- * (`modelFromNodes`). Used by the tests and by the planted-model generator (core/planted). Models use
+ * (`modelFromNodes`). Used by the tests and by the planted-model generator (core/compute/planted). Models use
  * ir_version 8 and the default domain at opset 17 unless told.
  */
 import onnxProto from 'onnx-proto';

@@ -1,9 +1,8 @@
 /**
- * ONNX models as protobuf objects: load, save, and an index of one graph (who produces and who
+ * ONNX models as protobuf objects: decode, encode (files: core/adapters/models/model-file.ts), and an index of one graph (who produces and who
  * consumes each tensor, which tensors are initializers, what shapes the model itself declares).
  * The index is built once and read many times; graph passes build new graphs rather than editing.
  */
-import { readFile, writeFile } from 'node:fs/promises';
 import onnxProto from 'onnx-proto';
 import { type Int64Like, int64ToNumber } from './tensor.js';
 
@@ -26,24 +25,6 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
 
 export function encodeModel(model: onnxProto.onnx.IModelProto): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
-}
-
-export async function loadModel(path: string): Promise<ModelProto> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new Error(`cannot read ONNX model '${path}': ${(e as Error).message}`);
-  }
-  try {
-    return decodeModel(bytes);
-  } catch (e) {
-    throw new Error(`'${path}' is not a valid ONNX model: ${(e as Error).message}`);
-  }
-}
-
-export async function saveModel(model: onnxProto.onnx.IModelProto, path: string): Promise<void> {
-  await writeFile(path, encodeModel(model));
 }
 
 /** The version of the default (ai.onnx) operator set the model imports. */

@@ -15,6 +15,12 @@ export interface Tensor {
   readonly data: TensorData;
 }
 
+/** What image models produce: float32 activations. */
+export interface Float32Tensor extends Tensor {
+  readonly dtype: 'float32';
+  readonly data: Float32Array;
+}
+
 /** The typed array that holds each dtype (bool is one byte per element, 0 or 1). */
 interface DTypeInfo {
   readonly onnx: number;

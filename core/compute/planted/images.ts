@@ -77,7 +77,7 @@ export function plantedImageSpec(
 
 /**
  * Every image spec, ordered by sample id: the order in which a dataset lists the images folder
- * (core/datasets), so truth.images[i] is the dataset's sample i.
+ * (core/adapters/datasets), so truth.images[i] is the dataset's sample i.
  */
 export function plantedImageSpecs(seed: number, imagesPerFeature: number, size: number): PlantedImageSpec[] {
   const specs: PlantedImageSpec[] = [];

@@ -3,7 +3,7 @@
  * what each channel of both layers is, which feature each image shows and with which nuisance, and
  * how to preprocess the images for the model.
  */
-import type { PreprocessSpec } from '../../adapters/datasets/preprocess.js';
+import type { PreprocessSpec } from '../../compute/images/preprocess.js';
 import {
   LAYER_NAMES,
   LOWER_CHANNELS,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { PreprocessSpec } from '../../adapters/datasets/preprocess.js';
+import type { PreprocessSpec } from '../../compute/images/preprocess.js';
 
 /**
  * Everything a sweep needs, fixed when it starts and stored as `<out>/<run>/config.json`, so every

@@ -1,4 +1,4 @@
-import type { LayerInfo } from '../../adapters/onnxruntime/attribution.js';
+import type { LayerInfo } from '../attribution/layers.js';
 
 /**
  * `--layers auto`: the output of each stage, as the paper studies (the four ResNet stages). A stage is a

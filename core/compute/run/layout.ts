@@ -1,5 +1,5 @@
-import { escapeKeySegment } from '../../adapters/storage/index.js';
 import type { NeuronRange, ShardRange } from './config.js';
+import { escapeKeySegment } from './keys.js';
 
 /**
  * Where a run's files live, relative to `<out>/<run>/`. Tables are Hive-partitioned by layer so DuckDB,

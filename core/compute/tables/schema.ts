@@ -18,22 +18,58 @@ import {
  */
 export type ColumnKind = 'utf8' | 'int32' | 'float32' | 'float32[]';
 
-type KindValue = string | number | Float32Array;
-
-/** A column: its Parquet name, its kind, whether it may be null, and the row field it holds. */
-export interface ColumnSpec<Row, F extends keyof Row = keyof Row> {
-  readonly name: string;
-  readonly kind: ColumnKind;
-  readonly nullable?: boolean;
-  readonly field: F;
+/** What a row holds for each kind: what `toArrow` takes and `fromArrow` gives back. */
+export interface KindValues {
+  utf8: string;
+  int32: number;
+  float32: number;
+  'float32[]': Float32Array;
 }
 
-export interface TableSchema<Row> {
+interface ColumnBase {
+  /** The Parquet column name: what SQL and pandas users see (snake_case). */
   readonly name: string;
-  readonly columns: readonly ColumnSpec<Row>[];
+  /** The row property that holds the column: what TypeScript code sees (camelCase). */
+  readonly field: string;
+  /** Whether a row may hold null (written as a Parquet null). */
+  readonly nullable?: boolean;
+  /** What the column means, for readers of the files (the source docs/outputs.md can be built from). */
+  readonly doc: string;
+}
+
+interface TextColumn extends ColumnBase {
+  readonly kind: 'utf8';
+  /** A closed set of values: the row type is their union, and both directions reject any other value. */
+  readonly values?: readonly string[];
+}
+
+interface OtherColumn extends ColumnBase {
+  readonly kind: Exclude<ColumnKind, 'utf8'>;
+  readonly values?: never;
+}
+
+/** A column of a table: the one place its Parquet name, type, nullability, row field and meaning are given. */
+export type ColumnSpec = TextColumn | OtherColumn;
+
+/** The value one column puts in a row: its kind's value (or one of its `values`), or null when nullable. */
+export type ColumnValue<Column extends ColumnSpec> =
+  | (Column extends { readonly values: readonly (infer Value)[] } ? Value : KindValues[Column['kind']])
+  | (Column extends { readonly nullable: true } ? null : never);
+
+/** The row type a column list declares: one property per column, named by its `field`. */
+export type RowOf<Columns extends readonly ColumnSpec[]> = {
+  -readonly [Column in Columns[number] as Column['field']]: ColumnValue<Column>;
+};
+
+export interface TableSchema<Row, Columns extends readonly ColumnSpec[] = readonly ColumnSpec[]> {
+  readonly name: string;
+  readonly columns: Columns;
   toArrow(rows: readonly Row[]): Table;
   fromArrow(table: Table): Row[];
 }
+
+/** The row type of a schema, e.g. `TableRow<typeof referencesSchema>`. */
+export type TableRow<Schema> = Schema extends TableSchema<infer Row> ? Row : never;
 
 function arrowType(kind: ColumnKind): DataType {
   switch (kind) {
@@ -52,7 +88,7 @@ function arrowType(kind: ColumnKind): DataType {
   }
 }
 
-function fromArrowValue(kind: ColumnKind, value: unknown): KindValue | null {
+function fromArrowValue(kind: ColumnKind, value: unknown): KindValues[ColumnKind] | null {
   if (value === null || value === undefined) return null;
   if (kind === 'float32[]') return Float32Array.from((value as Vector).toArray() as Float32Array);
   return kind === 'utf8' ? String(value) : Number(value);
@@ -76,53 +112,82 @@ function floatListVector(values: readonly unknown[]): Vector {
   return makeVector(makeData({ type, length: values.length, nullCount: 0, valueOffsets: offsets, child }));
 }
 
+/** Rejects a value outside a closed column's `values`: the row type promises one of them, either way. */
+function checkClosedValue(table: string, column: ColumnSpec, value: unknown): void {
+  if (column.values === undefined || value === null || value === undefined) return;
+  if (!column.values.includes(value as string)) {
+    throw new Error(
+      `table ${table}: column ${column.name} has ${JSON.stringify(value)}, not one of ${column.values.join(', ')}`,
+    );
+  }
+}
+
+/** Rows seen by name: the row type is derived from these same columns, so every `field` is a property. */
+type FieldRecord = Record<string, unknown>;
+
+function rowsToArrow(table: string, columns: readonly ColumnSpec[], rows: readonly FieldRecord[]): Table {
+  const vectors = Object.fromEntries(
+    columns.map((c) => {
+      const values = rows.map((row) => {
+        const v = row[c.field];
+        if ((v === null || v === undefined) && !c.nullable) {
+          throw new Error(`table ${table}: column ${c.name} is not nullable but a row has ${String(v)}`);
+        }
+        checkClosedValue(table, c, v);
+        return v;
+      });
+      const vector =
+        c.kind === 'float32[]' ? floatListVector(values) : vectorFromArray(values, arrowType(c.kind));
+      return [c.name, vector];
+    }),
+  );
+  return new Table(vectors);
+}
+
+function rowsFromArrow(table: string, columns: readonly ColumnSpec[], arrow: Table): FieldRecord[] {
+  for (const c of columns) {
+    if (!arrow.schema.fields.some((f) => f.name === c.name)) {
+      throw new Error(
+        `table ${table}: Parquet file has no column ${c.name} (has ${arrow.schema.names.join(', ')})`,
+      );
+    }
+  }
+  const rows: FieldRecord[] = [];
+  for (const record of arrow) {
+    const row: FieldRecord = {};
+    for (const c of columns) {
+      const value = fromArrowValue(c.kind, record[c.name]);
+      checkClosedValue(table, c, value);
+      row[c.field] = value;
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
 /**
- * Declares a table once: the same declaration writes rows to Arrow (and so Parquet), reads them back,
- * and documents the schema. Validated at definition, so a typo fails at start-up, not mid-sweep.
+ * Declares a table once: its column list writes rows to Arrow (and so Parquet), reads them back,
+ * documents the schema and, through `RowOf`, is the row type. `const` keeps every name, field, kind and
+ * flag literal without `as const` at the call site. Validated at definition, so a typo fails at start-up,
+ * not mid-sweep.
  */
-export function defineTable<Row>(name: string, columns: readonly ColumnSpec<Row>[]): TableSchema<Row> {
+export function defineTable<const Columns extends readonly ColumnSpec[]>(
+  name: string,
+  columns: Columns,
+): TableSchema<RowOf<Columns>, Columns> {
   const names = new Set<string>();
+  const fields = new Set<string>();
   for (const c of columns) {
     if (names.has(c.name)) throw new Error(`table ${name}: column ${c.name} declared twice`);
+    if (fields.has(c.field)) throw new Error(`table ${name}: field ${c.field} declared twice`);
     names.add(c.name);
+    fields.add(c.field);
   }
   return {
     name,
     columns,
-    toArrow(rows) {
-      const vectors = Object.fromEntries(
-        columns.map((c) => {
-          const values = rows.map((row) => {
-            const v = row[c.field];
-            if ((v === null || v === undefined) && !c.nullable) {
-              throw new Error(`table ${name}: column ${c.name} is not nullable but a row has ${String(v)}`);
-            }
-            return v;
-          });
-          const vector =
-            c.kind === 'float32[]'
-              ? floatListVector(values)
-              : vectorFromArray(values as unknown[], arrowType(c.kind));
-          return [c.name, vector];
-        }),
-      );
-      return new Table(vectors);
-    },
-    fromArrow(table) {
-      for (const c of columns) {
-        if (!table.schema.fields.some((f) => f.name === c.name)) {
-          throw new Error(
-            `table ${name}: Parquet file has no column ${c.name} (has ${table.schema.names.join(', ')})`,
-          );
-        }
-      }
-      const rows: Row[] = [];
-      for (const record of table) {
-        const row: Record<string, unknown> = {};
-        for (const c of columns) row[c.field as string] = fromArrowValue(c.kind, record[c.name]);
-        rows.push(row as Row);
-      }
-      return rows;
-    },
+    // The casts only forget and restore the derived row type: RowOf<Columns> has exactly these fields.
+    toArrow: (rows) => rowsToArrow(name, columns, rows as readonly FieldRecord[]),
+    fromArrow: (table) => rowsFromArrow(name, columns, table) as RowOf<Columns>[],
   };
 }

@@ -1,152 +1,185 @@
-import { defineTable } from './schema.js';
+import { defineTable, type TableRow } from './schema.js';
 
 /**
- * One row of the references table: the `rank`-th strongest activation of neuron (layer, neuron)
- * over the dataset (ActMax, step 1 of PURE). Column names are the Parquet schema (docs/outputs.md).
+ * The references table: one row per `rank`-th strongest activation of neuron (layer, neuron) over the
+ * dataset (ActMax, step 1 of PURE). Column names are the Parquet schema (docs/outputs.md).
  */
-export interface ReferenceRow {
-  layer: string;
-  neuron: number;
-  /** 1 = largest value. */
-  rank: number;
-  /** Index into the run's sample manifest (stable: samples sorted by id). */
-  sampleIndex: number;
-  sampleId: string;
-  sampleUri: string;
-  label: string | null;
-  /** Max over space of the neuron's activation map on this sample. */
-  value: number;
-  /** Arg-max position (row, column) in the layer's activation map. */
-  h: number;
-  w: number;
-}
-
-export const referencesSchema = defineTable<ReferenceRow>('references', [
-  { name: 'layer', kind: 'utf8', field: 'layer' },
-  { name: 'neuron', kind: 'int32', field: 'neuron' },
-  { name: 'rank', kind: 'int32', field: 'rank' },
-  { name: 'sample_index', kind: 'int32', field: 'sampleIndex' },
-  { name: 'sample_id', kind: 'utf8', field: 'sampleId' },
-  { name: 'sample_uri', kind: 'utf8', field: 'sampleUri' },
-  { name: 'label', kind: 'utf8', field: 'label', nullable: true },
-  { name: 'value', kind: 'float32', field: 'value' },
-  { name: 'h', kind: 'int32', field: 'h' },
-  { name: 'w', kind: 'int32', field: 'w' },
+export const referencesSchema = defineTable('references', [
+  { name: 'layer', kind: 'utf8', field: 'layer', doc: 'Tensor name of the layer.' },
+  { name: 'neuron', kind: 'int32', field: 'neuron', doc: 'Channel index.' },
+  { name: 'rank', kind: 'int32', field: 'rank', doc: '1 = largest value.' },
+  {
+    name: 'sample_index',
+    kind: 'int32',
+    field: 'sampleIndex',
+    doc: "Index into the run's sample manifest (stable: samples sorted by id).",
+  },
+  {
+    name: 'sample_id',
+    kind: 'utf8',
+    field: 'sampleId',
+    doc: 'Path of the image relative to the dataset root.',
+  },
+  { name: 'sample_uri', kind: 'utf8', field: 'sampleUri', doc: 'Full path or s3:// URI of the image.' },
+  {
+    name: 'label',
+    kind: 'utf8',
+    field: 'label',
+    nullable: true,
+    doc: 'Class sub-folder name, null for a flat folder.',
+  },
+  {
+    name: 'value',
+    kind: 'float32',
+    field: 'value',
+    doc: "Max over space of the neuron's activation map on this sample.",
+  },
+  {
+    name: 'h',
+    kind: 'int32',
+    field: 'h',
+    doc: "Arg-max row in the layer's activation map.",
+  },
+  { name: 'w', kind: 'int32', field: 'w', doc: "Arg-max column in the layer's activation map." },
 ]);
+/** One row of {@link referencesSchema}. */
+export type ReferenceRow = TableRow<typeof referencesSchema>;
 
-/** One image of the dataset, in the order every stage uses (sorted by id). */
-export interface SampleRow {
-  sampleIndex: number;
-  sampleId: string;
-  sampleUri: string;
-  label: string | null;
-}
-
-export const samplesSchema = defineTable<SampleRow>('samples', [
-  { name: 'sample_index', kind: 'int32', field: 'sampleIndex' },
-  { name: 'sample_id', kind: 'utf8', field: 'sampleId' },
-  { name: 'sample_uri', kind: 'utf8', field: 'sampleUri' },
-  { name: 'label', kind: 'utf8', field: 'label', nullable: true },
+/** The samples table: one image of the dataset, in the order every stage uses (sorted by id). */
+export const samplesSchema = defineTable('samples', [
+  {
+    name: 'sample_index',
+    kind: 'int32',
+    field: 'sampleIndex',
+    doc: '0-based position; images sorted by id, then --limit applied (evenly spaced).',
+  },
+  { name: 'sample_id', kind: 'utf8', field: 'sampleId', doc: 'Path relative to the dataset root.' },
+  { name: 'sample_uri', kind: 'utf8', field: 'sampleUri', doc: 'Full path or s3:// URI.' },
+  { name: 'label', kind: 'utf8', field: 'label', nullable: true, doc: 'Class sub-folder, or null.' },
 ]);
+/** One row of {@link samplesSchema}. */
+export type SampleRow = TableRow<typeof samplesSchema>;
 
-/** A sample a stage could not use (corrupt or unreadable image): skipped, recorded, never fatal. */
-export interface SkippedRow {
-  stage: string;
-  sampleIndex: number;
-  sampleId: string;
-  error: string;
-}
-
-export const skippedSchema = defineTable<SkippedRow>('skipped', [
-  { name: 'stage', kind: 'utf8', field: 'stage' },
-  { name: 'sample_index', kind: 'int32', field: 'sampleIndex' },
-  { name: 'sample_id', kind: 'utf8', field: 'sampleId' },
-  { name: 'error', kind: 'utf8', field: 'error' },
+/** The skipped table: a sample a stage could not use (corrupt or unreadable image): recorded, never fatal. */
+export const skippedSchema = defineTable('skipped', [
+  { name: 'stage', kind: 'utf8', field: 'stage', doc: 'The stage that skipped it, e.g. references.' },
+  { name: 'sample_index', kind: 'int32', field: 'sampleIndex', doc: 'Which image: its position in samples.' },
+  { name: 'sample_id', kind: 'utf8', field: 'sampleId', doc: 'Which image: its path.' },
+  { name: 'error', kind: 'utf8', field: 'error', doc: 'What went wrong.' },
 ]);
+/** One row of {@link skippedSchema}. */
+export type SkippedRow = TableRow<typeof skippedSchema>;
 
-/** One reference image's circuit for neuron (layer, neuron): R over the channels of `lowerLayer` (step 2). */
-export interface RelevanceRow {
-  layer: string;
-  lowerLayer: string;
-  neuron: number;
-  rank: number;
-  sampleIndex: number;
-  sampleId: string;
-  /** The neuron's reference value (max over space), as in `references`. */
-  value: number;
-  /** R_j, j over the lower layer's channels; sum |R_j| = 1 (all zero if the neuron is dead on the image). */
-  relevance: Float32Array;
-}
-
-export const relevanceSchema = defineTable<RelevanceRow>('relevance', [
-  { name: 'layer', kind: 'utf8', field: 'layer' },
-  { name: 'lower_layer', kind: 'utf8', field: 'lowerLayer' },
-  { name: 'neuron', kind: 'int32', field: 'neuron' },
-  { name: 'rank', kind: 'int32', field: 'rank' },
-  { name: 'sample_index', kind: 'int32', field: 'sampleIndex' },
-  { name: 'sample_id', kind: 'utf8', field: 'sampleId' },
-  { name: 'value', kind: 'float32', field: 'value' },
-  { name: 'relevance', kind: 'float32[]', field: 'relevance' },
+/**
+ * The relevance table: one reference image's circuit for neuron (layer, neuron), R over the channels of
+ * `lowerLayer` (step 2).
+ */
+export const relevanceSchema = defineTable('relevance', [
+  { name: 'layer', kind: 'utf8', field: 'layer', doc: "L, the neuron's layer." },
+  {
+    name: 'lower_layer',
+    kind: 'utf8',
+    field: 'lowerLayer',
+    doc: "L', the layer before L in --layers: the circuit runs over its channels.",
+  },
+  { name: 'neuron', kind: 'int32', field: 'neuron', doc: 'Channel c of L.' },
+  { name: 'rank', kind: 'int32', field: 'rank', doc: "The reference's rank (as in references)." },
+  { name: 'sample_index', kind: 'int32', field: 'sampleIndex', doc: 'The reference image.' },
+  { name: 'sample_id', kind: 'utf8', field: 'sampleId', doc: "The reference image's path." },
+  {
+    name: 'value',
+    kind: 'float32',
+    field: 'value',
+    doc: "The neuron's reference value (max over space), as in references.",
+  },
+  {
+    name: 'relevance',
+    kind: 'float32[]',
+    field: 'relevance',
+    doc: "R_j, j over the lower layer's channels; sum |R_j| = 1 (all zero if the neuron is dead on the image).",
+  },
 ]);
+/** One row of {@link relevanceSchema}. */
+export type RelevanceRow = TableRow<typeof relevanceSchema>;
 
-/** The Activation baseline's features of one image at one layer: mean over space of ReLU(a_L), all channels. */
-export interface ActivationFeaturesRow {
-  layer: string;
-  sampleIndex: number;
-  features: Float32Array;
-}
-
-export const activationFeaturesSchema = defineTable<ActivationFeaturesRow>('activation_features', [
-  { name: 'layer', kind: 'utf8', field: 'layer' },
-  { name: 'sample_index', kind: 'int32', field: 'sampleIndex' },
-  { name: 'features', kind: 'float32[]', field: 'features' },
+/**
+ * The activations table: the Activation baseline's features of one image at one layer, mean over space
+ * of ReLU(a_L), all channels.
+ */
+export const activationFeaturesSchema = defineTable('activation_features', [
+  { name: 'layer', kind: 'utf8', field: 'layer', doc: 'L.' },
+  { name: 'sample_index', kind: 'int32', field: 'sampleIndex', doc: 'The image.' },
+  {
+    name: 'features',
+    kind: 'float32[]',
+    field: 'features',
+    doc: 'Mean over space of ReLU(a_L) per channel of L (length: its channel count).',
+  },
 ]);
+/** One row of {@link activationFeaturesSchema}. */
+export type ActivationFeaturesRow = TableRow<typeof activationFeaturesSchema>;
 
-export type ClusterMethod = 'pure' | 'activation';
-
-/** Which virtual neuron (cluster) a reference image belongs to, per method and cluster count (step 3). */
-export interface ClusterRow {
-  layer: string;
-  neuron: number;
-  method: ClusterMethod;
-  nClusters: number;
-  rank: number;
-  sampleIndex: number;
-  cluster: number;
-}
-
-export const clustersSchema = defineTable<ClusterRow>('clusters', [
-  { name: 'layer', kind: 'utf8', field: 'layer' },
-  { name: 'neuron', kind: 'int32', field: 'neuron' },
-  { name: 'method', kind: 'utf8', field: 'method' },
-  { name: 'n_clusters', kind: 'int32', field: 'nClusters' },
-  { name: 'rank', kind: 'int32', field: 'rank' },
-  { name: 'sample_index', kind: 'int32', field: 'sampleIndex' },
-  { name: 'cluster', kind: 'int32', field: 'cluster' },
+/** The clusters table: which virtual neuron (cluster) a reference image belongs to, per method and count (step 3). */
+export const clustersSchema = defineTable('clusters', [
+  { name: 'layer', kind: 'utf8', field: 'layer', doc: "The neuron's layer." },
+  { name: 'neuron', kind: 'int32', field: 'neuron', doc: "The neuron's channel." },
+  {
+    name: 'method',
+    kind: 'utf8',
+    field: 'method',
+    values: ['pure', 'activation'],
+    doc: 'pure (clustered circuits) or activation (clustered baseline features).',
+  },
+  { name: 'n_clusters', kind: 'int32', field: 'nClusters', doc: 'The cluster count of this clustering.' },
+  { name: 'rank', kind: 'int32', field: 'rank', doc: "The reference image's rank." },
+  { name: 'sample_index', kind: 'int32', field: 'sampleIndex', doc: 'The reference image.' },
+  { name: 'cluster', kind: 'int32', field: 'cluster', doc: '0..n_clusters-1: its virtual neuron.' },
 ]);
+/** One row of {@link clustersSchema}. */
+export type ClusterRow = TableRow<typeof clustersSchema>;
 
-/** Per neuron: the chosen number of virtual neurons and how polysemantic it is. */
-export interface NeuronRow {
-  layer: string;
-  lowerLayer: string;
-  neuron: number;
-  /** Automatic choice over the candidate counts; 1 = monosemantic. */
-  nClusters: number;
-  polysemanticity: number;
-  /** Silhouette of the PURE clustering for each candidate count (index 0 = the smallest count >= 2). */
-  silhouettes: Float32Array;
-  /** Same for the Activation baseline. */
-  activationSilhouettes: Float32Array;
-  references: number;
-}
+export type ClusterMethod = ClusterRow['method'];
 
-export const neuronsSchema = defineTable<NeuronRow>('neurons', [
-  { name: 'layer', kind: 'utf8', field: 'layer' },
-  { name: 'lower_layer', kind: 'utf8', field: 'lowerLayer' },
-  { name: 'neuron', kind: 'int32', field: 'neuron' },
-  { name: 'n_clusters', kind: 'int32', field: 'nClusters' },
-  { name: 'polysemanticity', kind: 'float32', field: 'polysemanticity' },
-  { name: 'silhouettes', kind: 'float32[]', field: 'silhouettes' },
-  { name: 'activation_silhouettes', kind: 'float32[]', field: 'activationSilhouettes' },
-  { name: 'references', kind: 'int32', field: 'references' },
+/** The neurons table: per neuron, the chosen number of virtual neurons and how polysemantic it is. */
+export const neuronsSchema = defineTable('neurons', [
+  { name: 'layer', kind: 'utf8', field: 'layer', doc: "The neuron's layer." },
+  {
+    name: 'lower_layer',
+    kind: 'utf8',
+    field: 'lowerLayer',
+    doc: 'The layer its circuits run over.',
+  },
+  { name: 'neuron', kind: 'int32', field: 'neuron', doc: "The neuron's channel." },
+  {
+    name: 'n_clusters',
+    kind: 'int32',
+    field: 'nClusters',
+    doc: 'Automatic choice over the candidate counts; 1 = monosemantic.',
+  },
+  {
+    name: 'polysemanticity',
+    kind: 'float32',
+    field: 'polysemanticity',
+    doc: '0..1, comparable across neurons and layers (docs/clustering.md).',
+  },
+  {
+    name: 'silhouettes',
+    kind: 'float32[]',
+    field: 'silhouettes',
+    doc: 'Silhouette of the PURE clustering for each candidate count (index 0 = the smallest count >= 2).',
+  },
+  {
+    name: 'activation_silhouettes',
+    kind: 'float32[]',
+    field: 'activationSilhouettes',
+    doc: 'Same for the Activation baseline.',
+  },
+  {
+    name: 'references',
+    kind: 'int32',
+    field: 'references',
+    doc: 'Reference images used (k, fewer if some could not be decoded).',
+  },
 ]);
+/** One row of {@link neuronsSchema}. */
+export type NeuronRow = TableRow<typeof neuronsSchema>;

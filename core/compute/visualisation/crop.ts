@@ -1,9 +1,9 @@
 /**
- * Feature visualisation (DESIGN.md step 4): the part of a reference image a neuron looks at, from the
+ * Feature visualisation (docs/design.md step 4): the part of a reference image a neuron looks at, from the
  * neuron's input heatmap. As the authors draw it (zennit-crp's `vis_opaque_img` with the PURE
  * thresholds): sum the heat over colour channels, blur it, crop to where |heat| > 1 % of its max, make
  * the crop square, dim (alpha 0.4) where |heat| < 2 % of the max. Plain functions on arrays; the
- * heatmaps come from core/attribution, the pixels from core/datasets.
+ * heatmaps come from core/adapters/onnxruntime, the pixels from core/adapters/datasets.
  */
 
 export interface CropOptions {

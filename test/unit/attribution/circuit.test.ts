@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { saveModel } from '../../../core/adapters/models/model-file.js';
 import {
   AttributionEngine,
   type CutSpec,
@@ -18,7 +19,7 @@ import {
 } from '../../../core/adapters/onnxruntime/attribution.js';
 import { createSession, ort } from '../../../core/adapters/onnxruntime/session.js';
 import { buildCircuitModel } from '../../../core/compute/attribution/circuit.js';
-import { graphOf, type ModelProto, saveModel } from '../../../core/compute/onnx/model.js';
+import { graphOf, type ModelProto } from '../../../core/compute/onnx/model.js';
 import { type Tensor, tensor } from '../../../core/compute/onnx/tensor.js';
 import { bottleneckStage } from '../../support/bottleneck.js';
 import { evaluate } from '../../support/interpreter/index.js';

@@ -5,7 +5,7 @@
  */
 
 import { createSession, ort } from '../../../core/adapters/onnxruntime/session.js';
-import { concreteDims, probeModel } from '../../../core/adapters/onnxruntime/shapes.js';
+import { probeModel } from '../../../core/adapters/onnxruntime/shapes.js';
 import { buildBackward } from '../../../core/compute/attribution/backward.js';
 import {
   GraphIndex,
@@ -16,6 +16,7 @@ import {
   valueInfo,
 } from '../../../core/compute/onnx/model.js';
 import { type Tensor, tensor } from '../../../core/compute/onnx/tensor.js';
+import { concreteDims } from '../../../core/compute/onnx/tensor-info.js';
 import { evaluate } from '../../support/interpreter/index.js';
 import { seededRandom } from '../../support/random.js';
 

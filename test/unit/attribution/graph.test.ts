@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { loadModel } from '../../../core/adapters/models/model-file.js';
 import { AttributionEngine, listLayers } from '../../../core/adapters/onnxruntime/attribution.js';
 import { foldConstants } from '../../../core/adapters/onnxruntime/fold.js';
 import { prepareModel } from '../../../core/adapters/onnxruntime/prepare.js';
@@ -24,7 +25,6 @@ import {
   encodeModel,
   GraphIndex,
   graphOf,
-  loadModel,
   opsetVersion,
 } from '../../../core/compute/onnx/model.js';
 import { upgradeOpset } from '../../../core/compute/onnx/opset.js';

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { openDataset } from '../../../core/adapters/datasets/dataset.js';
-import { PREPROCESS_PRESETS, preprocessImage } from '../../../core/adapters/datasets/preprocess.js';
+import { preprocessImage } from '../../../core/adapters/datasets/preprocess.js';
 import { AttributionEngine } from '../../../core/adapters/onnxruntime/attribution.js';
+import { PREPROCESS_PRESETS } from '../../../core/compute/images/preprocess.js';
 import type { ReferenceRow } from '../../../core/compute/tables/schemas.js';
 import { computeCircuits } from '../../../core/stages/circuits.js';
 import { circuitByFiniteDifferences } from '../../support/circuit-fd.js';

@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
+import { hwcToNormalisedChw, preprocessImage } from '../../../core/adapters/datasets/preprocess.js';
 import {
   centreCropOffset,
   defaultPreprocess,
-  hwcToNormalisedChw,
   IMAGENET_MEAN,
   IMAGENET_STD,
   PREPROCESS_PRESETS,
-  preprocessImage,
   resizedSize,
   validatePreprocess,
-} from '../../../core/adapters/datasets/preprocess.js';
+} from '../../../core/compute/images/preprocess.js';
 
 /** A PNG whose pixels are given by `colour(x, y)` (RGB). */
 async function png(

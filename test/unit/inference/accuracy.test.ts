@@ -2,12 +2,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { openDataset } from '../../../core/adapters/datasets/dataset.js';
-import {
-  PREPROCESS_PRESETS,
-  type PreprocessSpec,
-  preprocessImage,
-} from '../../../core/adapters/datasets/preprocess.js';
+import { preprocessImage } from '../../../core/adapters/datasets/preprocess.js';
 import { openActivationModel } from '../../../core/adapters/onnxruntime/activations.js';
+import { PREPROCESS_PRESETS, type PreprocessSpec } from '../../../core/compute/images/preprocess.js';
 import { evenlySpaced } from '../../../core/compute/run/config.js';
 import type { SampleRow } from '../../../core/compute/tables/schemas.js';
 import { sharedDataset, sharedModel } from '../../support/paths.js';

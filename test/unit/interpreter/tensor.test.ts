@@ -1,4 +1,4 @@
-/** core/onnx/tensor.ts and core/onnx/attributes.ts: construction, proto decoding and encoding, attributes. */
+/** core/compute/onnx/tensor.ts and core/compute/onnx/attributes.ts: construction, proto decoding and encoding, attributes. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import onnxProto from 'onnx-proto';

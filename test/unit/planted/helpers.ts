@@ -4,7 +4,6 @@
  */
 import * as ort from 'onnxruntime-node';
 import { hwcToNormalisedChw } from '../../../core/adapters/datasets/preprocess.js';
-import { withExtraOutputs } from '../../../core/adapters/onnxruntime/activations.js';
 import {
   buildPlantedModel,
   type PlantedImageSpec,
@@ -12,7 +11,8 @@ import {
   renderPlantedImage,
   WEIGHT_NAMES,
 } from '../../../core/adapters/planted/index.js';
-import { decodeModel } from '../../../core/compute/onnx/model.js';
+import { withExtraOutputs } from '../../../core/compute/onnx/image-model.js';
+import { decodeModel, encodeModel } from '../../../core/compute/onnx/model.js';
 import { tensorFromProto } from '../../../core/compute/onnx/tensor.js';
 
 export const POOLED = '/pool/MaxPool_output_0';
@@ -59,7 +59,7 @@ export async function forwardPlanted(
   images: readonly PlantedImageSpec[],
 ): Promise<PlantedForward> {
   const model = decodeModel(buildPlantedModel(truth.size));
-  const bytes = withExtraOutputs(model, [truth.layers.lower, POOLED, truth.layers.upper]);
+  const bytes = encodeModel(withExtraOutputs(model, [truth.layers.lower, POOLED, truth.layers.upper]));
   const session = await ort.InferenceSession.create(bytes, sessionOptions());
   try {
     const input = new ort.Tensor('float32', inputBatch(truth, images), [

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openDataset } from '../../../core/adapters/datasets/dataset.js';
-import { PREPROCESS_PRESETS, preprocessImage } from '../../../core/adapters/datasets/preprocess.js';
+import { preprocessImage } from '../../../core/adapters/datasets/preprocess.js';
 import { openActivationModel } from '../../../core/adapters/onnxruntime/activations.js';
+import { PREPROCESS_PRESETS } from '../../../core/compute/images/preprocess.js';
 import { actMaxShard } from '../../../core/stages/references.js';
 import { sharedDataset, sharedModel } from '../../support/paths.js';
 

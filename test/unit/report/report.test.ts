@@ -5,14 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { writeJson, writeTable } from '../../../activities/io.js';
-import {
-  hwcToNormalisedChw,
-  modelView,
-  PREPROCESS_PRESETS,
-} from '../../../core/adapters/datasets/preprocess.js';
+import { hwcToNormalisedChw, modelView } from '../../../core/adapters/datasets/preprocess.js';
 import { AttributionEngine, heatmaps } from '../../../core/adapters/onnxruntime/attribution.js';
 import { openStore } from '../../../core/adapters/storage/index.js';
+import { writeJson, writeTable } from '../../../core/adapters/tables/io.js';
+import { PREPROCESS_PRESETS } from '../../../core/compute/images/preprocess.js';
 import { tensor } from '../../../core/compute/onnx/tensor.js';
 import type { SweepConfig } from '../../../core/compute/run/config.js';
 import { runKeys } from '../../../core/compute/run/layout.js';

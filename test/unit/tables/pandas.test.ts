@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { writeJson, writeTable } from '../../../activities/io.js';
 import { openStore } from '../../../core/adapters/storage/index.js';
+import { writeJson, writeTable } from '../../../core/adapters/tables/io.js';
 import { runKeys } from '../../../core/compute/run/layout.js';
 import {
   type NeuronRow,

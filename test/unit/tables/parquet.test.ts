@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { openDuckDB } from '../../../core/adapters/analytics/duckdb.js';
 import { fromParquet, toParquet } from '../../../core/adapters/tables/parquet.js';
-import { defineTable } from '../../../core/compute/tables/schema.js';
+import { defineTable, type TableRow } from '../../../core/compute/tables/schema.js';
 import {
   type ReferenceRow,
   type RelevanceRow,
@@ -89,21 +89,30 @@ describe('Parquet tables', () => {
   });
 
   test('a wrong row or file fails with the table and column named', () => {
-    type Row = { a: number; b: string | null };
-    const schema = defineTable<Row>('demo', [
-      { name: 'a', kind: 'int32', field: 'a' },
-      { name: 'b', kind: 'utf8', field: 'b' },
+    const schema = defineTable('demo', [
+      { name: 'a', kind: 'int32', field: 'a', doc: 'a number' },
+      { name: 'b', kind: 'utf8', field: 'b', doc: 'a string, never null' },
     ]);
-    assert.throws(() => schema.toArrow([{ a: 1, b: null }]), /table demo: column b is not nullable/);
+    // A row the types would refuse, as an untyped caller could pass it.
+    const nullInB = { a: 1, b: null } as unknown as TableRow<typeof schema>;
+    assert.throws(() => schema.toArrow([nullInB]), /table demo: column b is not nullable/);
     assert.throws(
       () =>
-        defineTable<Row>('twice', [
-          { name: 'a', kind: 'int32', field: 'a' },
-          { name: 'a', kind: 'int32', field: 'a' },
+        defineTable('twice', [
+          { name: 'a', kind: 'int32', field: 'a', doc: '' },
+          { name: 'a', kind: 'int32', field: 'b', doc: '' },
         ]),
-      /declared twice/,
+      /table twice: column a declared twice/,
     );
-    const other = defineTable<{ x: number }>('other', [{ name: 'x', kind: 'int32', field: 'x' }]);
+    assert.throws(
+      () =>
+        defineTable('twice', [
+          { name: 'a', kind: 'int32', field: 'a', doc: '' },
+          { name: 'b', kind: 'int32', field: 'a', doc: '' },
+        ]),
+      /table twice: field a declared twice/,
+    );
+    const other = defineTable('other', [{ name: 'x', kind: 'int32', field: 'x', doc: '' }]);
     assert.throws(
       () => schema.fromArrow(fromParquet(toParquet(other.toArrow([{ x: 1 }])))),
       /table demo: Parquet file has no column a/,

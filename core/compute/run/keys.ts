@@ -1,4 +1,7 @@
-import { InvalidKeyError } from './errors.js';
+/** A key or store URI that the object store refuses (absolute, '..', empty segments, unknown scheme...). */
+export class InvalidKeyError extends Error {
+  override readonly name = 'InvalidKeyError';
+}
 
 /**
  * Keys are relative, '/'-separated paths below a store's root: `run1/references/layer=x/part-0-99.parquet`.

@@ -1,0 +1,57 @@
+import { runStore } from '../core/adapters/storage/index.js';
+import { asInputError } from '../core/compute/errors.js';
+import type { SweepConfig } from '../core/compute/run/config.js';
+import { runUri } from '../core/compute/run/layout.js';
+import { configureSweep, type SweepRequest } from '../core/stages/configure.js';
+import { finishReferences, mergeReferences } from '../core/stages/references.js';
+import { finishLayer, virtualNeuronsPart } from '../core/stages/virtual-neurons.js';
+import type {
+  FinishLayerInput,
+  FinishReferencesInput,
+  FinishReferencesResult,
+  LayerSummary,
+  MergeReferencesInput,
+  MergeReferencesResult,
+  VirtualNeuronsInput,
+  VirtualNeuronsResult,
+} from './inputs.js';
+
+/**
+ * The activities of the CPU task queue: merges, clustering, manifests and the configuration of
+ * scheduled sweeps. Thin wrappers over core/stages.
+ */
+export function createCpuActivities() {
+  return {
+    mergeReferences({ config, layer, shards }: MergeReferencesInput): Promise<MergeReferencesResult> {
+      return mergeReferences(config, layer, shards, runStore(config));
+    },
+
+    async finishReferences({
+      config,
+      shards,
+      merged,
+    }: FinishReferencesInput): Promise<FinishReferencesResult> {
+      const finished = await finishReferences(config, shards, merged, runStore(config));
+      return { runUri: runUri(config.outUri, config.runId), ...finished };
+    },
+
+    virtualNeurons({ config, layer, neurons }: VirtualNeuronsInput): Promise<VirtualNeuronsResult> {
+      return virtualNeuronsPart(config, layer, neurons, runStore(config));
+    },
+
+    finishLayer({ config, lowerLayer, layer, batches }: FinishLayerInput): Promise<LayerSummary> {
+      return finishLayer(lowerLayer, layer, batches, runStore(config));
+    },
+
+    /**
+     * For scheduled sweeps: the request stored in a schedule becomes a fresh SweepConfig at every firing,
+     * so each night's run reads the checkpoint that is there that night (its digest names the run). A bad
+     * request (unknown layer, unreadable model) will not get better by retrying tonight.
+     */
+    configureScheduledSweep(request: SweepRequest): Promise<SweepConfig> {
+      return asInputError('InvalidSweepRequest', () => configureSweep(request));
+    },
+  };
+}
+
+export type CpuActivities = ReturnType<typeof createCpuActivities>;

@@ -1,0 +1,61 @@
+/**
+ * The activities' inputs and results: what travels in Temporal payloads between workflows and workers.
+ * URIs, names, ranges and counts only, never tensors (docs/design.md, "Workflows hold references").
+ */
+import type { LayerShape, NeuronRange, ShardRange, SweepConfig } from '../core/compute/run/config.js';
+import type { MergedLayer } from '../core/stages/references.js';
+
+export type { CircuitsPart as CircuitsResult } from '../core/stages/circuits.js';
+export type {
+  MergedLayer as MergeReferencesResult,
+  PreparedSweep as PrepareSweepResult,
+  ShardPart as ReferencesShardResult,
+} from '../core/stages/references.js';
+export type {
+  LayerSummary,
+  VirtualNeuronsPart as VirtualNeuronsResult,
+} from '../core/stages/virtual-neurons.js';
+
+export interface ReferencesShardInput {
+  config: SweepConfig;
+  shard: ShardRange;
+}
+
+export interface MergeReferencesInput {
+  config: SweepConfig;
+  layer: LayerShape;
+  shards: ShardRange[];
+}
+
+export interface FinishReferencesInput {
+  config: SweepConfig;
+  shards: ShardRange[];
+  merged: MergedLayer[];
+}
+
+export interface FinishReferencesResult {
+  runUri: string;
+  skipped: number;
+  manifestKey: string;
+}
+
+export interface CircuitsInput {
+  config: SweepConfig;
+  lowerLayer: string;
+  upperLayer: LayerShape;
+  neurons: NeuronRange;
+}
+
+export interface VirtualNeuronsInput {
+  config: SweepConfig;
+  lowerLayer: string;
+  layer: LayerShape;
+  neurons: NeuronRange;
+}
+
+export interface FinishLayerInput {
+  config: SweepConfig;
+  lowerLayer: string;
+  layer: LayerShape;
+  batches: NeuronRange[];
+}

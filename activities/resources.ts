@@ -1,0 +1,68 @@
+import { readFile } from 'node:fs/promises';
+import { type Dataset, openDataset } from '../core/adapters/datasets/dataset.js';
+import { openModelFile } from '../core/adapters/models/model-file.js';
+import { type ActivationModel, openActivationModel } from '../core/adapters/onnxruntime/activations.js';
+import { AttributionEngine } from '../core/adapters/onnxruntime/attribution.js';
+import type { SessionSettings } from '../core/adapters/onnxruntime/session.js';
+import { runStore } from '../core/adapters/storage/index.js';
+import { readTable } from '../core/adapters/tables/io.js';
+import type { SweepConfig } from '../core/compute/run/config.js';
+import { runKeys, runUri } from '../core/compute/run/layout.js';
+import {
+  type ReferenceRow,
+  referencesSchema,
+  type SampleRow,
+  samplesSchema,
+} from '../core/compute/tables/schemas.js';
+import { promiseCache } from './io.js';
+
+/**
+ * What an inference worker keeps between activities: model files (fetched and verified once per
+ * (URI, digest)), onnxruntime sessions, datasets and the tables read by many activities. Bounded caches
+ * (see promiseCache): a long-lived worker serves run after run, checkpoint after checkpoint.
+ */
+export function inferenceResources(session: SessionSettings) {
+  const modelFiles = promiseCache<string>();
+  // More models than four are not in use at once by one worker (inference runs one activity at a time).
+  const activationModels = promiseCache<ActivationModel>(4, (m) => m.release());
+  const engines = promiseCache<AttributionEngine>(4, (e) => e.release());
+  const samples = promiseCache<SampleRow[]>();
+  const references = promiseCache<ReferenceRow[]>();
+  const datasets = new Map<string, Dataset>();
+
+  /** The local, verified file of the run's model: every stage opens the model through this. */
+  function modelFile(config: SweepConfig): Promise<string> {
+    return modelFiles(`${config.modelUri}\n${config.modelDigest}`, async () => {
+      return (await openModelFile(config.modelUri, config.modelDigest)).path;
+    });
+  }
+
+  return {
+    modelFile,
+    async activationModel(config: SweepConfig): Promise<ActivationModel> {
+      const path = await modelFile(config);
+      return activationModels(`${path}\n${config.layers.join('\n')}`, async () =>
+        openActivationModel(await readFile(path), config.layers, session),
+      );
+    },
+    async engine(config: SweepConfig): Promise<AttributionEngine> {
+      return engines(await modelFile(config), async () => new AttributionEngine(session));
+    },
+    dataset(config: SweepConfig): Dataset {
+      const dataset = datasets.get(config.dataUri) ?? openDataset(config.dataUri);
+      datasets.set(config.dataUri, dataset);
+      return dataset;
+    },
+    samples(config: SweepConfig): Promise<SampleRow[]> {
+      return samples(runUri(config.outUri, config.runId), () =>
+        readTable(runStore(config), runKeys.samples, samplesSchema),
+      );
+    },
+    references(config: SweepConfig, layer: string): Promise<ReferenceRow[]> {
+      const key = runKeys.referencesLayer(layer);
+      return references(`${runUri(config.outUri, config.runId)}\n${key}`, () =>
+        readTable(runStore(config), key, referencesSchema),
+      );
+    },
+  };
+}

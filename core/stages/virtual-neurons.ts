@@ -1,0 +1,109 @@
+/**
+ * Step 3 of PURE (docs/design.md, "Virtual neurons"): k-means on the circuits (and on the Activation
+ * baseline) of a batch of neurons, then per layer the manifests of its tables and a summary.
+ */
+import type { ObjectStore } from '../adapters/storage/index.js';
+import { readTable, writeJson, writeTable } from '../adapters/tables/io.js';
+import type { LayerShape, NeuronRange, SweepConfig } from '../compute/run/config.js';
+import { LAYER_TABLES, runKeys } from '../compute/run/layout.js';
+import {
+  activationFeaturesSchema,
+  clustersSchema,
+  type NeuronRow,
+  neuronsSchema,
+  relevanceSchema,
+  type SkippedRow,
+  skippedSchema,
+} from '../compute/tables/schemas.js';
+import { splitNeurons } from '../compute/virtual-neurons/split.js';
+
+export interface VirtualNeuronsPart {
+  neuronsKey: string;
+  polysemantic: number;
+  reused: boolean;
+}
+
+/** Clusters and neuron verdicts of one neuron batch; `neurons/` is written last (the part is complete). */
+export async function virtualNeuronsPart(
+  config: SweepConfig,
+  layer: LayerShape,
+  neurons: NeuronRange,
+  store: ObjectStore,
+): Promise<VirtualNeuronsPart> {
+  const neuronsKey = runKeys.layerPart('neurons', layer.name, neurons);
+  if (await store.exists(neuronsKey)) return { neuronsKey, polysemantic: -1, reused: true };
+  const relevance = await readTable(
+    store,
+    runKeys.layerPart('relevance', layer.name, neurons),
+    relevanceSchema,
+  );
+  const features = await readTable(
+    store,
+    runKeys.layerPart('activations', layer.name, neurons),
+    activationFeaturesSchema,
+  );
+  const splits = await splitNeurons(relevance, features, {
+    clusterCounts: config.clusterCounts,
+    seed: config.seed,
+  });
+  await writeTable(
+    store,
+    runKeys.layerPart('clusters', layer.name, neurons),
+    clustersSchema,
+    splits.flatMap((s) => s.clusters),
+  );
+  await writeTable(
+    store,
+    neuronsKey,
+    neuronsSchema,
+    splits.map((s) => s.neuron),
+  );
+  return { neuronsKey, polysemantic: splits.filter((s) => s.neuron.nClusters > 1).length, reused: false };
+}
+
+export interface LayerSummary {
+  layer: string;
+  lowerLayer: string;
+  neurons: number;
+  /** Neurons the automatic choice split into two or more virtual neurons. */
+  polysemantic: number;
+  meanPolysemanticity: number;
+  skipped: number;
+}
+
+/** The layer's skipped images and table manifests, once every neuron batch is done; returns its summary. */
+export async function finishLayer(
+  lowerLayer: string,
+  layer: LayerShape,
+  batches: readonly NeuronRange[],
+  store: ObjectStore,
+): Promise<LayerSummary> {
+  const neurons: NeuronRow[] = [];
+  const skipped: SkippedRow[] = [];
+  for (const range of batches) {
+    neurons.push(...(await readTable(store, runKeys.layerPart('neurons', layer.name, range), neuronsSchema)));
+    skipped.push(...(await readTable(store, runKeys.circuitsSkipped(layer.name, range), skippedSchema)));
+  }
+  if (!(await store.exists(runKeys.skippedCircuits(layer.name)))) {
+    await writeTable(store, runKeys.skippedCircuits(layer.name), skippedSchema, skipped);
+  }
+  for (const table of LAYER_TABLES) {
+    const key = runKeys.layerManifest(table, layer.name);
+    if (await store.exists(key)) continue;
+    await writeJson(store, key, {
+      table,
+      layer: layer.name,
+      lowerLayer,
+      parts: batches.map((range) => runKeys.layerPart(table, layer.name, range)),
+    });
+  }
+  const polysemantic = neurons.filter((n) => n.nClusters > 1).length;
+  return {
+    layer: layer.name,
+    lowerLayer,
+    neurons: neurons.length,
+    polysemantic,
+    meanPolysemanticity: neurons.reduce((s, n) => s + n.polysemanticity, 0) / Math.max(1, neurons.length),
+    skipped: skipped.length,
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * Opening a finished run for the report: its config from the store, its tables as DuckDB views, and
+ * the summary the index page shows (images, skipped images, the neurons of each explained layer).
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { openDuckDB, s3SettingsFromEnv } from '../core/adapters/analytics/duckdb.js';
+import { createRunViews } from '../core/adapters/analytics/views.js';
+import { isNotFound, isS3Uri, type ObjectStore } from '../core/adapters/storage/index.js';
+import type { SweepConfig } from '../core/compute/run/config.js';
+import { runKeys } from '../core/compute/run/layout.js';
+import type { ClusterMethod } from '../core/compute/tables/schemas.js';
+import {
+  countRows,
+  type ReportNeuron,
+  readNeurons,
+  readSkipped,
+  readVirtualNeurons,
+  type VirtualNeuron,
+} from './data.js';
+
+/** A layer that has neurons, with its position in config.layers (pages and crops are named by it). */
+export interface ExplainedLayer {
+  layer: string;
+  index: number;
+}
+
+export interface RunSummary {
+  runUri: string;
+  config: SweepConfig;
+  /** Rows of the samples table. */
+  images: number;
+  /** Images each stage skipped. */
+  skipped: { stage: string; images: number }[];
+  /** Each layer's neurons, most polysemantic first. */
+  byLayer: ReadonlyMap<string, ReportNeuron[]>;
+  explained: ExplainedLayer[];
+  /** The candidate cluster counts in increasing order, the order of each neuron's silhouettes. */
+  clusterCounts: number[];
+}
+
+/** An explained layer as its page shows it. */
+export interface ShownLayer extends ExplainedLayer {
+  /** All neurons of the layer, most polysemantic first. */
+  neurons: ReportNeuron[];
+  /** The first `top` of them: the page shows their virtual neurons. */
+  shown: ReportNeuron[];
+  /** The cluster count shown for each shown neuron (see readShownLayers). */
+  shownCounts: ReadonlyMap<number, number>;
+  /** `virtualNeurons.get(neuron).get(method)`: the shown neuron's clusters at its shown count. */
+  virtualNeurons: ReadonlyMap<number, ReadonlyMap<ClusterMethod, VirtualNeuron[]>>;
+}
+
+/** The run's config.json; a missing one names the folder that should hold it. */
+export async function readRunConfig(store: ObjectStore): Promise<SweepConfig> {
+  const configBytes = await store.get(runKeys.config).catch((error: unknown) => {
+    if (!isNotFound(error)) throw error;
+    throw new Error(
+      `no ${runKeys.config} under ${store.uri}; point at <out>/<run>, the folder that holds it`,
+    );
+  });
+  return JSON.parse(new TextDecoder().decode(configBytes)) as SweepConfig;
+}
+
+/** An in-memory DuckDB that can read the run's tables, wherever they are; close it with closeSync. */
+export async function openRunDatabase(runUri: string): Promise<DuckDBConnection> {
+  const s3 = isS3Uri(runUri) ? s3SettingsFromEnv() : undefined;
+  if (isS3Uri(runUri) && !s3) {
+    throw new Error(
+      'reading an s3:// run needs PURE_S3_ENDPOINT (or AWS_ENDPOINT_URL) and credentials in the environment',
+    );
+  }
+  return openDuckDB(s3);
+}
+
+/** What the run holds; tables a stopped run has not written yet count as empty. */
+export async function readRunSummary(
+  db: DuckDBConnection,
+  runUri: string,
+  config: SweepConfig,
+): Promise<RunSummary> {
+  const views = new Set(await createRunViews(db, runUri));
+  const images = views.has('samples') ? await countRows(db, 'samples') : 0;
+  const skipped = views.has('skipped') ? await readSkipped(db) : [];
+  const neurons = views.has('neurons') && views.has('clusters') ? await readNeurons(db) : [];
+  const byLayer = new Map<string, ReportNeuron[]>();
+  for (const n of neurons) byLayer.set(n.layer, [...(byLayer.get(n.layer) ?? []), n]);
+  return {
+    runUri,
+    config,
+    images,
+    skipped,
+    byLayer,
+    explained: explainedLayers(byLayer.keys(), config),
+    clusterCounts: [...(config.clusterCounts ?? [2, 3, 4, 5])].sort((a, b) => a - b),
+  };
+}
+
+/**
+ * The `top` most polysemantic neurons of each explained layer with their virtual neurons, at most
+ * `thumbnails` images each. A neuron is shown at its chosen count; a monosemantic one (chosen 1) at the
+ * smallest candidate, so that the page still shows how it would split.
+ */
+export async function readShownLayers(
+  db: DuckDBConnection,
+  run: RunSummary,
+  top: number,
+  thumbnails: number,
+): Promise<ShownLayer[]> {
+  const fallbackCount = run.clusterCounts[0] ?? 2;
+  const layers: ShownLayer[] = [];
+  for (const { layer, index } of run.explained) {
+    const neurons = run.byLayer.get(layer) ?? [];
+    const shown = neurons.slice(0, top);
+    const shownCounts = new Map(shown.map((n) => [n.neuron, n.nClusters > 1 ? n.nClusters : fallbackCount]));
+    const virtualNeurons = await readVirtualNeurons(db, layer, shownCounts, thumbnails);
+    layers.push({ layer, index, neurons, shown, shownCounts, virtualNeurons });
+  }
+  return layers;
+}
+
+/** Layers in the order of config.layers; any the config does not name (should not happen) after them. */
+function explainedLayers(layers: Iterable<string>, config: SweepConfig): ExplainedLayer[] {
+  const explained = [...layers]
+    .map((layer) => ({ layer, index: config.layers.indexOf(layer) }))
+    .sort((a, b) => (a.index < 0 ? 1e9 : a.index) - (b.index < 0 ? 1e9 : b.index));
+  let extra = config.layers.length;
+  for (const e of explained) if (e.index < 0) e.index = extra++;
+  return explained;
+}
