@@ -23,7 +23,7 @@ export interface PictureSettings {
 /** Thumbnails made concurrently, so that reading images (from S3 too) overlaps with resizing them. */
 const THUMBNAIL_WORKERS = 8;
 
-/** Every picture the pages show, in page order; an image two sections share (thumbnails) is listed once. */
+/** Every picture the pages show, layer by layer; an image two sections share (thumbnails) is listed once. */
 export function collectPictures(layers: readonly ShownLayer[], source: ImageSource): CropRequest[] {
   const pictures = new Map<string, CropRequest>();
   for (const { layer, index, virtualNeurons } of layers) {
