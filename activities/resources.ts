@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { type Dataset, openDataset } from '../core/adapters/datasets/dataset.js';
-import { openModelFile } from '../core/adapters/models/model-file.js';
+import { localModelFile } from '../core/adapters/models/model-file.js';
 import { type ActivationModel, openActivationModel } from '../core/adapters/onnxruntime/activations.js';
 import { AttributionEngine } from '../core/adapters/onnxruntime/attribution.js';
 import type { SessionSettings } from '../core/adapters/onnxruntime/session.js';
@@ -32,9 +32,9 @@ export function inferenceResources(session: SessionSettings) {
 
   /** The local, verified file of the run's model: every stage opens the model through this. */
   function modelFile(config: SweepConfig): Promise<string> {
-    return modelFiles(`${config.modelUri}\n${config.modelDigest}`, async () => {
-      return (await openModelFile(config.modelUri, config.modelDigest)).path;
-    });
+    return modelFiles(`${config.modelUri}\n${config.modelDigest}`, () =>
+      localModelFile(config.modelUri, config.modelDigest),
+    );
   }
 
   return {

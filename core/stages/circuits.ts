@@ -29,7 +29,7 @@ import { type DecodedSamples, decodeSamples, stackPixels } from './decode.js';
 
 export interface CircuitJob {
   engine: AttributionEngine;
-  /** Local path of the model (see openModelFile). */
+  /** Local path of the model (see localModelFile). */
   modelPath: string;
   lowerLayer: string;
   upperLayer: string;

@@ -11,7 +11,8 @@ import { readUri } from '../storage/blob.js';
 import { isS3Uri } from '../storage/index.js';
 
 /**
- * A local file for a model URI, since onnxruntime and the graph tools read files.
+ * A local file for a model URI, since onnxruntime and the graph tools read files: the one way a worker,
+ * `pure layers` and `pure report` open a model, so the digest is checked in one place.
  * - Without a digest: local paths as they are; s3:// objects downloaded once per host into a cache folder.
  * - With the run's digest: the bytes are checked against it and kept in the cache under (URI, digest), so a
  *   long-lived worker never mixes up two checkpoints written to the same path (sessions are cached by file).
@@ -51,22 +52,6 @@ export class ModelChangedError extends InputError {
       `the model at ${uri} changed since the run was configured (${found}, expected ${expected}); start a new run for the new checkpoint`,
     );
   }
-}
-
-/** The local file of a run's model, checked against the run's digest (once per host, see localModelFile). */
-export interface ModelFile {
-  readonly uri: string;
-  readonly digest: string | undefined;
-  /** A local file that onnxruntime and the graph tools read; immutable while it exists. */
-  readonly path: string;
-}
-
-/**
- * The one way a worker opens a run's model: every stage (references, circuits, heatmaps) calls this and
- * reads the returned file, so the digest is verified in one place and each (URI, digest) is fetched once.
- */
-export async function openModelFile(uri: string, digest?: string): Promise<ModelFile> {
-  return { uri, digest, path: await localModelFile(uri, digest) };
 }
 
 /** Reads and decodes an ONNX file, with errors that name the file. */
