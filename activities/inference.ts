@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
 import { type InferenceSettings, sessionSettingsFor } from '../core/adapters/onnxruntime/session.js';
 import { runStore } from '../core/adapters/storage/index.js';
+import { decodeModel } from '../core/compute/onnx/model.js';
 import type { SweepConfig } from '../core/compute/run/config.js';
 import { circuitsPart } from '../core/stages/circuits.js';
 import { type PreparedSweep, prepareSweep, referencesShard } from '../core/stages/references.js';
@@ -19,6 +21,7 @@ export function createInferenceActivities(settings: InferenceSettings = {}) {
       return prepareSweep(config, runStore(config), {
         dataset: () => resources.dataset(config),
         model: (validated) => resources.activationModel(validated),
+        graph: async (validated) => decodeModel(await readFile(await resources.modelFile(validated))),
       });
     },
 

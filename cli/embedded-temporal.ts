@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,13 +42,74 @@ export interface EmbeddedTemporal {
   stop(): Promise<void>;
 }
 
+/** Who holds a state folder: the `pure` process and the server it started. */
+interface StateLock {
+  pid: number;
+  serverPid?: number;
+  startedAt: string;
+}
+
+function alive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One `pure run` per state folder: the dev server's SQLite database allows one server. A second run
+ * gets a message that says who holds the folder instead of "database is locked" in a log. A lock left
+ * by a process that died (kill -9) is taken over, and a server it left running is stopped.
+ */
+function lockStateDir(stateDir: string): { update(serverPid: number): void; release(): void } {
+  const lockFile = join(stateDir, 'lock.json');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(lockFile, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }), {
+        flag: 'wx',
+      });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+      let held: Partial<StateLock> = {};
+      try {
+        held = JSON.parse(readFileSync(lockFile, 'utf8')) as StateLock;
+      } catch {
+        // unreadable: a lock written half by a process that died; take it over
+      }
+      if (held.pid !== process.pid && alive(held.pid)) {
+        throw new Error(
+          `another \`pure run\` (pid ${held.pid}, started ${held.startedAt}) is using ${stateDir}; ` +
+            'wait for it to finish or stop it (Ctrl-C), or give this run its own --state-dir',
+        );
+      }
+      if (alive(held.serverPid)) process.kill(held.serverPid!, 'SIGTERM');
+      rmSync(lockFile, { force: true });
+    }
+  }
+  return {
+    update(serverPid) {
+      const lock: StateLock = { pid: process.pid, serverPid, startedAt: new Date().toISOString() };
+      writeFileSync(lockFile, JSON.stringify(lock));
+    },
+    release: () => rmSync(lockFile, { force: true }),
+  };
+}
+
 /**
  * Starts a private Temporal dev server for one `pure run` (headless, free port, SQLite state under
  * `stateDir`), waits until its frontend accepts connections, and stops it with the process.
+ *
+ * The server runs in its own process group, so a Ctrl-C on the terminal reaches `pure run` only: the
+ * run then stops its sweep through the server before it stops the server (cli/run.ts).
  */
 export async function startEmbeddedTemporal(stateDir: string, timeoutMs = 90_000): Promise<EmbeddedTemporal> {
   const binary = findTemporalBinary();
   mkdirSync(stateDir, { recursive: true });
+  const lock = lockStateDir(stateDir);
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const logFile = join(stateDir, 'temporal.log');
@@ -68,27 +129,25 @@ export async function startEmbeddedTemporal(stateDir: string, timeoutMs = 90_000
       '--log-level',
       'warn',
     ],
-    { stdio: ['ignore', log, log], detached: false },
+    { stdio: ['ignore', log, log], detached: true },
   );
+  if (child.pid) lock.update(child.pid);
   let exited: string | undefined;
   child.once('exit', (code, signal) => {
     exited = `exited with ${signal ?? `code ${code}`}`;
   });
   const stopChild = () => {
     if (child.exitCode === null && !child.killed) child.kill('SIGTERM');
+    lock.release();
   };
   process.once('exit', stopChild);
-  // A signal ends Node without 'exit' handlers: stop the server first, or it outlives us holding its database.
-  const onSignal = (signal: NodeJS.Signals) => {
-    stopChild();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (exited) throw new Error(`the embedded Temporal dev server ${exited}; see ${logFile}`);
+    if (exited) {
+      lock.release();
+      throw new Error(`the embedded Temporal dev server ${exited}; see ${logFile}`);
+    }
     try {
       const connection = await NativeConnection.connect({ address });
       await connection.close();
@@ -108,14 +167,14 @@ export async function startEmbeddedTemporal(stateDir: string, timeoutMs = 90_000
     logFile,
     stop: async () => {
       process.removeListener('exit', stopChild);
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      if (child.exitCode !== null) return;
-      const done = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await done;
-      clearTimeout(timer);
+      if (child.exitCode === null) {
+        const done = new Promise<void>((r) => child.once('exit', () => r()));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await done;
+        clearTimeout(timer);
+      }
+      lock.release();
     },
   };
 }

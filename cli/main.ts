@@ -1,6 +1,7 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEVICES, type Device } from '../core/adapters/onnxruntime/session.js';
 import {
@@ -11,11 +12,14 @@ import {
 import { COMPOSITES } from '../core/compute/attribution/lrp.js';
 import { CONFIG_DEFAULTS, SWEEP_STAGES, type SweepStage } from '../core/compute/run/config.js';
 import { DEFAULT_QUEUE_PREFIX, QUEUE_ROLES, sweepWorkflowId } from '../core/compute/run/temporal-names.js';
+import { cancelCommand } from './cancel.js';
+import { installInterruptHandler } from './interrupt.js';
 import { layersCommand } from './layers.js';
+import { installTemporalLogging } from './logging.js';
 import { plantedCommand } from './planted.js';
 import { queryCommand } from './query.js';
 import { reportCommand } from './report.js';
-import { runCommand } from './run.js';
+import { RunInterrupted, runCommand } from './run.js';
 import {
   scheduleCreateCommand,
   scheduleDeleteCommand,
@@ -24,6 +28,12 @@ import {
 } from './schedule.js';
 import { statusCommand } from './status.js';
 import { workerCommand } from './worker.js';
+
+/** The version in package.json (the installed package's own). */
+function packageVersion(): string {
+  const file = fileURLToPath(new URL('../../package.json', import.meta.url));
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
 
 function positiveInt(name: string, min = 1) {
   return (value: string): number => {
@@ -34,20 +44,10 @@ function positiveInt(name: string, min = 1) {
   };
 }
 
-// Worker lifecycle chatter is noise on a terminal; PURE_LOG_LEVEL=INFO or DEBUG brings it back. The inference
-// worker deliberately runs no workflows, so the SDK's warning about that is dropped.
-Runtime.install({
-  logger: new DefaultLogger((process.env.PURE_LOG_LEVEL ?? 'WARN') as LogLevel, (entry) => {
-    if (entry.message.startsWith('No workflows registered')) return;
-    process.stderr.write(
-      `[temporal] ${entry.level} ${entry.message}${entry.meta ? ` ${JSON.stringify(entry.meta)}` : ''}\n`,
-    );
-  }),
-});
-
 const program = new Command()
   .name('pure')
   .description('Find polysemantic neurons in image models and split them into pure virtual neurons (PURE).')
+  .version(packageVersion(), '-V, --version')
   .showHelpAfterError();
 
 function countList(value: string): number[] {
@@ -151,11 +151,10 @@ withInferenceOptions(
   .option('--no-worker', 'do not run an in-process worker (workers run elsewhere)')
   .option('--state-dir <dir>', 'where the embedded Temporal server keeps its state', '.pure')
   .action(async (opts) => {
-    const result = await runCommand({
-      ...opts,
-      temporal: temporalAddress(opts.temporal),
-      stateDir: resolve(opts.stateDir),
-    });
+    const stateDir = resolve(opts.stateDir);
+    installInterruptHandler();
+    installTemporalLogging({ file: resolve(stateDir, 'pure.log') });
+    const result = await runCommand({ ...opts, temporal: temporalAddress(opts.temporal), stateDir });
     const root = result.runUri;
     const lines = [
       '',
@@ -226,9 +225,19 @@ withInferenceOptions(
     `default: $TEMPORAL_ADDRESS, else ${LOCAL_TEMPORAL_ADDRESS}`,
     true,
   ),
-).action((opts) =>
-  workerCommand({ ...opts, temporal: temporalAddress(opts.temporal) ?? LOCAL_TEMPORAL_ADDRESS }),
-);
+).action((opts) => {
+  installTemporalLogging('stderr');
+  return workerCommand({ ...opts, temporal: temporalAddress(opts.temporal) ?? LOCAL_TEMPORAL_ADDRESS });
+});
+
+withTemporalOptions(
+  program
+    .command('cancel')
+    .description('Stop a running sweep (finished parts are kept; the same pure run resumes from them).')
+    .argument('<run>', `the run id (or the workflow id ${sweepWorkflowId('<run>')})`)
+    .option('--state-dir <dir>', 'the embedded server state of the pure run that started it', '.pure'),
+  "default: $TEMPORAL_ADDRESS, else the embedded server's state in --state-dir",
+).action((run: string, opts) => cancelCommand(run, { ...opts, temporal: temporalAddress(opts.temporal) }));
 
 program
   .command('query')
@@ -278,5 +287,5 @@ program
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`pure: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  process.exit(error instanceof RunInterrupted ? 130 : 1);
 });

@@ -34,30 +34,64 @@ export async function queryCommand(
     process.stdout.write(`tables: ${views.join(', ')}\n`);
     return;
   }
-  const reader = await db.runAndReadAll(sql);
-  const columns = reader.columnNames();
-  const rows = reader.getRowsJson() as unknown[][];
-  if (options.format === 'json') {
-    process.stdout.write(
-      `${JSON.stringify(rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))))}\n`,
-    );
-    return;
+  const result = await db.stream(sql);
+  const columns = result.columnNames();
+  const chunks = result.yieldRowsJson() as AsyncIterableIterator<unknown[][]>;
+  const out = (text: string) => process.stdout.write(text);
+  if (options.format === 'json') await writeJson(columns, chunks, out);
+  else if (options.format === 'csv') await writeCsv(columns, chunks, out);
+  else await writeTable(columns, chunks, out);
+}
+
+// Results stream chunk by chunk (DuckDB's 2,048 rows), so any number of rows prints in bounded memory.
+
+async function writeJson(columns: string[], chunks: AsyncIterable<unknown[][]>, out: (s: string) => void) {
+  let first = true;
+  out('[');
+  for await (const rows of chunks) {
+    for (const r of rows) {
+      out(`${first ? '' : ','}${JSON.stringify(Object.fromEntries(columns.map((c, i) => [c, r[i]])))}`);
+      first = false;
+    }
   }
-  if (options.format === 'csv') {
-    const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-    process.stdout.write(
-      `${[columns, ...rows.map((r) => r.map(cell))].map((r) => r.map(quote).join(',')).join('\n')}\n`,
-    );
-    return;
+  out(']\n');
+}
+
+async function writeCsv(columns: string[], chunks: AsyncIterable<unknown[][]>, out: (s: string) => void) {
+  const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  out(`${columns.map(quote).join(',')}\n`);
+  for await (const rows of chunks) {
+    out(rows.map((r) => `${r.map((v) => quote(cell(v))).join(',')}\n`).join(''));
   }
-  const text = [columns, ...rows.map((r) => r.map(cell))];
-  const widths = columns.map((_, i) => Math.min(60, Math.max(...text.map((r) => r[i]!.length))));
+}
+
+/**
+ * Column widths come from the first chunk (at most 60 characters; longer cells are cut): a later, wider
+ * cell shifts its row instead of being cut, so no value is ever lost below the cap.
+ */
+async function writeTable(columns: string[], chunks: AsyncIterable<unknown[][]>, out: (s: string) => void) {
+  let widths: number[] | undefined;
+  let count = 0;
   const line = (r: string[]) =>
     r
-      .map((v, i) => (v.length > 60 ? `${v.slice(0, 57)}...` : v).padEnd(widths[i]!))
+      .map((v, i) => (v.length > 60 ? `${v.slice(0, 57)}...` : v).padEnd(widths![i]!))
       .join('  ')
       .trimEnd();
-  process.stdout.write(`${line(columns)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
-  for (const r of text.slice(1)) process.stdout.write(`${line(r)}\n`);
-  process.stdout.write(`(${rows.length} row${rows.length === 1 ? '' : 's'})\n`);
+  const header = (rows: string[][]) => {
+    widths = columns.map((c, i) =>
+      Math.min(
+        60,
+        rows.reduce((w, r) => Math.max(w, r[i]!.length), c.length),
+      ),
+    );
+    out(`${line(columns)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+  };
+  for await (const rows of chunks) {
+    const text = rows.map((r) => r.map(cell));
+    if (!widths) header(text);
+    out(text.map((r) => `${line(r)}\n`).join(''));
+    count += rows.length;
+  }
+  if (!widths) header([]);
+  out(`(${count} row${count === 1 ? '' : 's'})\n`);
 }

@@ -1,14 +1,19 @@
 import { resolve } from 'node:path';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { type Device, executionProvidersFor } from '../core/adapters/onnxruntime/session.js';
-import { temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
-import { sweepWorkflowId, taskQueues } from '../core/compute/run/temporal-names.js';
-import { configureSweep, type SweepRequest } from '../core/stages/configure.js';
+import { connectTemporal, temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
+import type { SweepConfig } from '../core/compute/run/config.js';
+import { runUri } from '../core/compute/run/layout.js';
+import { sweepWorkflowId, type TaskQueues, taskQueues } from '../core/compute/run/temporal-names.js';
+import { configureSweepWithModel, type SweepRequest } from '../core/stages/configure.js';
+import { preflightSweep } from '../core/stages/preflight.js';
 import { createPureWorkers, runWorkers } from '../workers/create.js';
 import { WORKFLOW_TASK_TIMEOUT } from '../workflows/activity-options.js';
+import type { StageProgress } from '../workflows/sweep.js';
 import { type SweepResult, sweepWorkflow } from '../workflows/sweep.js';
-import { startEmbeddedTemporal } from './embedded-temporal.js';
+import { type EmbeddedTemporal, startEmbeddedTemporal } from './embedded-temporal.js';
+import { interruptions } from './interrupt.js';
 import { progressView, startPolling, sweepStages } from './progress.js';
 
 const QUERY_DEADLINE_MS = 5000;
@@ -21,6 +26,11 @@ export interface RunOptions extends SweepRequest {
   device: Device;
   stateDir: string;
   queuePrefix: string;
+}
+
+/** Raised when the user stops `pure run` (Ctrl-C, SIGTERM); the CLI prints its message and exits 130. */
+export class RunInterrupted extends Error {
+  override readonly name = 'RunInterrupted';
 }
 
 /**
@@ -38,6 +48,12 @@ export function failureChain(error: Error): string {
   return where.length > 0 ? `${root.message} (${where.join(' <- ')})` : root.message;
 }
 
+const say = (line: string) => process.stderr.write(`[pure] ${line}\n`);
+
+/**
+ * `pure run`: configure and check everything first (docs/design.md, "Preflight"), so a set-up mistake
+ * costs seconds and starts nothing; then start (or join) the sweep and follow it to the end.
+ */
 export async function runCommand(options: RunOptions): Promise<SweepResult> {
   if (options.worker) executionProvidersFor(options.device); // before any server starts
   if (!options.worker && !options.temporal) {
@@ -46,22 +62,43 @@ export async function runCommand(options: RunOptions): Promise<SweepResult> {
         'so no other worker could ever reach it',
     );
   }
-  const config = await configureSweep(options);
+  const started = Date.now();
+  const { config, model } = await configureSweepWithModel(options);
+  const checked = await preflightSweep(config, model, options.preprocess);
+  say(
+    `checked in ${((Date.now() - started) / 1000).toFixed(1)} s: model, ${config.layers.length} layers, ` +
+      `${checked.images} images, output root ${config.outUri}`,
+  );
   const embedded = options.temporal
     ? undefined
     : await startEmbeddedTemporal(resolve(options.stateDir, 'embedded-temporal'));
+  try {
+    return await runOnServer(options, config, embedded);
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+async function runOnServer(
+  options: RunOptions,
+  config: SweepConfig,
+  embedded: EmbeddedTemporal | undefined,
+): Promise<SweepResult> {
   const address = options.temporal ?? embedded!.address;
-  process.stderr.write(
-    `[pure] run ${config.runId}: ${config.layers.length} layers, k=${config.k}, Temporal at ${address}${embedded ? ' (embedded dev server)' : ''}\n`,
+  say(
+    `run ${config.runId}: ${config.layers.length} layers, k=${config.k}, Temporal at ${address}` +
+      `${embedded ? ` (embedded dev server, log ${embedded.logFile})` : ''}`,
   );
+  // An embedded dev server is plain; a remote one may need TLS or an API key (TEMPORAL_* variables).
+  const connectionOptions = embedded ? { address } : temporalConnectionOptions(address);
+  const connection = await connectTemporal(address, (o) => Connection.connect(o), connectionOptions);
+  const client = new Client({ connection, namespace: options.namespace });
   const queues = taskQueues(options.queuePrefix);
   const abort = new AbortController();
   let workersDone: Promise<void> | undefined;
   let workerConnection: NativeConnection | undefined;
-  // An embedded dev server is plain; a remote one may need TLS or an API key (TEMPORAL_* variables).
-  const connectionOptions = embedded ? { address } : temporalConnectionOptions(address);
-  const connection = await Connection.connect(connectionOptions);
   try {
+    if (embedded) await retireInterruptedSweeps(client, config);
     if (options.worker) {
       workerConnection = await NativeConnection.connect(connectionOptions);
       const workers = await createPureWorkers({
@@ -73,7 +110,6 @@ export async function runCommand(options: RunOptions): Promise<SweepResult> {
       });
       workersDone = runWorkers(workers, abort.signal);
     }
-    const client = new Client({ connection, namespace: options.namespace });
     const handle = await client.workflow.start(sweepWorkflow, {
       workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
       taskQueue: queues.cpu,
@@ -81,30 +117,107 @@ export async function runCommand(options: RunOptions): Promise<SweepResult> {
       args: [{ config, taskQueues: queues }],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
-    const view = progressView();
-    // A deadline bounds the client's own retries of a query, so stopping the poller never waits long.
-    const refresh = () =>
-      connection
-        .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => sweepStages(client, handle))
-        .then((stages) => view.update(stages));
-    // A query can race the workflow's first task, or a child that has not started; the next poll retries.
-    const poller = startPolling(refresh, 500);
-    try {
-      const result = await handle.result();
-      await refresh().catch(() => undefined);
-      return result;
-    } catch (error) {
-      if (error instanceof WorkflowFailedError) throw new Error(`sweep failed: ${failureChain(error)}`);
-      throw error;
-    } finally {
-      await poller.stop();
-      view.stop();
-    }
+    return await followSweep({ client, connection, handle, config, embedded, address, queues, options });
   } finally {
     abort.abort();
     await workersDone?.catch(() => undefined);
     await workerConnection?.close();
     await connection.close();
-    await embedded?.stop();
   }
+}
+
+/**
+ * Sweeps left running in an embedded server's state by a `pure run` that died without stopping them
+ * (kill -9, a crash): this command would otherwise finish them silently beside its own. Each is stopped
+ * and named; its finished parts stay in its output folder, so its own command resumes from them.
+ */
+async function retireInterruptedSweeps(client: Client, config: SweepConfig): Promise<void> {
+  const ours = sweepWorkflowId(config.runId);
+  for await (const execution of client.workflow.list({
+    query: `WorkflowType = '${sweepWorkflow.name}' AND ExecutionStatus = 'Running'`,
+  })) {
+    if (execution.workflowId === ours) {
+      say(`resuming run ${config.runId}, interrupted earlier; finished parts are reused`);
+      continue;
+    }
+    await client.workflow
+      .getHandle(execution.workflowId)
+      .terminate(
+        `stopped by pure run ${config.runId}: left running by an earlier pure run that did not stop`,
+      );
+    say(
+      `stopped ${execution.workflowId}, left running in this state folder by an earlier \`pure run\` ` +
+        'that was killed; run that command again to resume it from its finished parts',
+    );
+  }
+}
+
+interface FollowInput {
+  client: Client;
+  connection: Connection;
+  handle: WorkflowHandle<typeof sweepWorkflow>;
+  config: SweepConfig;
+  embedded: EmbeddedTemporal | undefined;
+  address: string;
+  queues: TaskQueues;
+  options: RunOptions;
+}
+
+/** Progress until the sweep ends, or until the user interrupts: then says what was left and what to do. */
+async function followSweep(input: FollowInput): Promise<SweepResult> {
+  const { client, connection, handle } = input;
+  const view = progressView();
+  let last: readonly StageProgress[] = [];
+  // A deadline bounds the client's own retries of a query, so stopping the poller never waits long.
+  const refresh = () =>
+    connection
+      .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => sweepStages(client, handle))
+      .then((stages) => {
+        last = stages;
+        view.update(stages);
+      });
+  // A query can race the workflow's first task, or a child that has not started; the next poll retries.
+  const poller = startPolling(refresh, 500);
+  const interrupt = interruptions();
+  try {
+    const result = await Promise.race([handle.result(), interrupt.signalled]);
+    if (result === 'interrupted') throw await stopOnInterrupt(input, last);
+    await refresh().catch(() => undefined);
+    return result;
+  } catch (error) {
+    if (error instanceof WorkflowFailedError) throw new Error(`sweep failed: ${failureChain(error)}`);
+    throw error;
+  } finally {
+    interrupt.dispose();
+    await poller.stop();
+    view.stop();
+  }
+}
+
+/**
+ * What an interrupt means depends on where the sweep lives. In an embedded server it would stop with
+ * this process anyway: it is terminated now, so it cannot come back inside an unrelated later run; its
+ * finished parts are kept and the same command resumes from them. On a shared server it goes on.
+ */
+async function stopOnInterrupt(input: FollowInput, last: readonly StageProgress[]): Promise<RunInterrupted> {
+  const { config, embedded, address, options } = input;
+  const left = last.filter((s) => s.done < s.total).map((s) => `${s.stage} ${s.done}/${s.total} ${s.unit}`);
+  const where = runUri(config.outUri, config.runId);
+  const progress = left.length > 0 ? ` Not finished: ${left.join(', ')}.` : '';
+  if (embedded) {
+    await input.handle.terminate('interrupted (Ctrl-C in pure run)').catch(() => undefined);
+    return new RunInterrupted(
+      `interrupted: run ${config.runId} stopped.${progress} Finished parts are kept under ${where}/; ` +
+        'run the same command again to resume from them.',
+    );
+  }
+  const server = `--temporal ${address} --namespace ${options.namespace}`;
+  const workers = options.worker
+    ? ` with the workers that serve ${input.queues.inference} and ${input.queues.cpu} (this process's worker stopped)`
+    : '';
+  return new RunInterrupted(
+    `detached from run ${config.runId}; it goes on at ${address}${workers}.${progress} ` +
+      `Watch it: pure status ${config.runId} ${server}. Stop it: pure cancel ${config.runId} ${server}. ` +
+      'Re-attach: run the same pure run command again.',
+  );
 }

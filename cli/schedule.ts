@@ -1,7 +1,8 @@
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
-import { temporalAddress, temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
+import { connectTemporal, temporalAddress } from '../core/adapters/settings/temporal.js';
 import { taskQueues } from '../core/compute/run/temporal-names.js';
-import { normaliseUri, type SweepRequest } from '../core/stages/configure.js';
+import { configureSweepWithModel, normaliseUri, type SweepRequest } from '../core/stages/configure.js';
+import { preflightSweep } from '../core/stages/preflight.js';
 import { WORKFLOW_TASK_TIMEOUT } from '../workflows/activity-options.js';
 import { scheduledSweepWorkflow } from '../workflows/scheduled.js';
 
@@ -28,7 +29,7 @@ async function withClient<T>(
         'run workers with `pure worker` against it',
     );
   }
-  const connection = await Connection.connect(temporalConnectionOptions(address));
+  const connection = await connectTemporal(address, (o) => Connection.connect(o));
   try {
     return await work(new Client({ connection, namespace: options.namespace }));
   } finally {
@@ -50,6 +51,9 @@ export async function scheduleCreateCommand(id: string, options: ScheduleCreateO
     data: normaliseUri(rest.data),
     out: normaliseUri(rest.out),
   };
+  // The first firing may be hours away: a set-up mistake is reported now, while the user is here.
+  const { config, model } = await configureSweepWithModel(request);
+  await preflightSweep(config, model, request.preprocess);
   await withClient(options, async (client) => {
     const queues = taskQueues(queuePrefix);
     await client.schedule.create({

@@ -1,5 +1,5 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { temporalAddress, temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
+import { connectTemporal, temporalAddress } from '../core/adapters/settings/temporal.js';
 import { sweepWorkflowId } from '../core/compute/run/temporal-names.js';
 import type { sweepWorkflow } from '../workflows/sweep.js';
 import { sweepStages } from './progress.js';
@@ -16,7 +16,7 @@ export async function statusCommand(run: string, options: StatusOptions): Promis
     throw new Error(
       'pass --temporal host:port or set TEMPORAL_ADDRESS (the embedded server lives only as long as its `pure run`)',
     );
-  const connection = await Connection.connect(temporalConnectionOptions(address));
+  const connection = await connectTemporal(address, (o) => Connection.connect(o));
   try {
     const client = new Client({ connection, namespace: options.namespace });
     const workflowId = sweepWorkflowId(run);

@@ -1,6 +1,6 @@
 import { NativeConnection } from '@temporalio/worker';
 import { type Device, executionProvidersFor } from '../core/adapters/onnxruntime/session.js';
-import { temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
+import { connectTemporal } from '../core/adapters/settings/temporal.js';
 import { QUEUE_ROLES, type QueueRole, taskQueues } from '../core/compute/run/temporal-names.js';
 import { createPureWorkers, runWorkers } from '../workers/create.js';
 
@@ -21,7 +21,7 @@ export async function workerCommand(options: WorkerOptions): Promise<void> {
   }
   if (roles.includes('inference')) executionProvidersFor(options.device); // before connecting: fail fast
   const queues = taskQueues(options.queuePrefix);
-  const connection = await NativeConnection.connect(temporalConnectionOptions(options.temporal));
+  const connection = await connectTemporal(options.temporal, (o) => NativeConnection.connect(o));
   const workers = await createPureWorkers({
     connection,
     namespace: options.namespace,

@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { listLayers } from '../adapters/onnxruntime/attribution.js';
 import { readUri } from '../adapters/storage/blob.js';
+import { asInputError, InputError } from '../compute/errors.js';
 import {
   defaultPreprocess,
   PREPROCESS_PRESETS,
   type PreprocessSpec,
   validatePreprocess,
 } from '../compute/images/preprocess.js';
-import { assertKnownTensors, modelInput } from '../compute/onnx/image-model.js';
-import { decodeModel } from '../compute/onnx/model.js';
+import { decodeModel, type ModelProto } from '../compute/onnx/model.js';
 import {
   modelDigestOf,
   resultIdentity,
@@ -18,6 +18,8 @@ import {
   validateConfig,
 } from '../compute/run/config.js';
 import { stageOutputs } from '../compute/run/layers.js';
+import { checkLayerOrder } from '../compute/run/model-checks.js';
+import { decodeModelOption, modelInputOption } from './preflight.js';
 
 /**
  * What a user asks for (the options of `pure run`, or a schedule's stored request); `configureSweep`
@@ -52,7 +54,8 @@ function parsePreprocess(value: string | undefined, inputSize: number): Preproce
   try {
     return validatePreprocess(JSON.parse(value) as PreprocessSpec);
   } catch (error) {
-    throw new Error(
+    throw new InputError(
+      'InvalidPreprocess',
       `--preprocess must be one of ${Object.keys(PREPROCESS_PRESETS).join(', ')} or a JSON spec ` +
         `{"resizeShortSide":256,"cropSize":224,"mean":[...],"std":[...]}: ${(error as Error).message}`,
     );
@@ -71,12 +74,30 @@ function defaultRunId(config: Omit<SweepConfig, 'runId'>): string {
   return `${basename(config.modelUri).replace(/\.onnx$/i, '')}-${hash}`;
 }
 
+/** The model file's bytes, or an error that names `--model` and says what to pass. */
+async function readModelOption(uri: string): Promise<Uint8Array> {
+  try {
+    return await readUri(uri);
+  } catch (error) {
+    throw new InputError(
+      'InvalidModel',
+      `--model ${uri}: cannot read it (${(error as Error).message}); pass the path or s3:// URI of an .onnx file`,
+    );
+  }
+}
+
+export interface ConfiguredSweep {
+  config: SweepConfig;
+  /** The model as read for the config (its digest is config.modelDigest): preflight checks it. */
+  model: ModelProto;
+}
+
 /** Reads the model once: its digest, input size, candidate layers (for `auto`) and tensor names. */
-export async function configureSweep(options: SweepRequest): Promise<SweepConfig> {
+export async function configureSweepWithModel(options: SweepRequest): Promise<ConfiguredSweep> {
   const modelUri = normaliseUri(options.model);
-  const modelBytes = await readUri(modelUri);
-  const model = decodeModel(modelBytes);
-  const input = modelInput(model);
+  const modelBytes = await readModelOption(modelUri);
+  const model = decodeModelOption(modelBytes, modelUri);
+  const input = modelInputOption(model, modelUri);
   const layers = options.layers
     .split(',')
     .map((l) => l.trim())
@@ -100,6 +121,13 @@ export async function configureSweep(options: SweepRequest): Promise<SweepConfig
     clusterCounts: options.clusters,
     seed: options.seed,
   };
-  assertKnownTensors(model, partial.layers); // before any server starts: a typo costs nothing
-  return validateConfig({ runId: options.run ?? defaultRunId(partial), ...partial });
+  checkLayerOrder(model, partial.layers); // before any server starts: a typo costs nothing
+  const config = await asInputError('InvalidConfig', () =>
+    validateConfig({ runId: options.run ?? defaultRunId(partial), ...partial }),
+  );
+  return { config, model };
+}
+
+export async function configureSweep(options: SweepRequest): Promise<SweepConfig> {
+  return (await configureSweepWithModel(options)).config;
 }

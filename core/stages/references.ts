@@ -9,10 +9,10 @@ import type { ObjectStore } from '../adapters/storage/index.js';
 import { readJson, readTable, writeJson, writeTable } from '../adapters/tables/io.js';
 import { asInputError, InputError } from '../compute/errors.js';
 import type { PreprocessSpec } from '../compute/images/preprocess.js';
+import type { ModelProto } from '../compute/onnx/model.js';
 import { mergeLayerReferences } from '../compute/references/merge.js';
 import { offerActivationBatch, referenceRows, TopKSelector } from '../compute/references/topk.js';
 import {
-  evenlySpaced,
   type LayerShape,
   resultIdentity,
   type ShardRange,
@@ -30,6 +30,7 @@ import {
   skippedSchema,
 } from '../compute/tables/schemas.js';
 import { decodeSamples, stackPixels } from './decode.js';
+import { checkDataset, checkModel, checkOutputWritable } from './preflight.js';
 
 export interface ActMaxInput {
   model: ActivationModel;
@@ -111,12 +112,16 @@ export interface PreparedSweep {
 export interface PrepareSources {
   dataset: () => Dataset;
   model: (config: SweepConfig) => Promise<ActivationModel>;
+  /** The model's graph, for the preflight checks (docs/design.md, "Preflight"). */
+  graph: (config: SweepConfig) => Promise<ModelProto>;
 }
 
 /**
  * Checks a run before any work and records what every later stage relies on: the config (valid, and
  * the same as a stored one: a run id never mixes two settings), the sample manifest (written once, so
  * every stage sees the same images in the same order) and each layer's shape (probed with one image).
+ * The preflight checks run again here, where the workers are: a distributed run's client may not see
+ * the dataset or output root as the workers do. They run before anything is written.
  */
 export async function prepareSweep(
   input: SweepConfig,
@@ -124,8 +129,14 @@ export async function prepareSweep(
   sources: PrepareSources,
 ): Promise<PreparedSweep> {
   const config = await asInputError('InvalidConfig', () => validateConfig(input));
+  await checkOutputWritable(config.outUri);
+  await checkModel(await asInputError('InvalidModel', () => sources.graph(config)), config, undefined);
+  const stored = (await store.exists(runKeys.samples))
+    ? await readTable(store, runKeys.samples, samplesSchema)
+    : undefined;
+  const manifest = await checkDataset(sources.dataset(), config, stored);
   await recordConfig(config, store);
-  const manifest = await sampleManifest(config, store, sources.dataset);
+  if (!stored) await writeTable(store, runKeys.samples, samplesSchema, manifest);
   const model = await asInputError('InvalidModel', () => sources.model(config));
   return {
     numSamples: manifest.length,
@@ -148,18 +159,6 @@ async function recordConfig(config: SweepConfig, store: ObjectStore): Promise<vo
         'pass another --run id, or the same options to resume it',
     );
   }
-}
-
-async function sampleManifest(
-  config: SweepConfig,
-  store: ObjectStore,
-  dataset: () => Dataset,
-): Promise<SampleRow[]> {
-  if (await store.exists(runKeys.samples)) return readTable(store, runKeys.samples, samplesSchema);
-  const all = await asInputError('InvalidDataset', () => dataset().listSamples());
-  const manifest = evenlySpaced(all.length, config.limit).map((i) => all[i]!);
-  await writeTable(store, runKeys.samples, samplesSchema, manifest);
-  return manifest;
 }
 
 async function probeLayerShapes(model: ActivationModel, layers: readonly string[]): Promise<LayerShape[]> {

@@ -26,11 +26,17 @@ export async function createRunViews(connection: DuckDBConnection, runUri: strin
   const created: string[] = [];
   for (const [name, glob] of Object.entries(RUN_TABLES)) {
     const folder = glob.split('/')[0]!;
-    const keys = await store.list(folder);
-    if (!keys.some((k) => k.endsWith('.parquet'))) continue;
-    // union_by_name: parts written by different versions may differ in optional columns.
+    const depth = glob.split('/').length;
+    const parts = (await store.list(folder)).filter(
+      (k) => k.endsWith('.parquet') && k.split('/').length === depth,
+    );
+    if (parts.length === 0) continue;
+    // The parts by name, not a glob: DuckDB would expand '*', '?' and '[' in a run id or folder name
+    // and mix in a sibling run. union_by_name: parts written by different versions may differ in
+    // optional columns.
+    const files = parts.map((k) => sqlString(`${root}/${k}`)).join(', ');
     await connection.run(
-      `CREATE OR REPLACE VIEW "${name}" AS SELECT * FROM read_parquet(${sqlString(`${root}/${glob}`)}, union_by_name = true)`,
+      `CREATE OR REPLACE VIEW "${name}" AS SELECT * FROM read_parquet([${files}], union_by_name = true)`,
     );
     created.push(name);
     // REFERENCES is an SQL keyword: `refs` spares users the quotes ("references" works too).

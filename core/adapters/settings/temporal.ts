@@ -65,3 +65,25 @@ export function defaultNamespace(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Where a plain `pure worker` connects: the address a local dev server listens on. */
 export const LOCAL_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+
+/**
+ * Connects with `connect` (a client's or a worker's), turning "cannot reach the server" (a raw gRPC or
+ * `tonic::transport::Error` from the SDK) into a message that says what to do.
+ */
+export async function connectTemporal<T>(
+  address: string,
+  connect: (options: TemporalConnectionOptions) => Promise<T>,
+  options: TemporalConnectionOptions = temporalConnectionOptions(address),
+): Promise<T> {
+  try {
+    return await connect(options);
+  } catch (error) {
+    const message = (error as Error).message;
+    // The Rust SDK's transport errors bury the reason ("Connection refused") in a Debug dump.
+    const reason = /message: "([^"]+)"/.exec(message)?.[1] ?? message.split('\n')[0];
+    throw new Error(
+      `cannot reach Temporal at ${address} (${reason}); start a server ` +
+        '(locally: bash infra/temporal.sh start) or point --temporal / TEMPORAL_ADDRESS at a running one',
+    );
+  }
+}

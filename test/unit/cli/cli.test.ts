@@ -83,6 +83,57 @@ describe('the pure command', () => {
     }
   });
 
+  test('query reads only the run it is given, whatever its id holds, and streams any number of rows', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pure-cli-'));
+    try {
+      // 'r*' and 'r[12]' are globs to DuckDB that match the sibling run 'r1'.
+      for (const [runId, count] of [
+        ['r*', 2],
+        ['r[12]', 3],
+        ['r1', 5],
+      ] as const) {
+        const rows: NeuronRow[] = Array.from({ length: count }, (_, neuron) => ({
+          layer: 'up',
+          lowerLayer: 'low',
+          neuron,
+          nClusters: 1,
+          polysemanticity: 0,
+          silhouettes: Float32Array.of(0.1),
+          activationSilhouettes: Float32Array.of(0.3),
+          references: 10,
+        }));
+        const key = join(dir, runId, runKeys.layerPart('neurons', 'up', { first: 0, end: count }));
+        await mkdir(join(key, '..'), { recursive: true });
+        await writeFile(key, toParquet(neuronsSchema.toArrow(rows)));
+      }
+      for (const [runId, count] of [
+        ['r*', 2],
+        ['r[12]', 3],
+      ] as const) {
+        const { stdout } = await pure(
+          'query',
+          join(dir, runId),
+          '--format',
+          'csv',
+          'SELECT count(*) AS n FROM neurons',
+        );
+        assert.equal(stdout, `n\n${count}\n`, runId);
+      }
+      // Above ~130k rows the table printer used to overflow the stack (a spread of every row).
+      const { stdout: many } = await run(
+        process.execPath,
+        [cli, 'query', join(dir, 'r1'), 'SELECT i FROM range(300000) t(i)'],
+        { maxBuffer: 64 * 1024 * 1024 },
+      );
+      const lines = many.trimEnd().split('\n');
+      assert.equal(lines.length, 2 + 300_000 + 1);
+      assert.equal(lines.at(-2), '299999');
+      assert.equal(lines.at(-1), '(300000 rows)');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('--device cuda fails at worker start, saying how to install the CUDA provider, unless it is installed', async () => {
     const cudaInstalled = ort.listSupportedBackends().some((b) => b.name === 'cuda' && b.bundled);
     if (cudaInstalled) {
@@ -115,7 +166,7 @@ describe('the pure command', () => {
     );
     await assert.rejects(
       runResnet20('--data', '/d', '--layers', '/nope,/also-nope', '--temporal', '127.0.0.1:1'),
-      failsWith(/pure: unknown layer "\/nope", "\/also-nope"; run `pure layers <model>`/),
+      failsWith(/pure: --layers: unknown layer "\/nope", "\/also-nope"; run `pure layers <model>`/),
     );
   });
 });
