@@ -4,6 +4,8 @@ import { escapeKeySegment } from './keys.js';
 /**
  * Where a run's files live, relative to `<out>/<run>/`. Tables are Hive-partitioned by layer so DuckDB,
  * Spark and Athena prune partitions; `_work/` holds intermediate parts that the final tables supersede.
+ * A table's folder holds nothing but Parquet (readers such as polars and pyarrow datasets open every file
+ * in it): the completion manifests live apart, under `_manifests/`.
  */
 export const runKeys = {
   config: 'config.json',
@@ -15,14 +17,16 @@ export const runKeys = {
   referencesShardSkipped: (shard: ShardRange) =>
     `_work/references/shard-${pad(shard.first)}-${pad(shard.end - 1)}.skipped.parquet`,
   referencesLayer: (layer: string) => `references/layer=${escapeKeySegment(layer)}/part-00000.parquet`,
-  referencesManifest: 'references/_manifest.json',
+  /** The references stage's parts, written last: its presence means the stage is complete. */
+  referencesManifest: '_manifests/references.json',
   skipped: (stage: string) => `skipped/stage=${stage}/part-00000.parquet`,
   skippedCircuits: (layer: string) => `skipped/stage=circuits/layer-${escapeKeySegment(layer)}.parquet`,
   /** Per upper layer and neuron range: one part per circuits / clustering activity. */
   layerPart: (table: LayerTable, layer: string, neurons: NeuronRange) =>
     `${table}/layer=${escapeKeySegment(layer)}/part-${pad(neurons.first)}-${pad(neurons.end - 1)}.parquet`,
+  /** The layer's parts of one table, written when the layer is done: its presence means they are complete. */
   layerManifest: (table: LayerTable, layer: string) =>
-    `${table}/layer=${escapeKeySegment(layer)}/_manifest.json`,
+    `_manifests/${table}/layer=${escapeKeySegment(layer)}.json`,
   circuitsSkipped: (layer: string, neurons: NeuronRange) =>
     `_work/circuits/layer=${escapeKeySegment(layer)}/part-${pad(neurons.first)}-${pad(neurons.end - 1)}.skipped.parquet`,
 } as const;

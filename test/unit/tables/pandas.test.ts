@@ -1,9 +1,10 @@
 /**
  * The tables as a pandas user reads them, with the command docs/outputs.md gives:
  * `pd.read_parquet('<run>/<table>', partitioning=None)` over the run's own layout (Hive-style `layer=`
- * folders, several parts, manifests beside them). Plain `pd.read_parquet(dir)` would also discover the
- * `layer=` folders as a column and fail to merge it with the in-file `layer` column (pyarrow 26); the
- * docs say so. Needs pandas and pyarrow in .tools/venv (`bash infra/tools.sh install readers`).
+ * folders, several parts; the manifests apart, under `_manifests/`). Plain `pd.read_parquet(dir)` would
+ * also discover the `layer=` folders as a column and fail to merge it with the in-file `layer` column
+ * (pyarrow 26); the docs say so. Needs pandas and pyarrow in .tools/venv
+ * (`bash infra/tools.sh install readers`).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
