@@ -47,7 +47,8 @@ export function openDataset(uri: string): Dataset {
         return {
           sampleIndex,
           sampleId: key,
-          sampleUri: `${store.uri.replace(/\/$/, '')}/${key}`,
+          // A local image's plain absolute path (what every reader and tool opens as it is); an S3 one's URI.
+          sampleUri: store.localPath ? store.localPath(key) : `${store.uri.replace(/\/$/, '')}/${key}`,
           label: slash > 0 ? key.slice(0, slash) : null,
         };
       });

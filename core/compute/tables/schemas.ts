@@ -20,7 +20,12 @@ export const referencesSchema = defineTable('references', [
     field: 'sampleId',
     doc: 'Path of the image relative to the dataset root.',
   },
-  { name: 'sample_uri', kind: 'utf8', field: 'sampleUri', doc: 'Full path or s3:// URI of the image.' },
+  {
+    name: 'sample_uri',
+    kind: 'utf8',
+    field: 'sampleUri',
+    doc: 'Absolute path of a local image, or its s3:// URI.',
+  },
   {
     name: 'label',
     kind: 'utf8',
@@ -54,7 +59,12 @@ export const samplesSchema = defineTable('samples', [
     doc: '0-based position; images sorted by id, then --limit applied (evenly spaced).',
   },
   { name: 'sample_id', kind: 'utf8', field: 'sampleId', doc: 'Path relative to the dataset root.' },
-  { name: 'sample_uri', kind: 'utf8', field: 'sampleUri', doc: 'Full path or s3:// URI.' },
+  {
+    name: 'sample_uri',
+    kind: 'utf8',
+    field: 'sampleUri',
+    doc: 'Absolute path of a local image, or its s3:// URI.',
+  },
   { name: 'label', kind: 'utf8', field: 'label', nullable: true, doc: 'Class sub-folder, or null.' },
 ]);
 /** One row of {@link samplesSchema}. */
