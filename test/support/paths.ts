@@ -18,3 +18,11 @@ export const sharedDir = process.env.PURE_SHARED_DIR ?? resolve(projectRoot, '..
 
 export const sharedModel = (file: string): string => resolve(sharedDir, 'models', file);
 export const sharedDataset = (name: string): string => resolve(sharedDir, 'datasets', name);
+
+/** The Python with the table readers (pandas, pyarrow, polars): `bash infra/tools.sh install readers`. */
+export const readersPython = resolve(
+  process.env.PURE_TOOLS_DIR ?? resolve(projectRoot, '.tools'),
+  'venv',
+  'bin',
+  'python',
+);

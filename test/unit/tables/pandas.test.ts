@@ -23,9 +23,7 @@ import {
   type RelevanceRow,
   relevanceSchema,
 } from '../../../core/compute/tables/schemas.js';
-import { projectRoot } from '../../support/paths.js';
-
-const python = join(process.env.PURE_TOOLS_DIR ?? join(projectRoot, '.tools'), 'venv', 'bin', 'python');
+import { readersPython as python } from '../../support/paths.js';
 
 const LAYERS = ['/layer2/layer2.2/Relu_1_output_0', '/fires.7/Concat_output_0'];
 
