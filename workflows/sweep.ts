@@ -1,6 +1,19 @@
-import { defineQuery, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  type ActivityInterfaceFor,
+  defineQuery,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { CpuActivities, InferenceActivities } from '../activities/index.js';
-import type { LayerSummary } from '../activities/inputs.js';
+import type {
+  FinishReferencesResult,
+  LayerSummary,
+  MergeReferencesResult,
+  PrepareSweepResult,
+  ReferencesShardResult,
+} from '../activities/inputs.js';
 import type { LayerShape, SweepConfig } from '../core/compute/run/config.js';
 import { layerWorkflowId, TASK_QUEUES, type TaskQueues } from '../core/compute/run/temporal-names.js';
 import { activityOptions, WORKFLOW_TASK_TIMEOUT } from './activity-options.js';
@@ -62,6 +75,45 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
 
   const prepared = await inference.prepareSweep(config);
   progress.numSamples = prepared.numSamples;
+  const { shardResults, merged, finished } = await computeReferences(
+    config,
+    prepared,
+    inference,
+    cpu,
+    progress,
+  );
+  const virtualNeurons =
+    config.until === 'virtual-neurons' ? await explainLayers(config, prepared.layers, queues, progress) : [];
+  progress.state = 'done';
+  return {
+    runUri: finished.runUri,
+    numSamples: prepared.numSamples,
+    layers: prepared.layers,
+    references: merged.map((m) => ({ layer: m.layer, key: m.key })),
+    skipped: finished.skipped,
+    shardsReused: shardResults.filter((r) => r.reused).length,
+    shardsComputed: shardResults.filter((r) => !r.reused).length,
+    virtualNeurons,
+  };
+}
+
+interface ReferencesDone {
+  shardResults: ReferencesShardResult[];
+  merged: MergeReferencesResult[];
+  finished: FinishReferencesResult;
+}
+
+/**
+ * Step 1: one activity per dataset shard on the inference queue, at most `window` in flight; then one
+ * merge per layer and the run's manifest on the CPU queue.
+ */
+async function computeReferences(
+  config: SweepConfig,
+  prepared: PrepareSweepResult,
+  inference: ActivityInterfaceFor<InferenceActivities>,
+  cpu: ActivityInterfaceFor<CpuActivities>,
+  progress: SweepProgress,
+): Promise<ReferencesDone> {
   progress.state = 'references';
   const shardStage: StageProgress = {
     stage: 'references',
@@ -95,41 +147,34 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     },
   );
   const finished = await cpu.finishReferences({ config, shards: prepared.shards, merged });
+  return { shardResults, merged, finished };
+}
 
-  let virtualNeurons: LayerSummary[] = [];
-  if (config.until === 'virtual-neurons') {
-    progress.state = 'virtual-neurons';
-    const pairs = prepared.layers
-      .slice(1)
-      .map((layer, i) => ({ layer, lowerLayer: prepared.layers[i]!.name, index: i + 1 }));
-    progress.layers = pairs.map(({ layer, lowerLayer, index }) => ({
-      workflowId: layerWorkflowId(workflowInfo().workflowId, index),
-      layer: layer.name,
-      lowerLayer,
-      done: false,
-    }));
-    virtualNeurons = await Promise.all(
-      pairs.map(async ({ layer, lowerLayer }, i) => {
-        const summary = await executeChild(layerWorkflow, {
-          workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
-          workflowId: progress.layers[i]!.workflowId,
-          taskQueue: queues.cpu,
-          args: [{ config, lowerLayer, layer, taskQueues: queues }],
-        });
-        progress.layers[i]!.done = true;
-        return summary;
-      }),
-    );
-  }
-  progress.state = 'done';
-  return {
-    runUri: finished.runUri,
-    numSamples: prepared.numSamples,
-    layers: prepared.layers,
-    references: merged.map((m) => ({ layer: m.layer, key: m.key })),
-    skipped: finished.skipped,
-    shardsReused: shardResults.filter((r) => r.reused).length,
-    shardsComputed: shardResults.filter((r) => !r.reused).length,
-    virtualNeurons,
-  };
+/** Steps 2-3: one child layerWorkflow per consecutive pair (L', L) of the layer list, all side by side. */
+async function explainLayers(
+  config: SweepConfig,
+  layers: LayerShape[],
+  queues: TaskQueues,
+  progress: SweepProgress,
+): Promise<LayerSummary[]> {
+  progress.state = 'virtual-neurons';
+  const pairs = layers.slice(1).map((layer, i) => ({ layer, lowerLayer: layers[i]!.name, index: i + 1 }));
+  progress.layers = pairs.map(({ layer, lowerLayer, index }) => ({
+    workflowId: layerWorkflowId(workflowInfo().workflowId, index),
+    layer: layer.name,
+    lowerLayer,
+    done: false,
+  }));
+  return Promise.all(
+    pairs.map(async ({ layer, lowerLayer }, i) => {
+      const summary = await executeChild(layerWorkflow, {
+        workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
+        workflowId: progress.layers[i]!.workflowId,
+        taskQueue: queues.cpu,
+        args: [{ config, lowerLayer, layer, taskQueues: queues }],
+      });
+      progress.layers[i]!.done = true;
+      return summary;
+    }),
+  );
 }

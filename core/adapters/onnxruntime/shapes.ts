@@ -8,7 +8,7 @@
 import { declaredShape, GraphIndex, graphOf, type ModelProto, onnx } from '../../compute/onnx/model.js';
 import { type Int64Like, int64ToNumber, type Tensor } from '../../compute/onnx/tensor.js';
 import type { Dim, TensorInfo } from '../../compute/onnx/tensor-info.js';
-import { createSession, fromOrt, ORT_ELEM_TYPE, ort, runWithTimeout } from './session.js';
+import { createSession, fromOrt, ORT_ELEM_TYPE, type OrtSession, ort, runWithTimeout } from './session.js';
 
 export type { Dim, TensorInfo } from '../../compute/onnx/tensor-info.js';
 
@@ -65,11 +65,25 @@ export function inputShapes(
 }
 
 export async function probeModel(model: ModelProto, options: ProbeOptions = {}): Promise<Probe> {
-  const graph = graphOf(model);
-  const index = new GraphIndex(graph);
+  const index = new GraphIndex(graphOf(model));
   const names = index.tensorNames().filter((n) => !index.initializers.has(n));
+  const session = await createSession(withEveryTensorAsOutput(model, names), { intraOpNumThreads: 1 });
+  try {
+    const one = await runOnZeros(session, model, index, names, 1, options);
+    const two = await runOnZeros(session, model, index, names, 2, options);
+    const { info, values } = infoFromRuns(names, one, two, options.keepValues);
+    for (const [name, declared] of declaredInfo(model, index, options)) info.set(name, declared);
+    return { info, values };
+  } finally {
+    await session.release();
+  }
+}
+
+/** The model with every named tensor also a graph output, so one run reports them all. */
+function withEveryTensorAsOutput(model: ModelProto, names: readonly string[]): ModelProto {
+  const graph = graphOf(model);
   const declaredOutputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
-  const probeModelProto = onnx.ModelProto.create({
+  return onnx.ModelProto.create({
     ...model,
     graph: {
       ...graph,
@@ -80,53 +94,71 @@ export async function probeModel(model: ModelProto, options: ProbeOptions = {}):
       ],
     },
   });
-  const session = await createSession(probeModelProto, { intraOpNumThreads: 1 });
-  try {
-    const runs: Record<string, ort.Tensor>[] = [];
-    for (const batch of [1, 2]) {
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const [name, dims] of inputShapes(model, batch, options)) {
-        const elemType = index.valueInfo.get(name)?.type?.tensorType?.elemType ?? 1;
-        feeds[name] = zeros(elemType, dims, name);
-      }
-      runs.push(await runWithTimeout(session, feeds, names, 'the shape probe', options.timeoutMs ?? 120_000));
-    }
-    const [one, two] = runs as [Record<string, ort.Tensor>, Record<string, ort.Tensor>];
-    const info = new Map<string, TensorInfo>();
-    const values = new Map<string, Tensor>();
-    for (const name of names) {
-      const a = one[name];
-      const b = two[name];
-      if (!a || !b) continue;
-      const elemType = ORT_ELEM_TYPE[a.type];
-      if (elemType === undefined) throw new Error(`tensor '${name}' has unsupported type ${a.type}`);
-      const dims: Dim[] = a.dims.map((d, k) =>
-        d === b.dims[k] && a.dims.length === b.dims.length ? d : 'N',
-      );
-      info.set(name, { elemType, dims });
-      if (options.keepValues?.has(name)) values.set(name, fromOrt(a));
-    }
-    for (const [name, tensor] of index.initializers) {
-      info.set(name, {
-        elemType: tensor.dataType ?? 1,
-        dims: (tensor.dims ?? []).map((d) => int64ToNumber(d as Int64Like)),
-      });
-    }
-    const atOne = inputShapes(model, 1, options);
-    const atTwo = inputShapes(model, 2, options);
-    for (const input of index.inputs) {
-      const name = input.name ?? '';
-      const one = atOne.get(name)!;
-      const two = atTwo.get(name)!;
-      info.set(name, {
-        elemType: input.type?.tensorType?.elemType ?? 1,
-        dims: one.map((d, k) => (d === two[k] ? d : 'N')),
-      });
-    }
-    return { info, values };
-  } finally {
-    await session.release();
+}
+
+/** One run at the given batch size with every graph input zero. */
+async function runOnZeros(
+  session: OrtSession,
+  model: ModelProto,
+  index: GraphIndex,
+  names: readonly string[],
+  batch: number,
+  options: ProbeOptions,
+): Promise<Record<string, ort.Tensor>> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, dims] of inputShapes(model, batch, options)) {
+    const elemType = index.valueInfo.get(name)?.type?.tensorType?.elemType ?? 1;
+    feeds[name] = zeros(elemType, dims, name);
   }
+  return runWithTimeout(session, feeds, names, 'the shape probe', options.timeoutMs ?? 120_000);
+}
+
+/** Element types from the batch-1 run; a dimension that differs between the two runs is `'N'`. */
+function infoFromRuns(
+  names: readonly string[],
+  one: Record<string, ort.Tensor>,
+  two: Record<string, ort.Tensor>,
+  keepValues: ReadonlySet<string> | undefined,
+): { info: Map<string, TensorInfo>; values: Map<string, Tensor> } {
+  const info = new Map<string, TensorInfo>();
+  const values = new Map<string, Tensor>();
+  for (const name of names) {
+    const a = one[name];
+    const b = two[name];
+    if (!a || !b) continue;
+    const elemType = ORT_ELEM_TYPE[a.type];
+    if (elemType === undefined) throw new Error(`tensor '${name}' has unsupported type ${a.type}`);
+    const dims: Dim[] = a.dims.map((d, k) => (d === b.dims[k] && a.dims.length === b.dims.length ? d : 'N'));
+    info.set(name, { elemType, dims });
+    if (keepValues?.has(name)) values.set(name, fromOrt(a));
+  }
+  return { info, values };
+}
+
+/**
+ * Initializers and graph inputs need no measuring: initializers declare their shapes, and the input
+ * shapes are the ones fed (from the declared shape and `inputDims`) at batch 1 and 2.
+ */
+function declaredInfo(model: ModelProto, index: GraphIndex, options: ProbeOptions): [string, TensorInfo][] {
+  const declared: [string, TensorInfo][] = [];
+  for (const [name, tensor] of index.initializers) {
+    declared.push([
+      name,
+      { elemType: tensor.dataType ?? 1, dims: (tensor.dims ?? []).map((d) => int64ToNumber(d as Int64Like)) },
+    ]);
+  }
+  const atOne = inputShapes(model, 1, options);
+  const atTwo = inputShapes(model, 2, options);
+  for (const input of index.inputs) {
+    const name = input.name ?? '';
+    const one = atOne.get(name)!;
+    const two = atTwo.get(name)!;
+    declared.push([
+      name,
+      { elemType: input.type?.tensorType?.elemType ?? 1, dims: one.map((d, k) => (d === two[k] ? d : 'N')) },
+    ]);
+  }
+  return declared;
 }
 
 function zeros(elemType: number, dims: readonly number[], name: string): ort.Tensor {

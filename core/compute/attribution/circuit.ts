@@ -9,12 +9,11 @@
  */
 
 import { ancestorsOf, type Cut, cutGraph } from '../onnx/cut.js';
-import { graphOf, type ModelProto, onnx, type TensorProto, valueInfo } from '../onnx/model.js';
-import { EMITTED_IR_VERSION } from '../onnx/opset.js';
-import { probedValueInfo } from '../onnx/tensor-info.js';
-import { buildBackward } from './backward.js';
+import { graphOf, type ModelProto, onnx, valueInfo } from '../onnx/model.js';
+import { probedValueInfo, type TensorInfo } from '../onnx/tensor-info.js';
+import { type BackwardGraph, buildBackward } from './backward.js';
 import { Emitter, FLOAT, INT64 } from './emitter.js';
-import { infoOf, type PreparedModel } from './prepared.js';
+import { attributionModel, infoOf, initializersReadBy, type PreparedModel } from './prepared.js';
 
 export const CHANNEL_INPUT = 'circuit/channel';
 export const RELEVANCE_OUTPUT = 'circuit/relevance';
@@ -50,6 +49,12 @@ export function channelMask(emit: Emitter, channel: string, channels: number, ra
   return emit.op('Unsqueeze', [oneHot, emit.int64(Array.from({ length: rank - 2 }, (_, a) => a + 2))]);
 }
 
+/** ReLU(a) on each row's channel (CHANNEL_INPUT), zero on the other channels: the initial relevance. */
+export function channelSeed(emit: Emitter, tensor: string, channels: number, rank: number): string {
+  const relu = emit.op('Relu', [tensor]);
+  return emit.op('Mul', [relu, channelMask(emit, CHANNEL_INPUT, channels, rank)]);
+}
+
 export function buildCircuitModel(
   prepared: PreparedModel,
   lower: string,
@@ -59,46 +64,91 @@ export function buildCircuitModel(
   const cut = cutGraph(prepared.index, lower, upper, prepared.dependent);
   const lowerInfo = infoOf(prepared, lower);
   const upperInfo = infoOf(prepared, upper);
-  for (const [role, name, info] of [
-    ['lower', lower, lowerInfo],
-    ['upper', upper, upperInfo],
-  ] as const) {
-    if (info.elemType !== FLOAT)
-      throw new Error(`${role} tensor '${name}' is not float32 (type ${info.elemType})`);
-    if (info.dims.length < 2 || typeof info.dims[1] !== 'number') {
-      throw new Error(`${role} tensor '${name}' has shape [${info.dims.join(', ')}]; expected [N, C, ...]`);
-    }
-  }
+  checkChannelTensor('lower', lower, lowerInfo);
+  checkChannelTensor('upper', upper, upperInfo);
   const lowerChannels = lowerInfo.dims[1] as number;
   const upperChannels = upperInfo.dims[1] as number;
 
   const emit = new Emitter('circuit/');
-  const relu = emit.op('Relu', [upper]);
-  const mask = channelMask(emit, CHANNEL_INPUT, upperChannels, upperInfo.dims.length);
-  const seed = emit.op('Mul', [relu, mask]);
+  const seed = channelSeed(emit, upper, upperChannels, upperInfo.dims.length);
+  const backward = gradientAtLower(prepared, cut, seed, options.oneChannelShortcut !== false);
+  // Without `maps` the gradient x activation maps are an internal tensor, so they get a fresh name.
+  const mapsName = options.maps ? MAPS_OUTPUT : emit.fresh('maps');
+  const tail = relevanceTail(backward.gradients.get(lower)!, lower, lowerInfo.dims.length, mapsName);
+
+  const graph = graphOf(prepared.model);
+  const model = attributionModel(prepared, {
+    name: `circuit ${lower} -> ${upper}`,
+    node: [...cut.nodes, ...emit.nodes, ...backward.nodes, ...tail.nodes],
+    initializer: [
+      ...cut.initializers.map((name) => prepared.index.initializers.get(name)!),
+      ...emit.initializers,
+      ...backward.initializers,
+      ...tail.initializers,
+    ],
+    input: [
+      probedValueInfo(lower, lowerInfo),
+      ...cut.sideInputs.map((name) => probedValueInfo(name, infoOf(prepared, name))),
+      valueInfo(CHANNEL_INPUT, INT64, ['N']),
+    ],
+    output: [
+      probedValueInfo(upper, upperInfo),
+      valueInfo(RELEVANCE_OUTPUT, FLOAT, ['N', lowerChannels]),
+      ...(options.maps ? [probedValueInfo(MAPS_OUTPUT, lowerInfo)] : []),
+    ],
+    valueInfo: [],
+    ...(graph.docString ? { docString: graph.docString } : {}),
+  });
+  return {
+    model,
+    cut,
+    lowerChannels,
+    upperChannels,
+    inputs: { lower, side: cut.sideInputs, channel: CHANNEL_INPUT },
+    outputs: { upper, relevance: RELEVANCE_OUTPUT, ...(options.maps ? { maps: MAPS_OUTPUT } : {}) },
+  };
+}
+
+/** Both ends of a circuit are float [N, C, ...] tensors: C is the channel axis the circuit indexes. */
+function checkChannelTensor(role: 'lower' | 'upper', name: string, info: TensorInfo): void {
+  if (info.elemType !== FLOAT)
+    throw new Error(`${role} tensor '${name}' is not float32 (type ${info.elemType})`);
+  if (info.dims.length < 2 || typeof info.dims[1] !== 'number') {
+    throw new Error(`${role} tensor '${name}' has shape [${info.dims.join(', ')}]; expected [N, C, ...]`);
+  }
+}
+
+/** The backward pass of the cut from the seed at `upper` to dL/da_L' at `lower`. */
+function gradientAtLower(
+  prepared: PreparedModel,
+  cut: Cut,
+  seed: string,
+  oneChannelShortcut: boolean,
+): BackwardGraph {
   const backward = buildBackward({
     nodes: cut.nodes,
     initializers: prepared.index.initializers,
     info: prepared.info,
-    seeds: [
-      {
-        tensor: upper,
-        gradient: seed,
-        ...(options.oneChannelShortcut === false ? {} : { channel: CHANNEL_INPUT }),
-      },
-    ],
-    wrt: [lower],
+    seeds: [{ tensor: cut.upper, gradient: seed, ...(oneChannelShortcut ? { channel: CHANNEL_INPUT } : {}) }],
+    wrt: [cut.lower],
     opset: prepared.opset,
     prefix: 'circuit/grad/',
   });
   if (backward.unreached.length > 0) {
     throw new Error(
-      `no differentiable path leads from '${lower}' to '${upper}' (only integer or shape edges connect them)`,
+      `no differentiable path leads from '${cut.lower}' to '${cut.upper}' ` +
+        '(only integer or shape edges connect them)',
     );
   }
-  const gradient = backward.gradients.get(lower)!;
-  const spatialAxes = Array.from({ length: lowerInfo.dims.length - 2 }, (_, a) => a + 2);
-  const mapsName = options.maps ? MAPS_OUTPUT : emit.fresh('maps');
+  return backward;
+}
+
+/**
+ * maps = gradient x a_L' (named `mapsName`), R = maps summed over space, then R / (sum_j |R_j| + eps)
+ * as RELEVANCE_OUTPUT. The two named nodes are built by hand because their outputs have fixed names.
+ */
+function relevanceTail(gradient: string, lower: string, rank: number, mapsName: string): Emitter {
+  const spatialAxes = Array.from({ length: rank - 2 }, (_, a) => a + 2);
   const tail = new Emitter('circuit/tail/');
   tail.nodes.push(
     onnx.NodeProto.create({ opType: 'Mul', input: [gradient, lower], output: [mapsName], name: mapsName }),
@@ -119,63 +169,17 @@ export function buildCircuitModel(
       name: RELEVANCE_OUTPUT,
     }),
   );
-
-  const graph = graphOf(prepared.model);
-  const initializers: TensorProto[] = [
-    ...cut.initializers.map((name) => prepared.index.initializers.get(name)!),
-    ...emit.initializers,
-    ...backward.initializers,
-    ...tail.initializers,
-  ];
-  const outputs = [
-    probedValueInfo(upper, upperInfo),
-    valueInfo(RELEVANCE_OUTPUT, FLOAT, ['N', lowerChannels]),
-    ...(options.maps ? [probedValueInfo(MAPS_OUTPUT, lowerInfo)] : []),
-  ];
-  const model = onnx.ModelProto.create({
-    irVersion: EMITTED_IR_VERSION,
-    producerName: 'pure-attribution',
-    opsetImport: prepared.model.opsetImport,
-    graph: {
-      name: `circuit ${lower} -> ${upper}`,
-      node: [...cut.nodes, ...emit.nodes, ...backward.nodes, ...tail.nodes],
-      initializer: initializers,
-      input: [
-        probedValueInfo(lower, lowerInfo),
-        ...cut.sideInputs.map((name) => probedValueInfo(name, infoOf(prepared, name))),
-        valueInfo(CHANNEL_INPUT, INT64, ['N']),
-      ],
-      output: outputs,
-      valueInfo: [],
-      ...(graph.docString ? { docString: graph.docString } : {}),
-    },
-  });
-  return {
-    model,
-    cut,
-    lowerChannels,
-    upperChannels,
-    inputs: { lower, side: cut.sideInputs, channel: CHANNEL_INPUT },
-    outputs: { upper, relevance: RELEVANCE_OUTPUT, ...(options.maps ? { maps: MAPS_OUTPUT } : {}) },
-  };
+  return tail;
 }
 
 /** image -> the given tensors (a_L' and side inputs), keeping only the nodes they need. */
 export function buildTruncatedModel(prepared: PreparedModel, outputs: readonly string[]): ModelProto {
   const nodes = ancestorsOf(prepared.index, outputs);
-  const read = new Set<string>();
-  for (const node of nodes) for (const name of node.input ?? []) read.add(name);
-  const graph = graphOf(prepared.model);
-  return onnx.ModelProto.create({
-    irVersion: EMITTED_IR_VERSION,
-    producerName: 'pure-attribution',
-    opsetImport: prepared.model.opsetImport,
-    graph: {
-      name: `forward to ${outputs.join(', ')}`,
-      node: nodes,
-      initializer: (graph.initializer ?? []).filter((t) => read.has(t.name ?? '')),
-      input: prepared.index.inputs.map((i) => i),
-      output: outputs.map((name) => probedValueInfo(name, infoOf(prepared, name))),
-    },
+  return attributionModel(prepared, {
+    name: `forward to ${outputs.join(', ')}`,
+    node: nodes,
+    initializer: initializersReadBy(prepared, nodes),
+    input: prepared.index.inputs.map((i) => i),
+    output: outputs.map((name) => probedValueInfo(name, infoOf(prepared, name))),
   });
 }

@@ -7,15 +7,14 @@
  */
 
 import { ancestorsOf } from '../onnx/cut.js';
-import { graphOf, type ModelProto, onnx, type TensorProto, valueInfo } from '../onnx/model.js';
-import { EMITTED_IR_VERSION } from '../onnx/opset.js';
-import { probedValueInfo } from '../onnx/tensor-info.js';
-import { buildBackward } from './backward.js';
+import { type ModelProto, type NodeProto, onnx, type TensorProto, valueInfo } from '../onnx/model.js';
+import { probedValueInfo, type TensorInfo } from '../onnx/tensor-info.js';
+import { type BackwardGraph, buildBackward } from './backward.js';
 import { mergeBatchNorms } from './canonize.js';
-import { CHANNEL_INPUT, channelMask } from './circuit.js';
+import { CHANNEL_INPUT, channelMask, channelSeed } from './circuit.js';
 import { Emitter, FLOAT, INT64 } from './emitter.js';
 import { type CompositeName, type CompositeOptions, compositeRuleOf } from './lrp.js';
-import { infoOf, type PreparedModel } from './prepared.js';
+import { attributionModel, infoOf, initializersReadBy, type PreparedModel } from './prepared.js';
 
 export const HEAT_OUTPUT = 'heatmap/heat';
 export const SEED_TOTAL_OUTPUT = 'heatmap/initial_relevance';
@@ -40,64 +39,132 @@ export function buildHeatmapModel(
   options: HeatmapModelOptions,
 ): HeatmapModel {
   const layerInfo = infoOf(prepared, layer);
+  const channels = channelsOfLayer(prepared, layer, layerInfo);
+  const image = prepared.inputName;
+  const forward = forwardToLayer(prepared, layer, options.composite);
+
+  const emit = new Emitter('heatmap/');
+  const seed = neuronSeed(emit, layer, layerInfo, channels, options.region);
+  // Each row's total initial relevance, an output so that conservation can be checked against the heat.
+  const seedTotal = emit.op('ReduceSum', [emit.op('Flatten', [seed], { axis: 1 }), emit.int64([1])], {
+    keepdims: 0,
+  });
+  const backward = relevanceAtImage(prepared, forward, layer, seed, options);
+  const tail = heatmapOutputs(backward.gradients.get(image)!, image, seedTotal, options.composite);
+
+  const model = attributionModel(prepared, {
+    name: `heatmap ${layer} (${options.composite}, ${options.region})`,
+    node: [...forward.nodes, ...emit.nodes, ...backward.nodes, ...tail],
+    initializer: [...forward.initializers, ...emit.initializers, ...backward.initializers],
+    input: [probedValueInfo(image, infoOf(prepared, image)), valueInfo(CHANNEL_INPUT, INT64, ['N'])],
+    output: [
+      probedValueInfo(HEAT_OUTPUT, infoOf(prepared, image)),
+      valueInfo(SEED_TOTAL_OUTPUT, FLOAT, ['N']),
+    ],
+  });
+  return { model, inputName: image, channels };
+}
+
+/** The layer's channel count; the layer must be a float [N, C, ...] tensor that depends on the image. */
+function channelsOfLayer(prepared: PreparedModel, layer: string, layerInfo: TensorInfo): number {
   if (layerInfo.elemType !== FLOAT || layerInfo.dims.length < 2 || typeof layerInfo.dims[1] !== 'number') {
     throw new Error(
       `layer '${layer}' is not a float [N, C, ...] tensor (shape [${layerInfo.dims.join(', ')}])`,
     );
   }
   if (!prepared.dependent.has(layer)) throw new Error(`layer '${layer}' does not depend on the image`);
-  const channels = layerInfo.dims[1];
-  const rank = layerInfo.dims.length;
-  const image = prepared.inputName;
-  // LRP composites see Conv + BN as one layer (the authors' canonizer); gradients need no canonizer.
+  return layerInfo.dims[1];
+}
+
+/** The image -> layer part of the heatmap graph, as the backward pass reads it. */
+interface ForwardToLayer {
+  readonly nodes: readonly NodeProto[];
+  /** Every constant the backward rules may read: the model's and any merged weights. */
+  readonly constants: ReadonlyMap<string, TensorProto>;
+  readonly info: ReadonlyMap<string, TensorInfo>;
+  /** The graph's initializers: the model's that the nodes read, then any merged weights. */
+  readonly initializers: readonly TensorProto[];
+}
+
+/** The nodes that compute the layer from the image, canonized for the LRP composites. */
+function forwardToLayer(prepared: PreparedModel, layer: string, composite: CompositeName): ForwardToLayer {
   const forward = ancestorsOf(prepared.index, [layer]);
+  // LRP composites see Conv + BN as one layer (the authors' canonizer); gradients need no canonizer.
   const canonized =
-    options.composite === 'gradient'
+    composite === 'gradient'
       ? undefined
-      : mergeBatchNorms(forward, prepared.index.initializers, new Set([layer, image]));
+      : mergeBatchNorms(forward, prepared.index.initializers, new Set([layer, prepared.inputName]));
   const nodes = canonized?.nodes ?? forward;
-  const initializerMap = new Map(prepared.index.initializers);
+  const constants = new Map(prepared.index.initializers);
   const info = new Map(prepared.info);
-  for (const t of canonized?.initializers ?? []) initializerMap.set(t.name!, t);
+  for (const t of canonized?.initializers ?? []) constants.set(t.name!, t);
   for (const [name, i] of canonized?.info ?? []) info.set(name, i);
+  const initializers = [...initializersReadBy(prepared, nodes), ...(canonized?.initializers ?? [])];
+  return { nodes, constants, info, initializers };
+}
 
-  const emit = new Emitter('heatmap/');
-  const relu = emit.op('Relu', [layer]);
-  let seed = emit.op('Mul', [relu, channelMask(emit, CHANNEL_INPUT, channels, rank)]);
-  if (options.region === 'argmax' && rank > 2) {
-    // The channel's map [B, space]; the one-hot of its arg-max, back in [B, 1, ...spatial].
-    const map = emit.op(
-      'ReduceSum',
-      [emit.op('Mul', [layer, channelMask(emit, CHANNEL_INPUT, channels, rank)]), emit.int64([1])],
-      {
-        keepdims: 1,
-      },
-    );
-    const flat = emit.op('Flatten', [map], { axis: 1 });
-    const space = layerInfo.dims.slice(2).reduce<number>((a, d) => a * (d as number), 1);
-    const position = emit.op('ArgMax', [flat], { axis: 1, keepdims: 0 });
-    const oneHot = emit.op('OneHot', [position, emit.int64([space], []), emit.float([0, 1])], { axis: -1 });
-    const spatialMask = emit.op('Reshape', [oneHot, emit.op('Shape', [map])]);
-    seed = emit.op('Mul', [seed, spatialMask]);
-  }
-  const seedTotal = emit.op('ReduceSum', [emit.op('Flatten', [seed], { axis: 1 }), emit.int64([1])], {
-    keepdims: 0,
-  });
+/** The initial relevance: ReLU(a_L) on the row's channel, over its whole map or at its arg-max only. */
+function neuronSeed(
+  emit: Emitter,
+  layer: string,
+  layerInfo: TensorInfo,
+  channels: number,
+  region: NeuronRegion,
+): string {
+  const rank = layerInfo.dims.length;
+  const seed = channelSeed(emit, layer, channels, rank);
+  // A layer without spatial axes has one position per channel: the arg-max is the whole map.
+  if (region !== 'argmax' || rank <= 2) return seed;
+  return emit.op('Mul', [seed, argmaxMask(emit, layer, layerInfo, channels)]);
+}
 
+/** The one-hot of the arg-max position of each row's channel map, as [B, 1, ...spatial]. */
+function argmaxMask(emit: Emitter, layer: string, layerInfo: TensorInfo, channels: number): string {
+  const rank = layerInfo.dims.length;
+  // The row's channel map as [B, 1, ...spatial]: mask the other channels, then sum over channels.
+  const channelOnly = emit.op('Mul', [layer, channelMask(emit, CHANNEL_INPUT, channels, rank)]);
+  const map = emit.op('ReduceSum', [channelOnly, emit.int64([1])], { keepdims: 1 });
+  const flat = emit.op('Flatten', [map], { axis: 1 });
+  const space = layerInfo.dims.slice(2).reduce<number>((a, d) => a * (d as number), 1);
+  const position = emit.op('ArgMax', [flat], { axis: 1, keepdims: 0 });
+  const oneHot = emit.op('OneHot', [position, emit.int64([space], []), emit.float([0, 1])], { axis: -1 });
+  return emit.op('Reshape', [oneHot, emit.op('Shape', [map])]);
+}
+
+/** The backward pass from the seed at the layer to the image, with the composite's rule per node. */
+function relevanceAtImage(
+  prepared: PreparedModel,
+  forward: ForwardToLayer,
+  layer: string,
+  seed: string,
+  options: HeatmapModelOptions,
+): BackwardGraph {
   const backward = buildBackward({
-    nodes,
-    initializers: initializerMap,
-    info,
+    nodes: forward.nodes,
+    initializers: forward.constants,
+    info: forward.info,
     seeds: [{ tensor: layer, gradient: seed, channel: CHANNEL_INPUT }],
-    wrt: [image],
+    wrt: [prepared.inputName],
     opset: prepared.opset,
-    ruleOf: compositeRuleOf(options.composite, nodes, options),
+    ruleOf: compositeRuleOf(options.composite, forward.nodes, options),
     prefix: 'heatmap/back/',
   });
   if (backward.unreached.length > 0) throw new Error(`no differentiable path from the image to '${layer}'`);
-  const atImage = backward.gradients.get(image)!;
-  const tail: ReturnType<typeof onnx.NodeProto.create>[] = [
-    options.composite === 'gradient'
+  return backward;
+}
+
+/**
+ * The two named outputs. `gradient` propagates a gradient, so the heat is gradient x input; the LRP
+ * composites propagate relevance itself, which arrives at the image as the heat.
+ */
+function heatmapOutputs(
+  atImage: string,
+  image: string,
+  seedTotal: string,
+  composite: CompositeName,
+): NodeProto[] {
+  return [
+    composite === 'gradient'
       ? onnx.NodeProto.create({
           opType: 'Mul',
           input: [atImage, image],
@@ -117,29 +184,4 @@ export function buildHeatmapModel(
       name: SEED_TOTAL_OUTPUT,
     }),
   ];
-
-  const read = new Set<string>();
-  for (const node of nodes) for (const name of node.input ?? []) read.add(name);
-  const initializers: TensorProto[] = [
-    ...(graphOf(prepared.model).initializer ?? []).filter((t) => read.has(t.name ?? '')),
-    ...(canonized?.initializers ?? []),
-    ...emit.initializers,
-    ...backward.initializers,
-  ];
-  const model = onnx.ModelProto.create({
-    irVersion: EMITTED_IR_VERSION,
-    producerName: 'pure-attribution',
-    opsetImport: prepared.model.opsetImport,
-    graph: {
-      name: `heatmap ${layer} (${options.composite}, ${options.region})`,
-      node: [...nodes, ...emit.nodes, ...backward.nodes, ...tail],
-      initializer: initializers,
-      input: [probedValueInfo(image, infoOf(prepared, image)), valueInfo(CHANNEL_INPUT, INT64, ['N'])],
-      output: [
-        probedValueInfo(HEAT_OUTPUT, infoOf(prepared, image)),
-        valueInfo(SEED_TOTAL_OUTPUT, FLOAT, ['N']),
-      ],
-    },
-  });
-  return { model, inputName: image, channels };
 }

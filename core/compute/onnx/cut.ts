@@ -27,6 +27,24 @@ export function cutGraph(
   dependent?: ReadonlySet<string>,
 ): Cut {
   const imageDependent = dependent ?? index.downstream(index.inputs.map((i) => i.name ?? ''));
+  checkCutEnds(index, lower, upper, imageDependent);
+  const downstreamOfLower = index.downstream([lower]);
+  if (!downstreamOfLower.has(upper)) {
+    throw new Error(
+      `tensor '${upper}' (upper) is not downstream of '${lower}' (lower): no path leads from the lower ` +
+        'layer to the upper one; swap them or pick layers in forward order',
+    );
+  }
+  return { lower, upper, ...walkBackFromUpper(index, lower, upper, downstreamOfLower, imageDependent) };
+}
+
+/** Both ends must be tensors of the model, and distinct; a missing name gets suggestions. */
+function checkCutEnds(
+  index: GraphIndex,
+  lower: string,
+  upper: string,
+  imageDependent: ReadonlySet<string>,
+): void {
   for (const [role, name] of [
     ['lower', lower],
     ['upper', upper],
@@ -40,14 +58,20 @@ export function cutGraph(
   }
   if (lower === upper)
     throw new Error(`lower and upper tensor are the same ('${lower}'); a cut needs two layers`);
-  const belowLower = index.downstream([lower]);
-  if (!belowLower.has(upper)) {
-    throw new Error(
-      `tensor '${upper}' (upper) is not downstream of '${lower}' (lower): no path leads from the lower ` +
-        'layer to the upper one; swap them or pick layers in forward order',
-    );
-  }
+}
 
+/**
+ * Walks the producers back from `upper`, stopping at `lower`, at initializers, and at image-dependent
+ * tensors that do not come from `lower` (side inputs). Constants computed by nodes are walked through,
+ * so the cut computes them itself.
+ */
+function walkBackFromUpper(
+  index: GraphIndex,
+  lower: string,
+  upper: string,
+  downstreamOfLower: ReadonlySet<string>,
+  imageDependent: ReadonlySet<string>,
+): Pick<Cut, 'nodes' | 'sideInputs' | 'initializers'> {
   const nodeIndices = new Set<number>();
   const sideInputs = new Set<string>();
   const initializers = new Set<string>();
@@ -61,8 +85,7 @@ export function cutGraph(
       initializers.add(name);
       continue;
     }
-    const fromLower = belowLower.has(name);
-    if (!fromLower && imageDependent.has(name)) {
+    if (!downstreamOfLower.has(name) && imageDependent.has(name)) {
       sideInputs.add(name);
       continue;
     }
@@ -76,8 +99,6 @@ export function cutGraph(
     for (const input of index.nodes[producer]!.input ?? []) stack.push(input);
   }
   return {
-    lower,
-    upper,
     nodes: [...nodeIndices].sort((a, b) => a - b).map((i) => index.nodes[i]!),
     sideInputs: [...sideInputs],
     initializers: [...initializers],

@@ -178,20 +178,34 @@ export function tensorFromProto(t: onnxProto.onnx.ITensorProto): Tensor {
     throw new Error(`tensor '${name}': ${(e as Error).message}`);
   }
   const dims = (t.dims ?? []).map((d) => int64ToNumber(d));
+  const raw = t.rawData;
+  if (raw && raw.length > 0) return tensorFromRawData(name, dtype, dims, raw);
+  return tensor(dtype, dims, typedFieldData(t, name, dtype, dims));
+}
+
+function tensorFromRawData(name: string, dtype: DType, dims: number[], raw: Uint8Array): Tensor {
   const n = numel(dims);
   const info = DTYPES[dtype];
-  const raw = t.rawData;
-  if (raw && raw.length > 0) {
-    if (raw.length !== n * info.bytes) {
-      throw new Error(
-        `tensor '${name}': raw_data has ${raw.length} bytes, dims [${dims}] of ${dtype} need ${n * info.bytes}`,
-      );
-    }
-    const buf = new ArrayBuffer(raw.length);
-    new Uint8Array(buf).set(raw);
-    return tensor(dtype, dims, info.view(buf, 0, n));
+  if (raw.length !== n * info.bytes) {
+    throw new Error(
+      `tensor '${name}': raw_data has ${raw.length} bytes, dims [${dims}] of ${dtype} need ${n * info.bytes}`,
+    );
   }
-  const out = info.make(n);
+  // A buffer of its own: the bytes may sit at any offset of the decoded message, a typed view may not.
+  const buf = new ArrayBuffer(raw.length);
+  new Uint8Array(buf).set(raw);
+  return tensor(dtype, dims, info.view(buf, 0, n));
+}
+
+/** The values of the repeated field that holds the dtype (int32_data also holds the 1-byte types). */
+function typedFieldData(
+  t: onnxProto.onnx.ITensorProto,
+  name: string,
+  dtype: DType,
+  dims: number[],
+): TensorData {
+  const n = numel(dims);
+  const out = DTYPES[dtype].make(n);
   const fail = (got: number): never => {
     throw new Error(`tensor '${name}': typed data has ${got} elements, dims [${dims}] need ${n}`);
   };
@@ -229,7 +243,7 @@ export function tensorFromProto(t: onnxProto.onnx.ITensorProto): Tensor {
       throw new Error(`unknown dtype ${String(never)}`);
     }
   }
-  return tensor(dtype, dims, out);
+  return out;
 }
 
 /** Encode a tensor as an ONNX TensorProto with raw_data (little endian). */

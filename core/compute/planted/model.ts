@@ -7,7 +7,7 @@
  *     -> /head/GlobalAveragePool -> /head/Flatten -> /head/Gemm -> logits [N, features]
  */
 import { modelFromNodes, type NodeSpec } from '../onnx/builders.js';
-import { tensor } from '../onnx/tensor.js';
+import { type Tensor, tensor } from '../onnx/tensor.js';
 import {
   LAYER_NAMES,
   LOWER_CHANNELS,
@@ -127,11 +127,20 @@ export function assertPlantedSize(size: number): void {
 /** The encoded planted model for square images of side `size` (even, 16..256). */
 export function buildPlantedModel(size: number): Uint8Array {
   assertPlantedSize(size);
-  const lower = LOWER_CHANNELS.map(lowerKernel);
-  const upper = UPPER_NEURONS.map(upperKernel);
-  const lowerCount = LOWER_CHANNELS.length;
-  const upperCount = UPPER_NEURONS.length;
-  const nodes: NodeSpec[] = [
+  return modelFromNodes({
+    graphName: 'planted',
+    producerName: 'pure planted',
+    opset: PLANTED_OPSET,
+    nodes: plantedNodes(),
+    inputs: [{ name: LAYER_NAMES.input, dtype: 'float32', dims: ['N', 3, size, size] }],
+    outputs: [{ name: LAYER_NAMES.output, dtype: 'float32', dims: ['N', FEATURES.length] }],
+    initializers: plantedWeights(),
+  });
+}
+
+/** The graph drawn at the top of this file, with the node names a PyTorch export gives. */
+function plantedNodes(): NodeSpec[] {
+  return [
     {
       name: '/lower/Conv',
       op: 'Conv',
@@ -177,28 +186,28 @@ export function buildPlantedModel(size: number): Uint8Array {
       attributes: { transB: 1 },
     },
   ];
-  return modelFromNodes({
-    graphName: 'planted',
-    producerName: 'pure planted',
-    opset: PLANTED_OPSET,
-    nodes,
-    inputs: [{ name: LAYER_NAMES.input, dtype: 'float32', dims: ['N', 3, size, size] }],
-    outputs: [{ name: LAYER_NAMES.output, dtype: 'float32', dims: ['N', FEATURES.length] }],
-    initializers: {
-      [WEIGHT_NAMES.lowerWeight]: tensor(
-        'float32',
-        [lowerCount, 3, FEATURE_SIZE, FEATURE_SIZE],
-        stack(lower.map((l) => l.kernel)),
-      ),
-      [WEIGHT_NAMES.lowerBias]: tensor('float32', [lowerCount], new Float32Array(lower.map((l) => l.bias))),
-      [WEIGHT_NAMES.upperWeight]: tensor(
-        'float32',
-        [upperCount, lowerCount, UPPER_KERNEL, UPPER_KERNEL],
-        stack(upper.map((u) => u.kernel)),
-      ),
-      [WEIGHT_NAMES.upperBias]: tensor('float32', [upperCount], new Float32Array(upper.map((u) => u.bias))),
-      [WEIGHT_NAMES.headWeight]: tensor('float32', [FEATURES.length, upperCount], headWeights()),
-      [WEIGHT_NAMES.headBias]: tensor('float32', [FEATURES.length], new Float32Array(FEATURES.length)),
-    },
-  });
+}
+
+/** The hand-set weights of the three layers, by initializer name; none depends on the image size. */
+function plantedWeights(): Record<string, Tensor> {
+  const lower = LOWER_CHANNELS.map(lowerKernel);
+  const upper = UPPER_NEURONS.map(upperKernel);
+  const lowerCount = LOWER_CHANNELS.length;
+  const upperCount = UPPER_NEURONS.length;
+  return {
+    [WEIGHT_NAMES.lowerWeight]: tensor(
+      'float32',
+      [lowerCount, 3, FEATURE_SIZE, FEATURE_SIZE],
+      stack(lower.map((l) => l.kernel)),
+    ),
+    [WEIGHT_NAMES.lowerBias]: tensor('float32', [lowerCount], new Float32Array(lower.map((l) => l.bias))),
+    [WEIGHT_NAMES.upperWeight]: tensor(
+      'float32',
+      [upperCount, lowerCount, UPPER_KERNEL, UPPER_KERNEL],
+      stack(upper.map((u) => u.kernel)),
+    ),
+    [WEIGHT_NAMES.upperBias]: tensor('float32', [upperCount], new Float32Array(upper.map((u) => u.bias))),
+    [WEIGHT_NAMES.headWeight]: tensor('float32', [FEATURES.length, upperCount], headWeights()),
+    [WEIGHT_NAMES.headBias]: tensor('float32', [FEATURES.length], new Float32Array(FEATURES.length)),
+  };
 }
