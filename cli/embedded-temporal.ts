@@ -110,27 +110,9 @@ export async function startEmbeddedTemporal(stateDir: string, timeoutMs = 90_000
   const binary = findTemporalBinary();
   mkdirSync(stateDir, { recursive: true });
   const lock = lockStateDir(stateDir);
-  const port = await freePort();
-  const address = `127.0.0.1:${port}`;
+  const address = `127.0.0.1:${await freePort()}`;
   const logFile = join(stateDir, 'temporal.log');
-  const log = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(
-    binary,
-    [
-      'server',
-      'start-dev',
-      '--headless',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--db-filename',
-      join(stateDir, 'temporal.db'),
-      '--log-level',
-      'warn',
-    ],
-    { stdio: ['ignore', log, log], detached: true },
-  );
+  const child = spawnDevServer(binary, stateDir, address, logFile);
   if (child.pid) lock.update(child.pid);
   let exited: string | undefined;
   child.once('exit', (code, signal) => {
@@ -141,26 +123,11 @@ export async function startEmbeddedTemporal(stateDir: string, timeoutMs = 90_000
     lock.release();
   };
   process.once('exit', stopChild);
-
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (exited) {
-      lock.release();
-      throw new Error(`the embedded Temporal dev server ${exited}; see ${logFile}`);
-    }
-    try {
-      const connection = await NativeConnection.connect({ address });
-      await connection.close();
-      break;
-    } catch (error) {
-      if (Date.now() > deadline) {
-        stopChild();
-        throw new Error(
-          `the embedded Temporal dev server did not answer at ${address} within ${timeoutMs / 1000} s (${(error as Error).message}); see ${logFile}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 300));
-    }
+  try {
+    await waitUntilServing(address, timeoutMs, () => exited);
+  } catch (error) {
+    stopChild();
+    throw new Error(`the embedded Temporal dev server ${(error as Error).message}; see ${logFile}`);
   }
   return {
     address,
@@ -177,4 +144,34 @@ export async function startEmbeddedTemporal(stateDir: string, timeoutMs = 90_000
       lock.release();
     },
   };
+}
+
+/** `temporal server start-dev`, headless, on `address`, with its SQLite state and log in `stateDir`. */
+function spawnDevServer(binary: string, stateDir: string, address: string, logFile: string): ChildProcess {
+  const [ip, port] = address.split(':') as [string, string];
+  const log = openSync(logFile, 'a');
+  const args = ['server', 'start-dev', '--headless', '--ip', ip, '--port', port];
+  args.push('--db-filename', join(stateDir, 'temporal.db'), '--log-level', 'warn');
+  return spawn(binary, args, { stdio: ['ignore', log, log], detached: true });
+}
+
+/** Resolves once the frontend accepts connections; rejects when the server exits or the time is up. */
+async function waitUntilServing(address: string, timeoutMs: number, exited: () => string | undefined) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const gone = exited();
+    if (gone) throw new Error(gone);
+    try {
+      const connection = await NativeConnection.connect({ address });
+      await connection.close();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw new Error(
+          `did not answer at ${address} within ${timeoutMs / 1000} s (${(error as Error).message})`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
 }

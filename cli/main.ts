@@ -48,7 +48,7 @@ const program = new Command()
   .name('pure')
   .description('Find polysemantic neurons in image models and split them into pure virtual neurons (PURE).')
   .version(packageVersion(), '-V, --version')
-  .showHelpAfterError();
+  .showHelpAfterError('(pure <command> --help shows the options)');
 
 function countList(value: string): number[] {
   const counts = value.split(',').map((v) => Number(v.trim()));

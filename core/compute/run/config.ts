@@ -128,15 +128,15 @@ export function validateConfig(config: SweepConfig): SweepConfig {
   if (!SWEEP_STAGES.includes(config.until))
     problems.push(`until must be one of ${SWEEP_STAGES.join(', ')}, got ${config.until}`);
   if (config.clusterCounts.length === 0 || config.clusterCounts.some((n) => !Number.isInteger(n) || n < 2)) {
-    problems.push(`cluster counts must be integers >= 2, got ${config.clusterCounts.join(',')}`);
+    problems.push(`--clusters: cluster counts must be integers >= 2, got ${config.clusterCounts.join(',')}`);
   } else if (Math.max(...config.clusterCounts) > config.k) {
     problems.push(
-      `cluster counts (up to ${Math.max(...config.clusterCounts)}) cannot exceed k = ${config.k}`,
+      `--clusters: cluster counts (up to ${Math.max(...config.clusterCounts)}) cannot exceed k = ${config.k} (--k)`,
     );
   }
   if (config.until === 'virtual-neurons' && config.layers.length < 2) {
     problems.push(
-      'virtual neurons need at least two layers (each layer is explained by the one before it); pass two or more, or --until references',
+      '--layers: virtual neurons need at least two layers (each layer is explained by the one before it); pass two or more, or --until references',
     );
   }
   if (problems.length > 0) throw new Error(`invalid sweep configuration:\n  - ${problems.join('\n  - ')}`);

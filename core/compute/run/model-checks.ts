@@ -19,7 +19,7 @@ export function checkPreprocessFits(
   if (input.channels !== 3) {
     throw new InputError(
       'InvalidModel',
-      `--model: its input ${input.name} has ${input.channels} channels; pure feeds RGB images (3 channels). ` +
+      `--model: its input '${input.name}' has ${input.channels} channel(s); pure feeds RGB images (3 channels). ` +
         'Export the model with a 3-channel input',
     );
   }

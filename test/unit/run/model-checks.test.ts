@@ -69,7 +69,7 @@ describe('preflight model checks', () => {
     );
     assert.throws(
       () => checkPreprocessFits({ ...cifarInput, channels: 1 }, PREPROCESS_PRESETS.cifar10, undefined),
-      rejects('InvalidModel', /has 1 channels; pure feeds RGB images/),
+      rejects('InvalidModel', /has 1 channel\(s\); pure feeds RGB images/),
     );
   });
 
