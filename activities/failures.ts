@@ -1,12 +1,18 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { StorageError } from '../core/adapters/storage/errors.js';
 import { InputError } from '../core/compute/errors.js';
 
 /**
- * The one place where errors become Temporal failures: an InputError (bad input, changed model) fails
- * the activity at once, without retries, with its kind as the failure type; any other error is rethrown
- * as it is and retried by the activity's retry policy.
+ * The one place where errors become Temporal failures (docs/reliability.md). Fail at once, without
+ * retries, with a kind as the failure type: an InputError (bad input, changed model) and a permanent
+ * storage failure (denied credentials, a missing bucket, a read-only or full disk; the HTTP status is in
+ * the message). Anything else (a refused or reset connection, a timeout, a 5xx, throttling, a killed
+ * worker) is rethrown as it is and retried with backoff through the outage window.
  */
 export function asTemporalFailure(error: unknown): unknown {
   if (error instanceof InputError) return ApplicationFailure.nonRetryable(error.message, error.kind);
+  if (error instanceof StorageError && error.permanent) {
+    return ApplicationFailure.nonRetryable(error.message, error.permanent);
+  }
   return error;
 }

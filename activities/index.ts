@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { InferenceSettings } from '../core/adapters/onnxruntime/session.js';
+import { withProgressClock } from '../core/adapters/progress.js';
 import { createCpuActivities } from './cpu.js';
 import { asTemporalFailure } from './failures.js';
 import { createInferenceActivities } from './inference.js';
@@ -27,9 +28,12 @@ function wrapped<T extends Record<string, Activity>>(activities: T): T {
     out[name] = async (input: never) => {
       const context = Context.current();
       try {
-        return await withHeartbeat(
-          (details) => context.heartbeat(details),
-          () => activity(input),
+        return await withProgressClock((lastProgress) =>
+          withHeartbeat(
+            (details) => context.heartbeat(details),
+            () => activity(input),
+            { lastProgress },
+          ),
         );
       } catch (error) {
         throw asTemporalFailure(error);

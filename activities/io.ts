@@ -28,21 +28,54 @@ export function promiseCache<T>(
   };
 }
 
+/** An activity attempt that made no progress for this long is failed and retried (docs/reliability.md). */
+export const STALL_MS = 90_000;
+
+export interface HeartbeatOptions {
+  /** What each heartbeat carries. */
+  details?: () => unknown;
+  everyMs?: number;
+  /** When the work last made progress (ms since the epoch); without it, every tick counts as progress. */
+  lastProgress?: () => number;
+  stallMs?: number;
+}
+
+/** An attempt that made no progress for `stallMs`: retryable, so the activity runs again. */
+export class StalledError extends Error {
+  override readonly name = 'StalledError';
+}
+
 /**
  * Runs `work` while heartbeating every few seconds, so the server notices a dead worker within the
  * heartbeat timeout (30 s) even when one step (an onnxruntime call, a k-means batch) takes longer.
- * The SDK throttles heartbeats, so this costs nothing on the server.
+ * Heartbeats stop, and the attempt fails with StalledError, once the work has made no progress for
+ * `stallMs`: a call that hangs must not be kept alive by a timer. The SDK throttles heartbeats, so this
+ * costs nothing on the server.
  */
 export async function withHeartbeat<T>(
   heartbeat: (details?: unknown) => void,
   work: () => Promise<T>,
-  details: () => unknown = () => undefined,
-  everyMs = 5000,
+  options: HeartbeatOptions = {},
 ): Promise<T> {
+  const { details = () => undefined, everyMs = 5000, lastProgress = Date.now, stallMs = STALL_MS } = options;
   heartbeat(details());
-  const timer = setInterval(() => heartbeat(details()), everyMs);
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      const idle = Date.now() - lastProgress();
+      if (idle < stallMs) {
+        heartbeat(details());
+        return;
+      }
+      reject(
+        new StalledError(
+          `no progress for ${Math.round(idle / 1000)} s (a call that never returns?); failing this attempt so it is retried`,
+        ),
+      );
+    }, everyMs);
+  });
   try {
-    return await work();
+    return await Promise.race([work(), stalled]);
   } finally {
     clearInterval(timer);
   }

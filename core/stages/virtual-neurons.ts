@@ -2,6 +2,7 @@
  * Step 3 of PURE (docs/design.md, "Virtual neurons"): k-means on the circuits (and on the Activation
  * baseline) of a batch of neurons, then per layer the manifests of its tables and a summary.
  */
+import { noteProgress } from '../adapters/progress.js';
 import type { ObjectStore } from '../adapters/storage/index.js';
 import { readTable, writeJson, writeTable } from '../adapters/tables/io.js';
 import type { LayerShape, NeuronRange, SweepConfig } from '../compute/run/config.js';
@@ -42,10 +43,12 @@ export async function virtualNeuronsPart(
     runKeys.layerPart('activations', layer.name, neurons),
     activationFeaturesSchema,
   );
-  const splits = await splitNeurons(relevance, features, {
-    clusterCounts: config.clusterCounts,
-    seed: config.seed,
-  });
+  const splits = await splitNeurons(
+    relevance,
+    features,
+    { clusterCounts: config.clusterCounts, seed: config.seed },
+    noteProgress,
+  );
   await writeTable(
     store,
     runKeys.layerPart('clusters', layer.name, neurons),

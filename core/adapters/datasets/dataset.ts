@@ -1,4 +1,5 @@
 import type { SampleRow } from '../../compute/tables/schemas.js';
+import { noteProgress } from '../progress.js';
 import { type ObjectStore, openStore } from '../storage/index.js';
 
 /** File types sharp decodes; anything else in a dataset folder (READMEs, labels files) is ignored. */
@@ -53,8 +54,10 @@ export function openDataset(uri: string): Dataset {
         };
       });
     },
-    readSample(sampleId) {
-      return store.get(sampleId);
+    async readSample(sampleId) {
+      const bytes = await store.get(sampleId);
+      noteProgress(); // images are read in every stage that runs the model
+      return bytes;
     },
   };
 }

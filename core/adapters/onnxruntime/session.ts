@@ -2,9 +2,11 @@
  * onnxruntime-node sessions for models built in memory, and runs guarded by a timeout: one
  * benchmark process once hung at 0 % CPU inside a run, so no caller waits forever.
  */
+
 import * as ort from 'onnxruntime-node';
 import { encodeModel, type ModelProto } from '../../compute/onnx/model.js';
 import { type DType, type Tensor, tensor } from '../../compute/onnx/tensor.js';
+import { noteProgress } from '../progress.js';
 
 export type OrtSession = ort.InferenceSession;
 export type OrtTensor = ort.Tensor;
@@ -92,12 +94,16 @@ export async function runWithTimeout(
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new InferenceTimeoutError(what, timeoutMs)), timeoutMs);
   });
+  // A run in flight is progress: its own timeout, not the activity's stall detector, bounds it.
+  noteProgress();
+  const running = setInterval(noteProgress, 10_000);
   try {
     return await Promise.race([session.run(feeds, [...outputs]), timeout]);
   } catch (e) {
     if (e instanceof InferenceTimeoutError) throw e;
     throw new Error(`onnxruntime run of ${what} failed: ${(e as Error).message}`);
   } finally {
+    clearInterval(running);
     clearTimeout(timer);
   }
 }

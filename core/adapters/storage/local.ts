@@ -3,7 +3,7 @@ import type { Dirent } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { compareKeys, normalizePrefix, validateKey } from '../../compute/run/keys.js';
-import { NotFoundError, StorageError } from './errors.js';
+import { NotFoundError, permanentFsError, StorageError } from './errors.js';
 import type { ObjectStore, PutOptions } from './types.js';
 
 /** Temporary files of in-flight puts start with this; list() never returns them. */
@@ -48,6 +48,7 @@ export class LocalStore implements ObjectStore {
       await rm(tmp, { force: true }).catch(() => undefined);
       throw new StorageError(`put ${this.keyUri(key)} failed: ${(e as Error).message}`, this.keyUri(key), {
         cause: e,
+        permanent: permanentFsError(e),
       });
     }
   }

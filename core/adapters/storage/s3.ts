@@ -75,7 +75,17 @@ export function s3Client(o: ResolvedS3Options): S3Client {
       region: o.region,
       forcePathStyle: o.forcePathStyle,
       // Fail instead of hanging on an unreachable endpoint or a stalled connection (the SDK retries).
-      requestHandler: { connectionTimeout: 10_000, requestTimeout: 300_000 },
+      // A silent endpoint (accepts connections, never answers) must fail the call, not hang the activity:
+      // 30 s without a byte aborts a request (socketTimeout), and no request lasts over 15 minutes
+      // (requestTimeout, which only warns unless throwOnRequestTimeout is set). The SDK retries once more;
+      // longer outages are the activity retry policy's (docs/reliability.md).
+      requestHandler: {
+        connectionTimeout: 10_000,
+        socketTimeout: 30_000,
+        requestTimeout: 15 * 60_000,
+        throwOnRequestTimeout: true,
+      },
+      maxAttempts: 2,
     };
     if (o.endpoint) {
       config.endpoint = o.endpoint;
@@ -116,6 +126,33 @@ function awsError(e: unknown): AwsErrorShape {
   return typeof e === 'object' && e !== null ? (e as AwsErrorShape) : {};
 }
 
+const PERMANENT_S3_HINTS = {
+  S3AccessDenied:
+    'these credentials may not do this: check AWS_ACCESS_KEY_ID / PURE_S3_ACCESS_KEY and the bucket policy',
+  S3NoSuchBucket: 'the bucket does not exist: create it or fix the s3:// URI',
+} as const;
+
+/**
+ * Failures no retry fixes: denied or invalid credentials and a missing bucket. Throttling (503 SlowDown),
+ * 5xx and connection errors are transient and left to the retry policy.
+ */
+function permanentS3Failure(
+  name: string | undefined,
+  status: number | undefined,
+): keyof typeof PERMANENT_S3_HINTS | undefined {
+  if (name === 'NoSuchBucket') return 'S3NoSuchBucket';
+  const denied = [
+    'AccessDenied',
+    'InvalidAccessKeyId',
+    'SignatureDoesNotMatch',
+    'InvalidToken',
+    'ExpiredToken',
+  ];
+  if (status === 401 || status === 403 || (name !== undefined && denied.includes(name)))
+    return 'S3AccessDenied';
+  return undefined;
+}
+
 function isMissing(e: unknown): boolean {
   const err = awsError(e);
   return err.name === 'NoSuchKey' || err.name === 'NotFound' || err.$metadata?.httpStatusCode === 404;
@@ -150,17 +187,19 @@ export class S3Store implements ObjectStore {
   private fail(op: string, key: string, e: unknown): StorageError {
     const where = this.options.endpoint ? ` at ${this.options.endpoint}` : '';
     const err = awsError(e);
+    const status = err.$metadata?.httpStatusCode;
     const detail = e instanceof Error ? `${err.name ?? e.name}: ${e.message}` : String(e);
+    const permanent = permanentS3Failure(err.name, status);
     const hint =
-      err.$metadata?.httpStatusCode === undefined && this.options.endpoint
+      status === undefined && this.options.endpoint
         ? ' (is the S3 server running? locally: bash infra/minio.sh start)'
-        : '';
+        : permanent
+          ? `; ${PERMANENT_S3_HINTS[permanent]}`
+          : '';
     return new StorageError(
-      `S3 ${op} ${this.keyUri(key)}${where} failed: ${detail}${hint}`,
+      `S3 ${op} ${this.keyUri(key)}${where} failed${status ? ` (HTTP ${status})` : ''}: ${detail}${hint}`,
       this.keyUri(key),
-      {
-        cause: e,
-      },
+      { cause: e, ...(status ? { status } : {}), ...(permanent ? { permanent } : {}) },
     );
   }
 

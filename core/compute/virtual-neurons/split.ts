@@ -122,6 +122,8 @@ export async function splitNeurons(
   relevance: readonly RelevanceRow[],
   features: readonly ActivationFeaturesRow[],
   options: SplitOptions,
+  /** Called after each neuron with the number done (progress for the activity's heartbeats). */
+  onProgress?: (done: number) => void,
 ): Promise<NeuronSplit[]> {
   const featuresBySample = new Map(features.map((f) => [f.sampleIndex, f.features]));
   const byNeuron = new Map<number, RelevanceRow[]>();
@@ -133,6 +135,7 @@ export async function splitNeurons(
   const splits: NeuronSplit[] = [];
   for (const neuron of [...byNeuron.keys()].sort((a, b) => a - b)) {
     splits.push(splitNeuron(byNeuron.get(neuron)!, featuresBySample, options));
+    onProgress?.(splits.length);
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return splits;
