@@ -1,6 +1,6 @@
 import { runStore } from '../core/adapters/storage/index.js';
 import { asInputError } from '../core/compute/errors.js';
-import type { SweepConfig } from '../core/compute/run/config.js';
+import { type SweepConfig, shardRanges } from '../core/compute/run/config.js';
 import { runUri } from '../core/compute/run/layout.js';
 import { configureSweep, type SweepRequest } from '../core/stages/configure.js';
 import { finishReferences, mergeReferences } from '../core/stages/references.js';
@@ -22,15 +22,16 @@ import type {
  */
 export function createCpuActivities() {
   return {
-    mergeReferences({ config, layer, shards }: MergeReferencesInput): Promise<MergeReferencesResult> {
-      return mergeReferences(config, layer, shards, runStore(config));
+    mergeReferences({ config, layer, numSamples }: MergeReferencesInput): Promise<MergeReferencesResult> {
+      return mergeReferences(config, layer, shardRanges(numSamples, config.shardSize), runStore(config));
     },
 
     async finishReferences({
       config,
-      shards,
+      numSamples,
       merged,
     }: FinishReferencesInput): Promise<FinishReferencesResult> {
+      const shards = shardRanges(numSamples, config.shardSize);
       const finished = await finishReferences(config, shards, merged, runStore(config));
       return { runUri: runUri(config.outUri, config.runId), ...finished };
     },

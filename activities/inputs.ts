@@ -21,15 +21,16 @@ export interface ReferencesShardInput {
   shard: ShardRange;
 }
 
+/** Shards are not listed in payloads (they would outgrow Temporal's 2 MB at ~60k shards): counts are. */
 export interface MergeReferencesInput {
   config: SweepConfig;
   layer: LayerShape;
-  shards: ShardRange[];
+  numSamples: number;
 }
 
 export interface FinishReferencesInput {
   config: SweepConfig;
-  shards: ShardRange[];
+  numSamples: number;
   merged: MergedLayer[];
 }
 

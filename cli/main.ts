@@ -132,7 +132,13 @@ function withSweepOptions(command: Command): Command {
       positiveInt('neuron batch'),
       d.neuronBatch,
     )
-    .option('--window <n>', 'activities in flight per stage and layer', positiveInt('window'), d.window);
+    .option('--window <n>', 'activities in flight per stage and layer', positiveInt('window'), d.window)
+    .option(
+      '--retry-window <minutes>',
+      'how long S3/network outages are retried before the sweep fails',
+      positiveInt('retry window'),
+      d.retryWindowMinutes,
+    );
 }
 
 withInferenceOptions(

@@ -1,6 +1,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import cliProgress from 'cli-progress';
 import { layerProgressQuery } from '../workflows/layer.js';
+import { referencesProgressQuery } from '../workflows/references.js';
 import { progressQuery, type StageProgress, type sweepWorkflow } from '../workflows/sweep.js';
 
 /** A readable short form of a tensor name for progress lines: its last two path segments. */
@@ -17,7 +18,17 @@ export async function sweepStages(
   handle: WorkflowHandle<typeof sweepWorkflow>,
 ): Promise<StageProgress[]> {
   const sweep = await handle.query(progressQuery);
-  const stages = [...sweep.stages];
+  const stages = sweep.stages.map((s) => ({ ...s }));
+  const references = stages.find((s) => s.stage === 'references');
+  if (references && sweep.referencesWorkflowId && references.done < references.total) {
+    // The shards run in a child workflow (its history stays bounded); it knows how many are done.
+    try {
+      const child = client.workflow.getHandle(sweep.referencesWorkflowId);
+      references.done = (await child.query(referencesProgressQuery)).done;
+    } catch {
+      // not started yet, or just finished: the sweep's own count stands
+    }
+  }
   const layers = await Promise.all(
     sweep.layers.map(async (l) => {
       try {

@@ -180,7 +180,7 @@ async function followSweep(input: FollowInput): Promise<SweepResult> {
   const poller = startPolling(refresh, 500);
   const interrupt = interruptions();
   try {
-    const result = await Promise.race([handle.result(), interrupt.signalled]);
+    const result = await Promise.race([resultThroughOutages(input), interrupt.signalled]);
     if (result === 'interrupted') throw await stopOnInterrupt(input, last);
     await refresh().catch(() => undefined);
     return result;
@@ -191,6 +191,50 @@ async function followSweep(input: FollowInput): Promise<SweepResult> {
     interrupt.dispose();
     await poller.stop();
     view.stop();
+  }
+}
+
+/** How long `pure run` waits for a Temporal server that went away before it gives up (and says how to re-attach). */
+const REATTACH_WINDOW_MS = 30 * 60_000;
+
+/** True for "the server is not there" (restart, network), as opposed to an answer from it. */
+function isUnavailable(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 14 || code === 4) return true; // gRPC UNAVAILABLE, DEADLINE_EXCEEDED
+    if (/UNAVAILABLE|ECONNREFUSED|ECONNRESET|Failed to get Workflow execution history/.test(e.message))
+      return true;
+  }
+  return false;
+}
+
+/**
+ * The sweep's result, riding out a Temporal restart: the sweep itself lives on the server, so the
+ * client only has to ask again once the server is back (docs/reliability.md).
+ */
+async function resultThroughOutages(input: FollowInput): Promise<SweepResult> {
+  let lostSince: number | undefined;
+  let announced = false;
+  for (;;) {
+    try {
+      const result = await input.handle.result();
+      if (lostSince !== undefined) say(`Temporal is back; run ${input.config.runId} finished`);
+      return result;
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      lostSince ??= Date.now();
+      if (Date.now() - lostSince > REATTACH_WINDOW_MS) {
+        throw new Error(
+          `lost Temporal at ${input.address} for ${REATTACH_WINDOW_MS / 60_000} minutes (${(error as Error).message}); ` +
+            `the sweep goes on once the server is back: run the same pure run command again to re-attach`,
+        );
+      }
+      if (!announced) {
+        say(`lost Temporal at ${input.address}; waiting for it to come back (Ctrl-C to stop waiting)`);
+        announced = true;
+      }
+      await new Promise((r) => setTimeout(r, 3000));
+    }
   }
 }
 

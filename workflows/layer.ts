@@ -48,8 +48,12 @@ export function neuronRanges(channels: number, batch: number): NeuronRange[] {
  */
 export async function layerWorkflow(input: LayerWorkflowInput): Promise<LayerSummary> {
   const { config, lowerLayer, layer, taskQueues } = input;
-  const inference = proxyActivities<InferenceActivities>(activityOptions(taskQueues.inference, '1 hour'));
-  const cpu = proxyActivities<CpuActivities>(activityOptions(taskQueues.cpu, '1 hour'));
+  const inference = proxyActivities<InferenceActivities>(
+    activityOptions(taskQueues.inference, '1 hour', config.retryWindowMinutes),
+  );
+  const cpu = proxyActivities<CpuActivities>(
+    activityOptions(taskQueues.cpu, '1 hour', config.retryWindowMinutes),
+  );
 
   const batches = neuronRanges(layer.channels, config.neuronBatch);
   const start = input.nextBatch ?? 0;

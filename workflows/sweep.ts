@@ -12,12 +12,17 @@ import type {
   LayerSummary,
   MergeReferencesResult,
   PrepareSweepResult,
-  ReferencesShardResult,
 } from '../activities/inputs.js';
 import type { LayerShape, SweepConfig } from '../core/compute/run/config.js';
-import { layerWorkflowId, TASK_QUEUES, type TaskQueues } from '../core/compute/run/temporal-names.js';
+import {
+  layerWorkflowId,
+  referencesWorkflowId,
+  TASK_QUEUES,
+  type TaskQueues,
+} from '../core/compute/run/temporal-names.js';
 import { activityOptions, WORKFLOW_TASK_TIMEOUT } from './activity-options.js';
 import { layerWorkflow } from './layer.js';
+import { type ReferencesCounts, referencesWorkflow } from './references.js';
 import { mapWindowed } from './window.js';
 
 export interface SweepInput {
@@ -37,6 +42,8 @@ export interface SweepProgress {
   state: 'preparing' | 'references' | 'virtual-neurons' | 'done';
   numSamples: number;
   stages: StageProgress[];
+  /** The references fan-out's child workflow: query it with `referencesProgressQuery` for images done. */
+  referencesWorkflowId?: string;
   /** One child workflow per explained layer; query each with `layerProgressQuery` for neuron counts. */
   layers: { workflowId: string; layer: string; lowerLayer: string; done: boolean }[];
 }
@@ -67,21 +74,19 @@ export const progressQuery = defineQuery<SweepProgress>('progress');
 export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   const { config } = input;
   const queues = input.taskQueues ?? TASK_QUEUES;
-  const inference = proxyActivities<InferenceActivities>(activityOptions(queues.inference, '2 hours'));
-  const cpu = proxyActivities<CpuActivities>(activityOptions(queues.cpu, '1 hour'));
+  const inference = proxyActivities<InferenceActivities>(
+    activityOptions(queues.inference, '2 hours', config.retryWindowMinutes),
+  );
+  const cpu = proxyActivities<CpuActivities>(
+    activityOptions(queues.cpu, '1 hour', config.retryWindowMinutes),
+  );
 
   const progress: SweepProgress = { state: 'preparing', numSamples: 0, stages: [], layers: [] };
   setHandler(progressQuery, () => progress);
 
   const prepared = await inference.prepareSweep(config);
   progress.numSamples = prepared.numSamples;
-  const { shardResults, merged, finished } = await computeReferences(
-    config,
-    prepared,
-    inference,
-    cpu,
-    progress,
-  );
+  const { counts, merged, finished } = await computeReferences(config, prepared, queues, cpu, progress);
   const virtualNeurons =
     config.until === 'virtual-neurons' ? await explainLayers(config, prepared.layers, queues, progress) : [];
   progress.state = 'done';
@@ -91,26 +96,26 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     layers: prepared.layers,
     references: merged.map((m) => ({ layer: m.layer, key: m.key })),
     skipped: finished.skipped,
-    shardsReused: shardResults.filter((r) => r.reused).length,
-    shardsComputed: shardResults.filter((r) => !r.reused).length,
+    shardsReused: counts.reused,
+    shardsComputed: counts.computed,
     virtualNeurons,
   };
 }
 
 interface ReferencesDone {
-  shardResults: ReferencesShardResult[];
+  counts: ReferencesCounts;
   merged: MergeReferencesResult[];
   finished: FinishReferencesResult;
 }
 
 /**
- * Step 1: one activity per dataset shard on the inference queue, at most `window` in flight; then one
- * merge per layer and the run's manifest on the CPU queue.
+ * Step 1: the shards' ActMax in a child workflow (referencesWorkflow: bounded history at any dataset
+ * size), then one merge per layer and the run's manifest on the CPU queue.
  */
 async function computeReferences(
   config: SweepConfig,
   prepared: PrepareSweepResult,
-  inference: ActivityInterfaceFor<InferenceActivities>,
+  queues: TaskQueues,
   cpu: ActivityInterfaceFor<CpuActivities>,
   progress: SweepProgress,
 ): Promise<ReferencesDone> {
@@ -128,26 +133,25 @@ async function computeReferences(
     unit: 'layers',
   };
   progress.stages.push(shardStage, mergeStage);
+  progress.referencesWorkflowId = referencesWorkflowId(workflowInfo().workflowId);
 
-  const { results: shardResults } = await mapWindowed(
-    prepared.shards,
-    config.window,
-    (shard) => inference.referencesShard({ config, shard }),
-    (_, i) => {
-      const shard = prepared.shards[i]!;
-      shardStage.done += shard.end - shard.first;
-    },
-  );
+  const counts = await executeChild(referencesWorkflow, {
+    workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
+    workflowId: progress.referencesWorkflowId,
+    taskQueue: queues.cpu,
+    args: [{ config, numSamples: prepared.numSamples, taskQueues: queues }],
+  });
+  shardStage.done = counts.images;
   const { results: merged } = await mapWindowed(
     prepared.layers,
     config.window,
-    (layer) => cpu.mergeReferences({ config, layer, shards: prepared.shards }),
+    (layer) => cpu.mergeReferences({ config, layer, numSamples: prepared.numSamples }),
     () => {
       mergeStage.done += 1;
     },
   );
-  const finished = await cpu.finishReferences({ config, shards: prepared.shards, merged });
-  return { shardResults, merged, finished };
+  const finished = await cpu.finishReferences({ config, numSamples: prepared.numSamples, merged });
+  return { counts, merged, finished };
 }
 
 /** Steps 2-3: one child layerWorkflow per consecutive pair (L', L) of the layer list, all side by side. */

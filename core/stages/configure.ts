@@ -41,6 +41,8 @@ export interface SweepRequest {
   clusters: number[];
   seed: number;
   preprocess?: string;
+  /** Minutes of transient failures ridden out (SweepConfig.retryWindowMinutes). */
+  retryWindow?: number;
 }
 
 /** Local paths become absolute so every worker, wherever it runs, reads the same files. */
@@ -120,6 +122,7 @@ export async function configureSweepWithModel(options: SweepRequest): Promise<Co
     neuronBatch: options.neuronBatch,
     clusterCounts: options.clusters,
     seed: options.seed,
+    ...(options.retryWindow ? { retryWindowMinutes: options.retryWindow } : {}),
   };
   checkLayerOrder(model, partial.layers); // before any server starts: a typo costs nothing
   const config = await asInputError('InvalidConfig', () =>

@@ -17,7 +17,6 @@ import {
   resultIdentity,
   type ShardRange,
   type SweepConfig,
-  shardRanges,
   validateConfig,
 } from '../compute/run/config.js';
 import { runKeys } from '../compute/run/layout.js';
@@ -102,10 +101,10 @@ export async function actMaxShard(input: ActMaxInput): Promise<ActMaxResult> {
   return { rows, skipped, imagesUsed };
 }
 
+/** Counts and shapes only: the shards follow from numSamples and config.shardSize (shardRanges). */
 export interface PreparedSweep {
   numSamples: number;
   layers: LayerShape[];
-  shards: ShardRange[];
 }
 
 /** What prepareSweep reads besides the run's store; opened lazily so a resumed run skips what it can. */
@@ -141,7 +140,6 @@ export async function prepareSweep(
   return {
     numSamples: manifest.length,
     layers: await probeLayerShapes(model, config.layers),
-    shards: shardRanges(manifest.length, config.shardSize),
   };
 }
 

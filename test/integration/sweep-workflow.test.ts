@@ -44,7 +44,6 @@ describe('sweepWorkflow orchestration (real Temporal, stub activities)', () => {
           { name: 'a', dims: [4, 2, 2], channels: 4 },
           { name: 'b', dims: [8, 1, 1], channels: 8 },
         ],
-        shards,
       }),
       referencesShard: async ({ shard }) => {
         inFlight++;
@@ -115,6 +114,81 @@ describe('sweepWorkflow orchestration (real Temporal, stub activities)', () => {
       { layer: 'b', key: 'm-b' },
     ]);
     assert.equal(result.numSamples, 85);
+  });
+
+  test('a 10,000-shard sweep keeps every history bounded: the references fan-out continues as new', async () => {
+    const queue = `test-${randomUUID()}`;
+    const numSamples = 10_000;
+    const seen = new Uint8Array(numSamples);
+    let prepareResultBytes = 0;
+    const activities: Pick<InferenceActivities, 'prepareSweep' | 'referencesShard'> &
+      Pick<CpuActivities, 'mergeReferences' | 'finishReferences'> = {
+      prepareSweep: async () => {
+        const result = { numSamples, layers: [{ name: 'a', dims: [4, 2, 2], channels: 4 }] };
+        prepareResultBytes = JSON.stringify(result).length;
+        return result;
+      },
+      referencesShard: async ({ shard }) => {
+        for (let i = shard.first; i < shard.end; i++) seen[i]! += 1;
+        // every third shard "already there", as on a resumed run
+        return { key: `k${shard.first}`, rows: 1, skipped: 0, reused: shard.first % 3 === 0 };
+      },
+      mergeReferences: async ({ layer, numSamples: n }) => ({
+        layer: layer.name,
+        key: `m${n}`,
+        rows: 1,
+        reused: false,
+      }),
+      finishReferences: async () => ({ runUri: 'mem://run', skipped: 0, manifestKey: 'm' }),
+    };
+    const worker = await Worker.create({
+      connection: workerConnection,
+      taskQueue: queue,
+      workflowsPath: fileURLToPath(new URL('../../workflows/index.js', import.meta.url)),
+      activities,
+      maxConcurrentActivityTaskExecutions: 200,
+    });
+    const config: SweepConfig = testConfig({
+      runId: 'big',
+      modelUri: 'm.onnx',
+      dataUri: 'd',
+      outUri: 'o',
+      layers: ['a'],
+      k: 3,
+      preprocess: { resizeShortSide: 32, cropSize: 32, mean: [0, 0, 0], std: [1, 1, 1] },
+      batchSize: 8,
+      shardSize: 1,
+      window: 100,
+      until: 'references',
+    });
+    const client = new Client({ connection });
+    const sweepId = `sweep-${queue}`;
+    const result = await worker.runUntil(async () => {
+      const handle = await client.workflow.start(sweepWorkflow, {
+        taskQueue: queue,
+        workflowId: sweepId,
+        args: [{ config, taskQueues: { inference: queue, cpu: queue } }],
+      });
+      return handle.result();
+    });
+    assert.ok(
+      seen.every((n) => n === 1),
+      'every shard ran exactly once',
+    );
+    assert.equal(result.shardsReused + result.shardsComputed, numSamples);
+    assert.equal(result.shardsReused, Math.ceil(numSamples / 3));
+    assert.ok(prepareResultBytes < 200, `prepareSweep's result stays small (${prepareResultBytes} bytes)`);
+
+    const eventsOf = async (workflowId: string, runId?: string) =>
+      (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events?.length ?? 0;
+    const sweepEvents = await eventsOf(sweepId);
+    assert.ok(sweepEvents < 100, `the sweep's history has ${sweepEvents} events`);
+    const runs: number[] = [];
+    for await (const execution of client.workflow.list({ query: `WorkflowId = '${sweepId}/references'` })) {
+      runs.push(await eventsOf(execution.workflowId, execution.runId));
+    }
+    assert.ok(runs.length >= numSamples / 500, `${runs.length} runs of the references workflow`);
+    assert.ok(Math.max(...runs) < 4096, `largest references history: ${Math.max(...runs)} events`);
   });
 });
 

@@ -40,6 +40,11 @@ export interface SweepConfig {
   clusterCounts: number[];
   /** Seed of k-means (restarts and k-means++ initialisation). */
   seed: number;
+  /**
+   * How long transient failures (S3 or network down, 5xx, throttling) are retried before the sweep
+   * fails, in minutes (docs/reliability.md). Not part of the run's identity. Default 15.
+   */
+  retryWindowMinutes?: number;
 }
 
 export const SWEEP_STAGES = ['references', 'virtual-neurons'] as const;
@@ -56,6 +61,7 @@ export const CONFIG_DEFAULTS = {
   neuronBatch: 16,
   clusterCounts: [2, 3, 4, 5],
   seed: 0,
+  retryWindowMinutes: 15,
 } as const satisfies Partial<SweepConfig>;
 
 export interface LayerShape {
@@ -77,12 +83,7 @@ export interface NeuronRange {
   end: number;
 }
 
-export function shardRanges(total: number, shardSize: number): ShardRange[] {
-  const shards: ShardRange[] = [];
-  for (let first = 0; first < total; first += shardSize)
-    shards.push({ first, end: Math.min(total, first + shardSize) });
-  return shards;
-}
+export { shardRanges } from './ranges.js';
 
 /**
  * The options that change results, as a canonical string. Two runs with the same identity write the same
@@ -121,6 +122,7 @@ export function validateConfig(config: SweepConfig): SweepConfig {
     ['limit', config.limit, 0],
     ['neuronBatch', config.neuronBatch, 1],
     ['seed', config.seed, 0],
+    ['retryWindowMinutes', config.retryWindowMinutes ?? 1, 1],
   ] as const) {
     if (!Number.isInteger(value) || value < min)
       problems.push(`${name} must be an integer >= ${min}, got ${value}`);

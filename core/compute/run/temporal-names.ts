@@ -29,5 +29,10 @@ export function layerWorkflowId(sweepId: string, index: number): string {
   return `${sweepId}/layer-${index}`;
 }
 
+/** The sweep's references fan-out (a child workflow that continues as new). */
+export function referencesWorkflowId(sweepId: string): string {
+  return `${sweepId}/references`;
+}
+
 /** The default deployment's queues: `pure-inference` and `pure-cpu`. */
 export const TASK_QUEUES = taskQueues();

@@ -1,0 +1,12 @@
+/**
+ * How a sweep's work is cut into activities. Free of Node imports: workflows compute the same ranges
+ * the activities do, so payloads carry counts, not lists of ranges.
+ */
+import type { ShardRange } from './config.js';
+
+export function shardRanges(total: number, shardSize: number): ShardRange[] {
+  const shards: ShardRange[] = [];
+  for (let first = 0; first < total; first += shardSize)
+    shards.push({ first, end: Math.min(total, first + shardSize) });
+  return shards;
+}
