@@ -76,12 +76,12 @@ export function s3Client(o: ResolvedS3Options): S3Client {
       forcePathStyle: o.forcePathStyle,
       // Fail instead of hanging on an unreachable endpoint or a stalled connection (the SDK retries).
       // A silent endpoint (accepts connections, never answers) must fail the call, not hang the activity:
-      // 30 s without a byte aborts a request (socketTimeout), and no request lasts over 15 minutes
+      // 30 s without a byte aborts a request (socketTimeout; PURE_S3_SOCKET_TIMEOUT_MS), and no request lasts over 15 minutes
       // (requestTimeout, which only warns unless throwOnRequestTimeout is set). The SDK retries once more;
       // longer outages are the activity retry policy's (docs/reliability.md).
       requestHandler: {
         connectionTimeout: 10_000,
-        socketTimeout: 30_000,
+        socketTimeout: Number(process.env.PURE_S3_SOCKET_TIMEOUT_MS) || 30_000,
         requestTimeout: 15 * 60_000,
         throwOnRequestTimeout: true,
       },
