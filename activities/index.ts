@@ -27,14 +27,20 @@ function wrapped<T extends Record<string, Activity>>(activities: T): T {
   for (const [name, activity] of Object.entries(activities)) {
     out[name] = async (input: never) => {
       const context = Context.current();
+      // A cancelled activity (worker shutting down, sweep terminated) stops now instead of finishing
+      // work whose result nobody will take; its output is written atomically, so nothing half-done stays.
+      context.cancelled.catch(() => undefined);
       try {
-        return await withProgressClock((lastProgress) =>
-          withHeartbeat(
-            (details) => context.heartbeat(details),
-            () => activity(input),
-            { lastProgress },
+        return await Promise.race([
+          withProgressClock((lastProgress) =>
+            withHeartbeat(
+              (details) => context.heartbeat(details),
+              () => activity(input),
+              { lastProgress },
+            ),
           ),
-        );
+          context.cancelled,
+        ]);
       } catch (error) {
         throw asTemporalFailure(error);
       }

@@ -31,6 +31,11 @@ export async function createPureWorkers(options: PureWorkerOptions): Promise<Wor
     const common = {
       connection: options.connection,
       namespace: options.namespace ?? 'default',
+      // On SIGTERM / Ctrl-C: in-flight activities are cancelled after 10 s (they stop at once: see
+      // activities/index.ts) and the worker is gone after 30 s whatever they do, within a pod's usual
+      // 30-60 s termination grace; their retries run elsewhere (docs/reliability.md).
+      shutdownGraceTime: '10 seconds',
+      shutdownForceTime: '30 seconds',
     };
     switch (role) {
       case 'inference':
