@@ -1,5 +1,13 @@
 import { resolve } from 'node:path';
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  ActivityFailure,
+  ChildWorkflowFailure,
+  Client,
+  Connection,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { RetryState } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { type Device, executionProvidersFor } from '../core/adapters/onnxruntime/session.js';
 import { connectTemporal, temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
@@ -34,18 +42,35 @@ export class RunInterrupted extends Error {
 }
 
 /**
- * A Temporal failure as a user needs it: the root cause first (an activity's own message), then where it
- * happened ("Child Workflow execution failed" alone says nothing).
+ * A Temporal failure as a user needs it: our own error first (the outermost application failure: "S3
+ * PutObject s3://... failed: ..."), then what caused it, then where it happened ("Child Workflow
+ * execution failed" alone says nothing). Temporal's wrappers (workflow, child, activity failures) only
+ * say where.
  */
 export function failureChain(error: Error): string {
   const chain: Error[] = [];
   for (let e: unknown = error; e instanceof Error; e = e.cause) chain.push(e);
-  const root = chain.at(-1)!;
-  const where = chain
-    .slice(1, -1)
+  const isWrapper = (e: Error) =>
+    e instanceof WorkflowFailedError || e instanceof ChildWorkflowFailure || e instanceof ActivityFailure;
+  const ours = chain.filter((e) => !isWrapper(e));
+  const headline = ours[0] ?? chain.at(-1)!;
+  const causes = ours
+    .slice(1)
     .map((e) => e.message)
-    .filter((m) => m && m !== root.message);
-  return where.length > 0 ? `${root.message} (${where.join(' <- ')})` : root.message;
+    .filter((m) => m && !headline.message.includes(m));
+  const where = chain
+    .filter((e) => e !== error && isWrapper(e))
+    .map((e) => e.message)
+    .filter(Boolean);
+  const exhausted = chain.some(
+    (e) => e instanceof ActivityFailure && e.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED,
+  );
+  return (
+    headline.message +
+    (causes.length > 0 ? ` [cause: ${causes.join(' <- ')}]` : '') +
+    (where.length > 0 ? ` (${where.join(' <- ')})` : '') +
+    (exhausted ? '; retried until the retry window (--retry-window) ran out' : '')
+  );
 }
 
 const say = (line: string) => process.stderr.write(`[pure] ${line}\n`);

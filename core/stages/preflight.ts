@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Dataset, openDataset } from '../adapters/datasets/dataset.js';
 import { prepareModel } from '../adapters/onnxruntime/prepare.js';
-import { openStore } from '../adapters/storage/index.js';
+import { openStore, StorageError } from '../adapters/storage/index.js';
 import { buildCircuitModel } from '../compute/attribution/circuit.js';
 import { InputError } from '../compute/errors.js';
 import { type ModelInput, modelInput } from '../compute/onnx/image-model.js';
@@ -160,7 +160,15 @@ function localWriteProblem(error: unknown): string {
  * wrong S3 credentials or a missing bucket are found now, not after the first stage's retries. The
  * probe object is deleted again; nothing a later run reads is written.
  */
-export async function checkOutputWritable(outUri: string): Promise<void> {
+export async function checkOutputWritable(
+  outUri: string,
+  /**
+   * Inside an activity, a transient failure (timeout, refused connection, 5xx) must stay retryable so
+   * the retry window rides it out; only permanent ones (denied, no bucket, a file in the way) are
+   * input errors there. The client reports every failure: the user is there to fix it.
+   */
+  options: { transientIsFatal: boolean } = { transientIsFatal: true },
+): Promise<void> {
   const store = openStore(outUri);
   const key = `.pure-write-check-${randomBytes(6).toString('hex')}`;
   try {
@@ -170,6 +178,10 @@ export async function checkOutputWritable(outUri: string): Promise<void> {
     });
   } catch (error) {
     const s3 = outUri.startsWith('s3://');
+    const permanent =
+      (error instanceof StorageError && error.permanent) ||
+      (!s3 && localWriteProblem(error) !== (error as Error).message);
+    if (!options.transientIsFatal && !permanent) throw error;
     throw new InputError(
       'OutputNotWritable',
       `--out ${outUri}: cannot write there: ${s3 ? (error as Error).message : localWriteProblem(error)}; ` +

@@ -128,7 +128,7 @@ export async function prepareSweep(
   sources: PrepareSources,
 ): Promise<PreparedSweep> {
   const config = await asInputError('InvalidConfig', () => validateConfig(input));
-  await checkOutputWritable(config.outUri);
+  await checkOutputWritable(config.outUri, { transientIsFatal: false });
   await checkModel(await asInputError('InvalidModel', () => sources.graph(config)), config, undefined);
   const stored = (await store.exists(runKeys.samples))
     ? await readTable(store, runKeys.samples, samplesSchema)

@@ -76,7 +76,8 @@ export function s3Client(o: ResolvedS3Options): S3Client {
       forcePathStyle: o.forcePathStyle,
       // Fail instead of hanging on an unreachable endpoint or a stalled connection (the SDK retries).
       // A silent endpoint (accepts connections, never answers) must fail the call, not hang the activity:
-      // 30 s without a byte aborts a request (socketTimeout; PURE_S3_SOCKET_TIMEOUT_MS), and no request lasts over 15 minutes
+      // ~30 s without a byte aborts a request (socketTimeout; PURE_S3_SOCKET_TIMEOUT_MS; the SDK arms it
+      // 3 s into the request, so 33 s in practice, 66 s over its two attempts), and no request lasts over 15 minutes
       // (requestTimeout, which only warns unless throwOnRequestTimeout is set). The SDK retries once more;
       // longer outages are the activity retry policy's (docs/reliability.md).
       requestHandler: {
@@ -190,8 +191,10 @@ export class S3Store implements ObjectStore {
     const status = err.$metadata?.httpStatusCode;
     const detail = e instanceof Error ? `${err.name ?? e.name}: ${e.message}` : String(e);
     const permanent = permanentS3Failure(err.name, status);
-    const hint =
-      status === undefined && this.options.endpoint
+    const timedOut = err.name === 'TimeoutError';
+    const hint = timedOut
+      ? ' (the endpoint accepted the connection but did not answer in time)'
+      : status === undefined && this.options.endpoint
         ? ' (is the S3 server running? locally: bash infra/minio.sh start)'
         : permanent
           ? `; ${PERMANENT_S3_HINTS[permanent]}`

@@ -70,6 +70,29 @@ test('a nested Temporal failure is reported root cause first, then where', () =>
     'the model at /m.onnx changed since the run was configured (Child Workflow execution failed <- Activity task failed)',
   );
   assert.equal(failureChain(new Error('plain')), 'plain');
+
+  // A retryable error keeps its cause (the SDK's): ours comes first, the SDK's text after it.
+  const sdk = ApplicationFailure.create({ message: 'socket timed out after 3000 ms', type: 'TimeoutError' });
+  const ours = ApplicationFailure.create({
+    message: 'S3 PutObject s3://b/run/x failed',
+    type: 'StorageError',
+    cause: sdk,
+  });
+  const shard = new ActivityFailure(
+    'Activity task failed',
+    'referencesShard',
+    '7',
+    RetryState.MAXIMUM_ATTEMPTS_REACHED,
+    'w',
+    ours,
+  );
+  assert.equal(
+    failureChain(
+      new WorkflowFailedError('Workflow execution failed', shard, RetryState.RETRY_POLICY_NOT_SET),
+    ),
+    'S3 PutObject s3://b/run/x failed [cause: socket timed out after 3000 ms] (Activity task failed); ' +
+      'retried until the retry window (--retry-window) ran out',
+  );
 });
 
 test('the progress poller never overlaps refreshes, ignores failures, and stop() waits for the one in flight', async () => {
