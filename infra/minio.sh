@@ -25,7 +25,8 @@ HOST="$PURE_S3_IP"
 PORT="$PURE_S3_PORT"
 
 healthy() {
-  curl -sf --max-time 2 "http://$HOST:$PORT/minio/health/live" >/dev/null 2>&1
+  # /health/cluster, not /health/live: live answers before MinIO serves S3 calls (a 503 HeadBucket was seen).
+  curl -sf --max-time 2 "http://$HOST:$PORT/minio/health/cluster" >/dev/null 2>&1
 }
 
 start() {
