@@ -10,7 +10,7 @@ import { readJson, readTable, writeJson, writeTable } from '../adapters/tables/i
 import { asInputError, InputError } from '../compute/errors.js';
 import type { PreprocessSpec } from '../compute/images/preprocess.js';
 import type { ModelProto } from '../compute/onnx/model.js';
-import { mergeLayerReferences } from '../compute/references/merge.js';
+import { LayerReferenceMerger } from '../compute/references/merge.js';
 import { offerActivationBatch, referenceRows, TopKSelector } from '../compute/references/topk.js';
 import {
   type LayerShape,
@@ -73,7 +73,7 @@ export async function actMaxShard(input: ActMaxInput): Promise<ActMaxResult> {
   for (let b = 0; b < batches.length; b++) {
     const batch = await next!;
     next = b + 1 < batches.length ? decode(batches[b + 1]!) : undefined;
-    skipped.push(...batch.skipped);
+    for (const row of batch.skipped) skipped.push(row);
     if (batch.usable.length > 0) {
       const activations = await model.run(stackPixels(batch.usable), batch.usable.length);
       const indices = batch.usable.map((u) => u.sample.sampleIndex);
@@ -95,7 +95,9 @@ export async function actMaxShard(input: ActMaxInput): Promise<ActMaxResult> {
   const rows: ReferenceRow[] = [];
   for (const [layer, layerSelectors] of selectors) {
     layerSelectors.forEach((selector, neuron) => {
-      rows.push(...referenceRows(layer, neuron, selector.sorted(), (i) => byIndex.get(i)!));
+      for (const row of referenceRows(layer, neuron, selector.sorted(), (i) => byIndex.get(i)!)) {
+        rows.push(row);
+      }
     });
   }
   return { rows, skipped, imagesUsed };
@@ -210,7 +212,11 @@ export interface MergedLayer {
   reused: boolean;
 }
 
-/** The layer's references: the shards' top-k merged into the dataset's top-k. */
+/**
+ * The layer's references: the shards' top-k merged into the dataset's top-k. The shards' parts are read
+ * one at a time and folded into a running top-k per neuron, so memory is bounded by one part plus
+ * channels x k rows, not by the number of shards.
+ */
 export async function mergeReferences(
   config: SweepConfig,
   layer: LayerShape,
@@ -219,11 +225,11 @@ export async function mergeReferences(
 ): Promise<MergedLayer> {
   const key = runKeys.referencesLayer(layer.name);
   if (await store.exists(key)) return { layer: layer.name, key, rows: -1, reused: true };
-  const rows: ReferenceRow[] = [];
+  const merger = new LayerReferenceMerger(layer.name, config.k);
   for (const shard of shards) {
-    rows.push(...(await readTable(store, runKeys.referencesShard(shard, layer.name), referencesSchema)));
+    merger.add(await readTable(store, runKeys.referencesShard(shard, layer.name), referencesSchema));
   }
-  const merged = mergeLayerReferences(layer.name, rows, config.k);
+  const merged = merger.result();
   await writeTable(store, key, referencesSchema, merged);
   return { layer: layer.name, key, rows: merged.length, reused: false };
 }
@@ -237,7 +243,9 @@ export async function finishReferences(
 ): Promise<{ skipped: number; manifestKey: string }> {
   const skipped: SkippedRow[] = [];
   for (const shard of shards) {
-    skipped.push(...(await readTable(store, runKeys.referencesShardSkipped(shard), skippedSchema)));
+    for (const row of await readTable(store, runKeys.referencesShardSkipped(shard), skippedSchema)) {
+      skipped.push(row);
+    }
   }
   if (!(await store.exists(runKeys.skipped('references')))) {
     await writeTable(store, runKeys.skipped('references'), skippedSchema, skipped);

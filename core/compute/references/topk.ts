@@ -46,21 +46,28 @@ export class TopKSelector {
     this.positions = new Int32Array(k);
   }
 
-  offer(value: number, sampleIndex: number, h: number, w: number): void {
-    if (Number.isNaN(value)) return; // a NaN activation is no evidence of anything
+  /** Offers a candidate; true if it is now kept (possibly evicting the weakest one). */
+  offer(value: number, sampleIndex: number, h: number, w: number): boolean {
+    if (Number.isNaN(value)) return false; // a NaN activation is no evidence of anything
     if (this.size < this.k) {
       this.values[this.size] = value;
       this.samples[this.size] = sampleIndex;
       this.positions[this.size] = h * 65536 + w;
       this.siftUp(this.size++);
-      return;
+      return true;
     }
     // Replace the root only if the new candidate ranks before it.
-    if (!ranksAfter(this.values, this.samples, 0, value, sampleIndex)) return;
+    if (!ranksAfter(this.values, this.samples, 0, value, sampleIndex)) return false;
     this.values[0] = value;
     this.samples[0] = sampleIndex;
     this.positions[0] = h * 65536 + w;
     this.siftDown(0);
+    return true;
+  }
+
+  /** The sample indices of the kept candidates, in no particular order (a view: do not keep it). */
+  keptSamples(): Int32Array {
+    return this.samples.subarray(0, this.size);
   }
 
   /** The kept candidates, best first. */
