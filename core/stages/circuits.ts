@@ -86,8 +86,9 @@ export async function computeCircuits(job: CircuitJob): Promise<CircuitJobResult
     skipped.push(...decoded.skipped);
     if (decoded.usable.length > 0) {
       const chunk = await circuitsOfChunk(job, cut, decoded.usable, pairsOfSample);
-      relevance.push(...chunk.relevance);
-      features.push(...chunk.features);
+      // Not push(...): a chunk holds images x neuron-batch rows, past the argument limit for wide batches.
+      for (const row of chunk.relevance) relevance.push(row);
+      for (const row of chunk.features) features.push(row);
       rowsDone += chunk.relevance.length;
     }
     job.onProgress?.(rowsDone, job.references.length);
