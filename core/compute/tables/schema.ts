@@ -1,11 +1,12 @@
 import {
-  type DataType,
+  DataType,
   Field,
   Float32,
   Int32,
   List,
   makeData,
   makeVector,
+  Precision,
   Table,
   Utf8,
   type Vector,
@@ -152,17 +153,35 @@ function rowsFromArrow(table: string, columns: readonly ColumnSpec[], arrow: Tab
       );
     }
   }
-  const rows: FieldRecord[] = [];
-  for (const record of arrow) {
+  // Column by column, not through Arrow's row proxies: 2-3x faster on a 204,800-row references part.
+  const values = columns.map((c) => {
+    const column = columnValues(c.kind, arrow.getChild(c.name)!);
+    if (c.values !== undefined) for (const value of column) checkClosedValue(table, c, value);
+    return column;
+  });
+  const rows: FieldRecord[] = new Array(arrow.numRows);
+  for (let i = 0; i < arrow.numRows; i++) {
     const row: FieldRecord = {};
-    for (const c of columns) {
-      const value = fromArrowValue(c.kind, record[c.name]);
-      checkClosedValue(table, c, value);
-      row[c.field] = value;
-    }
-    rows.push(row);
+    for (let j = 0; j < columns.length; j++) row[columns[j]!.field] = values[j]![i];
+    rows[i] = row;
   }
   return rows;
+}
+
+/** One column's row values, as `fromArrowValue` gives them. */
+function columnValues(kind: ColumnKind, vector: Vector): ArrayLike<unknown> & Iterable<unknown> {
+  const type = vector.type;
+  const plainNumbers =
+    (DataType.isInt(type) && type.bitWidth <= 32) ||
+    (DataType.isFloat(type) && type.precision !== Precision.HALF);
+  if ((kind === 'int32' || kind === 'float32') && plainNumbers && vector.nullCount === 0) {
+    // One typed array (Int32Array, Float32Array, ...) over every chunk: its elements are the row values.
+    return vector.toArray() as ArrayLike<number> & Iterable<number>;
+  }
+  const out: unknown[] = new Array(vector.length);
+  let i = 0;
+  for (const value of vector) out[i++] = fromArrowValue(kind, value);
+  return out;
 }
 
 /**
