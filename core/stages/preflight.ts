@@ -144,15 +144,15 @@ async function withDeadline<T>(ms: number, what: string, work: () => Promise<T>)
   }
 }
 
-/** Why a local folder cannot be written, in words, from the error code of the first failing call. */
-function localWriteProblem(error: unknown): string {
+/** Why a local folder cannot be written, in words, from the error code of the first failing call; undefined for other errors. */
+function localWriteProblem(error: unknown): string | undefined {
   const code =
     (error as { cause?: { code?: string }; code?: string }).cause?.code ?? (error as { code?: string }).code;
   if (code === 'ENOTDIR' || code === 'EEXIST') return 'it (or a folder above it) is a file, not a folder';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'EROFS') return 'the file system is read-only';
   if (code === 'ENOSPC') return 'the disk is full';
-  return (error as Error).message;
+  return undefined;
 }
 
 /**
@@ -178,13 +178,12 @@ export async function checkOutputWritable(
     });
   } catch (error) {
     const s3 = outUri.startsWith('s3://');
-    const permanent =
-      (error instanceof StorageError && error.permanent) ||
-      (!s3 && localWriteProblem(error) !== (error as Error).message);
+    const localProblem = s3 ? undefined : localWriteProblem(error);
+    const permanent = (error instanceof StorageError && error.permanent) || localProblem !== undefined;
     if (!options.transientIsFatal && !permanent) throw error;
     throw new InputError(
       'OutputNotWritable',
-      `--out ${outUri}: cannot write there: ${s3 ? (error as Error).message : localWriteProblem(error)}; ` +
+      `--out ${outUri}: cannot write there: ${localProblem ?? (error as Error).message}; ` +
         (s3
           ? 'check the endpoint (PURE_S3_ENDPOINT / AWS_ENDPOINT_URL), the credentials (AWS_ACCESS_KEY_ID, ...) and that the bucket exists'
           : 'pass a folder you can write (it is created if missing)'),
