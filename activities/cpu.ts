@@ -3,9 +3,12 @@ import { asInputError } from '../core/compute/errors.js';
 import { type SweepConfig, shardRanges } from '../core/compute/run/config.js';
 import { runUri } from '../core/compute/run/layout.js';
 import { configureSweep, type SweepRequest } from '../core/stages/configure.js';
+import { evaluationPart } from '../core/stages/evaluation.js';
 import { finishReferences, mergeReferences } from '../core/stages/references.js';
 import { finishLayer, virtualNeuronsPart } from '../core/stages/virtual-neurons.js';
 import type {
+  CropsInput,
+  EvaluationResult,
   FinishLayerInput,
   FinishReferencesInput,
   FinishReferencesResult,
@@ -40,8 +43,12 @@ export function createCpuActivities() {
       return virtualNeuronsPart(config, layer, neurons, runStore(config));
     },
 
+    evaluate({ config, layer, neurons }: CropsInput): Promise<EvaluationResult> {
+      return evaluationPart(config, layer.name, neurons, runStore(config));
+    },
+
     finishLayer({ config, lowerLayer, layer, batches }: FinishLayerInput): Promise<LayerSummary> {
-      return finishLayer(lowerLayer, layer, batches, runStore(config));
+      return finishLayer(config, lowerLayer, layer, batches, runStore(config));
     },
 
     /**

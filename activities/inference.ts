@@ -5,8 +5,19 @@ import { runStore } from '../core/adapters/storage/index.js';
 import { decodeModel } from '../core/compute/onnx/model.js';
 import type { SweepConfig } from '../core/compute/run/config.js';
 import { circuitsPart } from '../core/stages/circuits.js';
+import { writeCropImage } from '../core/stages/crop-images.js';
+import { cropsPart } from '../core/stages/crops.js';
+import { embeddingsPart } from '../core/stages/embeddings.js';
 import { type PreparedSweep, prepareSweep, referencesShard } from '../core/stages/references.js';
-import type { CircuitsInput, CircuitsResult, ReferencesShardInput, ReferencesShardResult } from './inputs.js';
+import type {
+  CircuitsInput,
+  CircuitsResult,
+  CropsInput,
+  CropsResult,
+  EmbeddingsResult,
+  ReferencesShardInput,
+  ReferencesShardResult,
+} from './inputs.js';
 import { inferenceResources } from './resources.js';
 
 /**
@@ -54,6 +65,35 @@ export function createInferenceActivities(settings: InferenceSettings = {}) {
           onProgress: (rowsDone, rowsTotal) => context.heartbeat({ neurons, rowsDone, rowsTotal }),
         };
       });
+    },
+
+    crops({ config, layer, neurons }: CropsInput): Promise<CropsResult> {
+      const context = Context.current();
+      const store = runStore(config);
+      return cropsPart(layer.name, neurons, store, async () => ({
+        engine: await resources.engine(config),
+        modelPath: await resources.modelFile(config),
+        layer: layer.name,
+        references: (await resources.references(config, layer.name)).filter(
+          (r) => r.neuron >= neurons.first && r.neuron < neurons.end,
+        ),
+        dataset: resources.dataset(config),
+        preprocess: config.preprocess,
+        ...(config.cropImages ? { writeImage: writeCropImage(store) } : {}),
+        onProgress: (rowsDone, rowsTotal) => context.heartbeat({ neurons, rowsDone, rowsTotal }),
+      }));
+    },
+
+    embeddings({ config, layer, neurons }: CropsInput): Promise<EmbeddingsResult> {
+      const context = Context.current();
+      return embeddingsPart(layer.name, neurons, runStore(config), async () => ({
+        encoder: await resources.encoder(config),
+        dataset: resources.dataset(config),
+        preprocess: config.preprocess,
+        encoderPreprocess: config.evaluator!.preprocess,
+        batchSize: config.batchSize,
+        onProgress: (done, total) => context.heartbeat({ neurons, done, total }),
+      }));
     },
   };
 }

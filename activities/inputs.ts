@@ -6,6 +6,9 @@ import type { LayerShape, NeuronRange, ShardRange, SweepConfig } from '../core/c
 import type { MergedLayer } from '../core/stages/references.js';
 
 export type { CircuitsPart as CircuitsResult } from '../core/stages/circuits.js';
+export type { CropsPart as CropsResult } from '../core/stages/crops.js';
+export type { EmbeddingsPart as EmbeddingsResult } from '../core/stages/embeddings.js';
+export type { EvaluationPart as EvaluationResult } from '../core/stages/evaluation.js';
 export type {
   MergedLayer as MergeReferencesResult,
   PreparedSweep as PrepareSweepResult,
@@ -59,4 +62,11 @@ export interface FinishLayerInput {
   lowerLayer: string;
   layer: LayerShape;
   batches: NeuronRange[];
+}
+
+/** A neuron batch of one layer, for the stages after the virtual neurons (crops, embeddings, evaluation). */
+export interface CropsInput {
+  config: SweepConfig;
+  layer: LayerShape;
+  neurons: NeuronRange;
 }

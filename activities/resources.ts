@@ -3,6 +3,7 @@ import { type Dataset, openDataset } from '../core/adapters/datasets/dataset.js'
 import { localModelFile } from '../core/adapters/models/model-file.js';
 import { type ActivationModel, openActivationModel } from '../core/adapters/onnxruntime/activations.js';
 import { AttributionEngine } from '../core/adapters/onnxruntime/attribution.js';
+import { type ImageEncoder, openImageEncoder } from '../core/adapters/onnxruntime/encoder.js';
 import type { SessionSettings } from '../core/adapters/onnxruntime/session.js';
 import { runStore } from '../core/adapters/storage/index.js';
 import { readTable } from '../core/adapters/tables/io.js';
@@ -26,6 +27,8 @@ export function inferenceResources(session: SessionSettings) {
   // More models than four are not in use at once by one worker (inference runs one activity at a time).
   const activationModels = promiseCache<ActivationModel>(4, (m) => m.release());
   const engines = promiseCache<AttributionEngine>(4, (e) => e.release());
+  // Encoders are large (CLIP ViT-B/32: 350 MB): keep few.
+  const encoders = promiseCache<ImageEncoder>(2, (e) => e.release());
   const samples = promiseCache<SampleRow[]>();
   const references = promiseCache<ReferenceRow[]>();
   const datasets = new Map<string, Dataset>();
@@ -47,6 +50,17 @@ export function inferenceResources(session: SessionSettings) {
     },
     async engine(config: SweepConfig): Promise<AttributionEngine> {
       return engines(await modelFile(config), async () => new AttributionEngine(session));
+    },
+    /** The run's evaluator (step 5), fetched and verified like the model. */
+    async encoder(config: SweepConfig): Promise<ImageEncoder> {
+      const spec = config.evaluator;
+      if (!spec) throw new Error(`run ${config.runId} has no evaluator (--evaluator)`);
+      const path = await modelFiles(`${spec.uri}\n${spec.digest}`, () =>
+        localModelFile(spec.uri, spec.digest),
+      );
+      return encoders(`${path}\n${spec.output ?? ''}`, async () =>
+        openImageEncoder(await readFile(path), spec.output, session),
+      );
     },
     dataset(config: SweepConfig): Dataset {
       const dataset = datasets.get(config.dataUri) ?? openDataset(config.dataUri);

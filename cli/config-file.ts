@@ -166,6 +166,8 @@ const clusters: Field<number[]> = {
 
 const PRESETS = Object.keys(PREPROCESS_PRESETS);
 const SPEC_FIELDS = ['resizeShortSide', 'cropSize', 'mean', 'std'] as const;
+/** Optional fields of a spec. */
+const OPTIONAL_SPEC_FIELDS = ['interpolation'] as const;
 
 /** `--preprocess`: a preset name, or a spec (a mapping here, JSON on the command line). */
 const preprocess: Field<string> = {
@@ -186,7 +188,7 @@ const preprocess: Field<string> = {
       return undefined;
     }
     const before = problems.list.length;
-    unknownFields(spec, SPEC_FIELDS, path, problems);
+    unknownFields(spec, [...SPEC_FIELDS, ...OPTIONAL_SPEC_FIELDS], path, problems);
     for (const name of SPEC_FIELDS) {
       if (!(name in spec)) problems.add(path, `missing ${name} (a spec needs ${SPEC_FIELDS.join(', ')})`);
     }
@@ -214,7 +216,8 @@ const preprocess: Field<string> = {
     }
     if (problems.list.length > before) return undefined;
     // The form `--preprocess '{"resizeShortSide":...}'` gives, fields in the spec's own order.
-    return JSON.stringify(Object.fromEntries(SPEC_FIELDS.map((name) => [name, spec[name]])));
+    const present = [...SPEC_FIELDS, ...OPTIONAL_SPEC_FIELDS.filter((name) => spec[name] !== undefined)];
+    return JSON.stringify(Object.fromEntries(present.map((name) => [name, spec[name]])));
   },
 };
 
@@ -234,6 +237,10 @@ export const CONFIG_FIELDS = {
   seed: integer(0),
   limit: integer(0),
   preprocess,
+  evaluator: text({ isPath: true }),
+  evaluatorOutput: text(),
+  evaluatorPreprocess: preprocess,
+  cropImages: boolean,
   batchSize: integer(1),
   shardSize: integer(1),
   neuronBatch: integer(1),

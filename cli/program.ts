@@ -28,6 +28,7 @@ import {
   scheduleTriggerCommand,
 } from './schedule.js';
 import { statusCommand } from './status.js';
+import { sweepSummary } from './summary.js';
 import { workerCommand } from './worker.js';
 
 /** The version in package.json (the installed package's own). */
@@ -125,7 +126,23 @@ function withSweepOptions(command: Command): Command {
       positiveInt('limit', 0),
       d.limit,
     )
-    .option('--preprocess <spec>', 'cifar10 | imagenet | JSON spec (default: from the model input size)')
+    .option(
+      '--preprocess <spec>',
+      'cifar10 | imagenet | clip | JSON spec (default: from the model input size)',
+    )
+    .option(
+      '--evaluator <uri>',
+      'image encoder (ONNX, path or s3://) for step 5: embeds every crop (tools/export_encoder.py makes CLIP / DINOv2)',
+    )
+    .option(
+      '--evaluator-output <tensor>',
+      'the encoder tensor to embed with, pooled over tokens or space (default: its first output)',
+    )
+    .option(
+      '--evaluator-preprocess <spec>',
+      'clip | imagenet | cifar10 | JSON spec (default: <evaluator>.json beside it, else from its input size)',
+    )
+    .option('--crop-images', 'also write every embedding crop as a PNG (crop-images/)')
     .option('--batch-size <n>', 'images per onnxruntime call', positiveInt('batch size'), d.batchSize)
     .option('--shard-size <n>', 'images per references activity', positiveInt('shard size'), d.shardSize)
     .option(
@@ -189,25 +206,7 @@ async function runAction(options: RunOptions): Promise<void> {
   installInterruptHandler();
   installTemporalLogging({ file: resolve(options.stateDir, 'pure.log') });
   const result = await runCommand(options);
-  const root = result.runUri;
-  const lines = [
-    '',
-    `Done: ${result.numSamples} images, ${result.layers.length} layers, ${result.skipped} images skipped ` +
-      `(${result.shardsComputed} shards computed, ${result.shardsReused} reused).`,
-    ...result.virtualNeurons.map(
-      (v) =>
-        `  ${v.layer}: ${v.polysemantic} of ${v.neurons} neurons split into virtual neurons ` +
-        `(mean polysemanticity ${v.meanPolysemanticity.toFixed(3)})`,
-    ),
-    `Outputs under ${root}/ (docs/outputs.md):`,
-    `  references/  ${result.virtualNeurons.length > 0 ? 'relevance/  activations/  clusters/  neurons/  ' : ''}samples/  skipped/`,
-    `Query: npx pure query ${root} "SELECT layer, neuron, n_clusters, polysemanticity FROM neurons ORDER BY polysemanticity DESC LIMIT 10"`,
-    ...(result.virtualNeurons.length > 0
-      ? [`Report: npx pure report ${root}   (HTML: virtual neurons with heatmap crops)`]
-      : []),
-    '',
-  ];
-  process.stdout.write(lines.join('\n'));
+  process.stdout.write(sweepSummary(result));
 }
 
 const DEFAULT_ACTIONS: SweepActions = { run: runAction, scheduleCreate: scheduleCreateCommand };

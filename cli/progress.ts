@@ -45,6 +45,21 @@ export async function sweepStages(
       { stage: `circuits ${shortLayer(l.layer)}`, done: p?.circuits ?? 0, total: neurons, unit: 'neurons' },
       { stage: `clusters ${shortLayer(l.layer)}`, done: p?.clustered ?? 0, total: neurons, unit: 'neurons' },
     );
+    if (p?.crops)
+      stages.push({
+        stage: `crops ${shortLayer(l.layer)}`,
+        done: p.cropped,
+        total: neurons,
+        unit: 'neurons',
+      });
+    if (p?.evaluation) {
+      stages.push({
+        stage: `evaluation ${shortLayer(l.layer)}`,
+        done: p.evaluated,
+        total: neurons,
+        unit: 'neurons',
+      });
+    }
   });
   return stages;
 }

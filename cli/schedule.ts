@@ -50,6 +50,7 @@ export async function scheduleCreateCommand(id: string, options: ScheduleCreateO
     model: normaliseUri(rest.model),
     data: normaliseUri(rest.data),
     out: normaliseUri(rest.out),
+    ...(rest.evaluator ? { evaluator: normaliseUri(rest.evaluator) } : {}),
   };
   // The first firing may be hours away: a set-up mistake is reported now, while the user is here.
   const { config, model } = await configureSweepWithModel(request);

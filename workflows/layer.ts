@@ -2,6 +2,7 @@ import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo }
 import type { CpuActivities, InferenceActivities } from '../activities/index.js';
 import type { LayerSummary } from '../activities/inputs.js';
 import type { LayerShape, NeuronRange, SweepConfig } from '../core/compute/run/config.js';
+import { runsStage } from '../core/compute/run/stages.js';
 import type { TaskQueues } from '../core/compute/run/temporal-names.js';
 import { activityOptions } from './activity-options.js';
 import { mapWindowed } from './window.js';
@@ -15,7 +16,7 @@ export interface LayerWorkflowInput {
   /** Index of the first neuron batch this run handles (continue-as-new carries it over). */
   nextBatch?: number;
   /** Neurons finished by earlier runs of this workflow (continue-as-new), for progress. */
-  doneBefore?: { circuits: number; clustered: number };
+  doneBefore?: { circuits: number; clustered: number; cropped: number; evaluated: number };
   /** Batches per workflow run before continuing as new (default BATCHES_PER_RUN). */
   batchesPerRun?: number;
 }
@@ -26,13 +27,20 @@ export interface LayerProgress {
   neurons: number;
   circuits: number;
   clustered: number;
+  /** Whether this sweep runs the crops (step 4) and the evaluation (step 5). */
+  crops: boolean;
+  evaluation: boolean;
+  /** Neurons whose references have crops. */
+  cropped: number;
+  /** Neurons embedded and evaluated (0 without an evaluator). */
+  evaluated: number;
   done: boolean;
 }
 
 export const layerProgressQuery = defineQuery<LayerProgress>('layerProgress');
 
-/** Neuron batches per workflow run: bounds the history (~12 events a batch) well below the server's 4,096 suggestion. */
-export const BATCHES_PER_RUN = 200;
+/** Neuron batches per workflow run: bounds the history (~6 events per activity, up to 5 activities a batch) below the server's 4,096 suggestion. */
+export const BATCHES_PER_RUN = 100;
 
 export function neuronRanges(channels: number, batch: number): NeuronRange[] {
   const ranges: NeuronRange[] = [];
@@ -42,8 +50,9 @@ export function neuronRanges(channels: number, batch: number): NeuronRange[] {
 }
 
 /**
- * Steps 2-3 of PURE for one layer (a child of the sweep): per batch of neurons, circuits on the inference
- * queue, then k-means on the CPU queue, at most `window` batches in flight. Long layers continue as new
+ * Steps 2-5 of PURE for one layer (a child of the sweep): per batch of neurons, circuits on the inference
+ * queue, k-means on the CPU queue, then the crops (inference) and, with an evaluator, their embeddings
+ * (inference) and the evaluation (CPU); at most `window` batches in flight. Long layers continue as new
  * before the history grows past the server's suggestion.
  */
 export async function layerWorkflow(input: LayerWorkflowInput): Promise<LayerSummary> {
@@ -63,6 +72,10 @@ export async function layerWorkflow(input: LayerWorkflowInput): Promise<LayerSum
     neurons: layer.channels,
     circuits: input.doneBefore?.circuits ?? 0,
     clustered: input.doneBefore?.clustered ?? 0,
+    crops: runsStage(config, 'crops'),
+    evaluation: runsStage(config, 'evaluation'),
+    cropped: input.doneBefore?.cropped ?? 0,
+    evaluated: input.doneBefore?.evaluated ?? 0,
     done: false,
   };
   setHandler(layerProgressQuery, () => progress);
@@ -76,6 +89,15 @@ export async function layerWorkflow(input: LayerWorkflowInput): Promise<LayerSum
       progress.circuits += neurons.end - neurons.first;
       await cpu.virtualNeurons({ config, lowerLayer, layer, neurons });
       progress.clustered += neurons.end - neurons.first;
+      if (progress.crops) {
+        await inference.crops({ config, layer, neurons });
+        progress.cropped += neurons.end - neurons.first;
+      }
+      if (progress.evaluation) {
+        await inference.embeddings({ config, layer, neurons });
+        await cpu.evaluate({ config, layer, neurons });
+        progress.evaluated += neurons.end - neurons.first;
+      }
     },
     undefined,
     { stopWhen: () => workflowInfo().continueAsNewSuggested },
@@ -84,7 +106,12 @@ export async function layerWorkflow(input: LayerWorkflowInput): Promise<LayerSum
     return continueAsNew<typeof layerWorkflow>({
       ...input,
       nextBatch: start + started,
-      doneBefore: { circuits: progress.circuits, clustered: progress.clustered },
+      doneBefore: {
+        circuits: progress.circuits,
+        clustered: progress.clustered,
+        cropped: progress.cropped,
+        evaluated: progress.evaluated,
+      },
     });
   }
   const summary = await cpu.finishLayer({ config, lowerLayer, layer, batches });

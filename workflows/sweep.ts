@@ -14,6 +14,7 @@ import type {
   PrepareSweepResult,
 } from '../activities/inputs.js';
 import type { LayerShape, SweepConfig } from '../core/compute/run/config.js';
+import { runsStage } from '../core/compute/run/stages.js';
 import {
   layerWorkflowId,
   referencesWorkflowId,
@@ -87,8 +88,9 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   const prepared = await inference.prepareSweep(config);
   progress.numSamples = prepared.numSamples;
   const { counts, merged, finished } = await computeReferences(config, prepared, queues, cpu, progress);
-  const virtualNeurons =
-    config.until === 'virtual-neurons' ? await explainLayers(config, prepared.layers, queues, progress) : [];
+  const virtualNeurons = runsStage(config, 'virtual-neurons')
+    ? await explainLayers(config, prepared.layers, queues, progress)
+    : [];
   progress.state = 'done';
   return {
     runUri: finished.runUri,

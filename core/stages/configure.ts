@@ -19,6 +19,7 @@ import {
 } from '../compute/run/config.js';
 import { stageOutputs } from '../compute/run/layers.js';
 import { checkLayerOrder } from '../compute/run/model-checks.js';
+import { configureEvaluator, type EvaluatorRequest } from './evaluator.js';
 import { decodeModelOption, modelInputOption } from './preflight.js';
 
 /**
@@ -43,6 +44,12 @@ export interface SweepRequest {
   preprocess?: string;
   /** Minutes of transient failures ridden out (SweepConfig.retryWindowMinutes). */
   retryWindow?: number;
+  /** The image encoder of step 5 (path or s3://), its output tensor and preprocessing. */
+  evaluator?: string;
+  evaluatorOutput?: string;
+  evaluatorPreprocess?: string;
+  /** Keep each embedding crop as a PNG. */
+  cropImages?: boolean;
 }
 
 /** Local paths become absolute so every worker, wherever it runs, reads the same files. */
@@ -123,6 +130,10 @@ export async function configureSweepWithModel(options: SweepRequest): Promise<Co
     clusterCounts: options.clusters,
     seed: options.seed,
     ...(options.retryWindow ? { retryWindowMinutes: options.retryWindow } : {}),
+    ...(options.evaluator
+      ? { evaluator: await configureEvaluator(options as EvaluatorRequest, normaliseUri(options.evaluator)) }
+      : {}),
+    ...(options.cropImages ? { cropImages: true } : {}),
   };
   checkLayerOrder(model, partial.layers); // before any server starts: a typo costs nothing
   const config = await asInputError('InvalidConfig', () =>

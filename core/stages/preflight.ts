@@ -9,12 +9,15 @@ import { type Dataset, openDataset } from '../adapters/datasets/dataset.js';
 import { prepareModel } from '../adapters/onnxruntime/prepare.js';
 import { openStore, StorageError } from '../adapters/storage/index.js';
 import { buildCircuitModel } from '../compute/attribution/circuit.js';
+import { buildHeatmapModel } from '../compute/attribution/heatmap.js';
+import type { PreparedModel } from '../compute/attribution/prepared.js';
 import { InputError } from '../compute/errors.js';
 import { type ModelInput, modelInput } from '../compute/onnx/image-model.js';
 import { decodeModel, encodeModel, type ModelProto } from '../compute/onnx/model.js';
-import { evenlySpaced, type SweepConfig } from '../compute/run/config.js';
+import { evenlySpaced, runsStage, type SweepConfig } from '../compute/run/config.js';
 import { checkFiniteWeights, checkLayerOrder, checkPreprocessFits } from '../compute/run/model-checks.js';
 import type { SampleRow } from '../compute/tables/schemas.js';
+import { CROP_COMPOSITE } from './crops.js';
 import { decodeSamples } from './decode.js';
 
 /** Images tried, spread over the dataset, before saying that none decodes. */
@@ -23,12 +26,12 @@ const DECODE_TRIES = 8;
 const STORE_DEADLINE_MS = 20_000;
 
 /** The ONNX model in `bytes`, or an error that says the file is not one. */
-export function decodeModelOption(bytes: Uint8Array, uri: string): ModelProto {
+export function decodeModelOption(bytes: Uint8Array, uri: string, option: ModelOption = MODEL): ModelProto {
   if (bytes.length === 0) {
     // Protobuf decodes no bytes as an empty message: "has no graph" would blame the export, not the copy.
     throw new InputError(
-      'InvalidModel',
-      `--model ${uri}: the file is empty (0 bytes); pass an .onnx file (PyTorch: torch.onnx.export)`,
+      option.kind,
+      `${option.flag} ${uri}: the file is empty (0 bytes); pass an .onnx file (PyTorch: torch.onnx.export)`,
     );
   }
   let model: ModelProto;
@@ -36,25 +39,36 @@ export function decodeModelOption(bytes: Uint8Array, uri: string): ModelProto {
     model = decodeModel(bytes);
   } catch (error) {
     throw new InputError(
-      'InvalidModel',
-      `--model ${uri}: not a valid ONNX model (${(error as Error).message}); pass an .onnx file ` +
+      option.kind,
+      `${option.flag} ${uri}: not a valid ONNX model (${(error as Error).message}); pass an .onnx file ` +
         '(PyTorch: torch.onnx.export)',
     );
   }
   if (!model.graph || (model.graph.node ?? []).length === 0) {
-    throw new InputError('InvalidModel', `--model ${uri}: not a valid ONNX model (it has no graph nodes)`);
+    throw new InputError(
+      option.kind,
+      `${option.flag} ${uri}: not a valid ONNX model (it has no graph nodes)`,
+    );
   }
   return model;
 }
 
+/** Which option a model file came from, for messages: the model explained, or the evaluator's encoder. */
+export interface ModelOption {
+  readonly flag: string;
+  readonly kind: string;
+}
+export const MODEL: ModelOption = { flag: '--model', kind: 'InvalidModel' };
+export const EVALUATOR: ModelOption = { flag: '--evaluator', kind: 'InvalidEvaluator' };
+
 /** The model's one image input, or an error that says what kind of model pure explains. */
-export function modelInputOption(model: ModelProto, uri: string): ModelInput {
+export function modelInputOption(model: ModelProto, uri: string, option: ModelOption = MODEL): ModelInput {
   try {
     return modelInput(model);
   } catch (error) {
     throw new InputError(
-      'InvalidModel',
-      `--model ${uri}: ${(error as Error).message}; pure explains image models with one NCHW float input`,
+      option.kind,
+      `${option.flag} ${uri}: ${(error as Error).message}; pure needs image models with one NCHW float input`,
     );
   }
 }
@@ -68,7 +82,7 @@ export async function checkModel(
   checkPreprocessFits(modelInputOption(model, config.modelUri), config.preprocess, preprocessOption);
   checkLayerOrder(model, config.layers);
   checkFiniteWeights(model);
-  if (config.until === 'references' || config.layers.length < 2) return;
+  if (!runsStage(config, 'virtual-neurons') || config.layers.length < 2) return;
   // prepareModel rewrites the graph it is given: it gets a copy. The circuits of every adjacent pair, built as the circuits stage builds them: an op without a
   // backward rule is named here instead of failing the stage after the references are done.
   const prepared = await prepareModel(decodeModel(encodeModel(model)));
@@ -80,6 +94,22 @@ export async function checkModel(
         'UnsupportedModel',
         `--layers ${config.layers[i - 1]} -> ${config.layers[i]}: the circuit between them cannot be built: ` +
           `${(error as Error).message}. Pick other layers (\`pure layers <model>\`) or --until references`,
+      );
+    }
+  }
+  if (runsStage(config, 'crops')) checkCropHeatmaps(prepared, config.layers.slice(1));
+}
+
+/** The crops' heatmap (EpsilonPlusFlat, image <- layer) of every explained layer builds. */
+function checkCropHeatmaps(prepared: PreparedModel, layers: readonly string[]): void {
+  for (const layer of layers) {
+    try {
+      buildHeatmapModel(prepared, layer, { composite: CROP_COMPOSITE, region: 'argmax' });
+    } catch (error) {
+      throw new InputError(
+        'UnsupportedModel',
+        `--layers ${layer}: the crops' heatmap (${CROP_COMPOSITE}) from the image to it cannot be built: ` +
+          `${(error as Error).message}. Pick other layers, or --until virtual-neurons to stop before the crops`,
       );
     }
   }

@@ -5,11 +5,16 @@
 import { noteProgress } from '../adapters/progress.js';
 import type { ObjectStore } from '../adapters/storage/index.js';
 import { readTable, writeJson, writeTable } from '../adapters/tables/io.js';
+import { type EvaluationSummaryRow, summarizeEvaluations } from '../compute/evaluation/index.js';
+import { checkVerdicts, type VerdictCheck } from '../compute/evaluation/verdicts.js';
 import type { LayerShape, NeuronRange, SweepConfig } from '../compute/run/config.js';
-import { LAYER_TABLES, runKeys } from '../compute/run/layout.js';
+import { layerTablesOf, runKeys } from '../compute/run/layout.js';
+import { runsStage } from '../compute/run/stages.js';
 import {
   activationFeaturesSchema,
   clustersSchema,
+  type EvaluationRow,
+  evaluationSchema,
   type NeuronRow,
   neuronsSchema,
   relevanceSchema,
@@ -72,10 +77,15 @@ export interface LayerSummary {
   polysemantic: number;
   meanPolysemanticity: number;
   skipped: number;
+  /** Step 5 over the layer's neurons, per method and cluster count (absent without an evaluator). */
+  evaluation?: EvaluationSummaryRow[];
+  /** The split verdicts against the evaluation (docs/clustering.md, "Calibration against embeddings"). */
+  verdicts?: VerdictCheck;
 }
 
 /** The layer's skipped images and table manifests, once every neuron batch is done; returns its summary. */
 export async function finishLayer(
+  config: SweepConfig,
   lowerLayer: string,
   layer: LayerShape,
   batches: readonly NeuronRange[],
@@ -90,7 +100,7 @@ export async function finishLayer(
   if (!(await store.exists(runKeys.skippedCircuits(layer.name)))) {
     await writeTable(store, runKeys.skippedCircuits(layer.name), skippedSchema, skipped);
   }
-  for (const table of LAYER_TABLES) {
+  for (const table of layerTablesOf(config)) {
     const key = runKeys.layerManifest(table, layer.name);
     if (await store.exists(key)) continue;
     await writeJson(store, key, {
@@ -108,5 +118,22 @@ export async function finishLayer(
     polysemantic,
     meanPolysemanticity: neurons.reduce((s, n) => s + n.polysemanticity, 0) / Math.max(1, neurons.length),
     skipped: skipped.length,
+    ...(runsStage(config, 'evaluation') ? await evaluationSummary(store, layer.name, batches, neurons) : {}),
   };
+}
+
+/** The layer's evaluation rows, summarised over neurons, and the verdicts checked against them. */
+async function evaluationSummary(
+  store: ObjectStore,
+  layer: string,
+  batches: readonly NeuronRange[],
+  neurons: readonly NeuronRow[],
+): Promise<Pick<LayerSummary, 'evaluation' | 'verdicts'>> {
+  const rows: EvaluationRow[] = [];
+  for (const range of batches) {
+    for (const row of await readTable(store, runKeys.layerPart('evaluation', layer, range), evaluationSchema))
+      rows.push(row);
+  }
+  const summarised = rows.map((r) => ({ ...r, coherenceGain: r.coherenceGain ?? Number.NaN }));
+  return { evaluation: summarizeEvaluations(summarised), verdicts: checkVerdicts(neurons, rows) };
 }

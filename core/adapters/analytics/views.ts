@@ -9,6 +9,10 @@ export const RUN_TABLES = {
   activations: 'activations/*/*.parquet',
   clusters: 'clusters/*/*.parquet',
   neurons: 'neurons/*/*.parquet',
+  crops: 'crops/*/*.parquet',
+  embeddings: 'embeddings/*/*.parquet',
+  evaluation: 'evaluation/*/*.parquet',
+  virtual_neurons: 'virtual_neurons/*/*.parquet',
   skipped: 'skipped/*/*.parquet',
 } as const;
 

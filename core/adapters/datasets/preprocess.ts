@@ -17,10 +17,34 @@ export async function modelView(encoded: Uint8Array, spec: PreprocessSpec): Prom
   const image = sharp(encoded, { failOn: 'error' });
   const meta = await image.metadata();
   if (!meta.width || !meta.height) throw new Error('image has no dimensions');
-  const target = resizedSize(meta.width, meta.height, spec.resizeShortSide);
-  let pipeline = image.rotate().removeAlpha().toColourspace('srgb');
-  if (target.width !== meta.width || target.height !== meta.height) {
-    pipeline = pipeline.resize(target.width, target.height, { fit: 'fill', kernel: 'linear' });
+  return resizeAndCrop(image.rotate().removeAlpha().toColourspace('srgb'), meta.width, meta.height, spec);
+}
+
+/**
+ * The same for pixels already decoded (uint8 HWC RGB), e.g. a crop of a model view on its way into an
+ * image encoder (the evaluation's embeddings).
+ */
+export function rawView(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  spec: PreprocessSpec,
+): Promise<Uint8Array> {
+  return resizeAndCrop(sharp(rgb, { raw: { width, height, channels: 3 } }), width, height, spec);
+}
+
+/** torchvision's Resize(short side) then CenterCrop, as uint8 HWC RGB of cropSize x cropSize. */
+async function resizeAndCrop(
+  image: sharp.Sharp,
+  width: number,
+  height: number,
+  spec: PreprocessSpec,
+): Promise<Uint8Array> {
+  const target = resizedSize(width, height, spec.resizeShortSide);
+  let pipeline = image;
+  if (target.width !== width || target.height !== height) {
+    const kernel = spec.interpolation === 'bicubic' ? 'cubic' : 'linear';
+    pipeline = pipeline.resize(target.width, target.height, { fit: 'fill', kernel });
   }
   const crop = spec.cropSize;
   pipeline = pipeline.extract({

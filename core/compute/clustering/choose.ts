@@ -88,6 +88,8 @@ export interface ClusterCountChoice {
   readonly bestCandidate: number;
   /** One entry per candidate that fits the number of points, in increasing k. */
   readonly candidates: readonly CandidateEvaluation[];
+  /** What a split needed: the rule's thresholds, stored with each verdict. */
+  readonly thresholds: { readonly evidence: number; readonly polysemanticity: number };
 }
 
 export const DEFAULT_CANDIDATES: readonly number[] = [2, 3, 4, 5];
@@ -270,6 +272,7 @@ function choose(evaluations: CandidateEvaluation[], rule: ChoiceRule): ClusterCo
     evidence,
     bestCandidate: best?.clusters ?? 0,
     candidates: evaluations,
+    thresholds: { evidence: rule.evidenceThreshold, polysemanticity: rule.polysemanticityThreshold },
   };
 }
 

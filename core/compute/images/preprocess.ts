@@ -10,15 +10,21 @@ export interface PreprocessSpec {
   cropSize: number;
   mean: readonly [number, number, number];
   std: readonly [number, number, number];
+  /** Resampling of the resize: torchvision's default bilinear, or bicubic (CLIP). Default bilinear. */
+  interpolation?: 'bilinear' | 'bicubic';
 }
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+/** OpenAI CLIP's normalisation (its image processor: bicubic resize of the short side to 224, centre crop). */
+export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
+export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
 
 /** The presets of the shared models (../shared/models/README.md). */
 export const PREPROCESS_PRESETS = {
   cifar10: { resizeShortSide: 32, cropSize: 32, mean: IMAGENET_MEAN, std: IMAGENET_STD },
   imagenet: { resizeShortSide: 256, cropSize: 224, mean: IMAGENET_MEAN, std: IMAGENET_STD },
+  clip: { resizeShortSide: 224, cropSize: 224, mean: CLIP_MEAN, std: CLIP_STD, interpolation: 'bicubic' },
 } as const satisfies Record<string, PreprocessSpec>;
 
 export type PresetName = keyof typeof PREPROCESS_PRESETS;
@@ -42,6 +48,8 @@ export function validatePreprocess(spec: PreprocessSpec): PreprocessSpec {
   }
   if (spec.mean.length !== 3 || spec.std.length !== 3) throw bad('mean and std need 3 values (RGB)');
   if (spec.std.some((s) => !(s > 0))) throw bad('std values must be > 0');
+  if (spec.interpolation !== undefined && !['bilinear', 'bicubic'].includes(spec.interpolation))
+    throw bad('interpolation must be bilinear or bicubic');
   return spec;
 }
 

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { PreprocessSpec } from '../../compute/images/preprocess.js';
+import { SWEEP_STAGES, type SweepStage } from './stages.js';
+
+export { runsStage, SWEEP_STAGES, type SweepStage } from './stages.js';
 
 /**
  * Everything a sweep needs, fixed when it starts and stored as `<out>/<run>/config.json`, so every
@@ -32,7 +35,10 @@ export interface SweepConfig {
   window: number;
   /** Use only this many samples, evenly spaced over the sorted dataset (0 = all). */
   limit: number;
-  /** Which steps to run: 'references' alone, or the whole method ('virtual-neurons'). */
+  /**
+   * The last step to run (SWEEP_STAGES, in order). 'evaluation' runs only where an evaluator is given;
+   * without one the sweep ends with the crops.
+   */
   until: SweepStage;
   /** Neurons per circuits / clustering activity. */
   neuronBatch: number;
@@ -45,10 +51,26 @@ export interface SweepConfig {
    * fails, in minutes (docs/reliability.md). Not part of the run's identity. Default 15.
    */
   retryWindowMinutes?: number;
+  /** The image encoder of step 5 (evaluation); without it the sweep stops after the crops. */
+  evaluator?: EvaluatorSpec;
+  /** Also write each embedding crop as a PNG (`crop-images/`). Not part of the run's identity. */
+  cropImages?: boolean;
 }
 
-export const SWEEP_STAGES = ['references', 'virtual-neurons'] as const;
-export type SweepStage = (typeof SWEEP_STAGES)[number];
+/** An image encoder for the evaluation (docs/design.md step 5): any ONNX model with one image input. */
+export interface EvaluatorSpec {
+  /** Path or s3:// URI of the ONNX encoder. */
+  uri: string;
+  /** sha256 of the encoder file when the sweep was configured (as modelDigest). */
+  digest?: string;
+  /**
+   * The tensor whose rows are the embeddings (default: the model's first output). [N, D] is taken as
+   * it is; [N, T, D] (a transformer's tokens) is averaged over T, [N, C, H, W] over H and W.
+   */
+  output?: string;
+  /** How a crop becomes the encoder's input. */
+  preprocess: PreprocessSpec;
+}
 
 /** The options a user may leave out, with the authors' settings where the paper has one. */
 export const CONFIG_DEFAULTS = {
@@ -57,7 +79,7 @@ export const CONFIG_DEFAULTS = {
   shardSize: 1000,
   window: 4,
   limit: 0,
-  until: 'virtual-neurons',
+  until: 'evaluation',
   neuronBatch: 16,
   clusterCounts: [2, 3, 4, 5],
   seed: 0,
@@ -90,8 +112,12 @@ export { shardRanges } from './ranges.js';
  * files, so a run may be resumed with other batch sizes, windows or `until`, but not with another k.
  */
 export function resultIdentity(config: SweepConfig): string {
-  return JSON.stringify(Object.fromEntries(IDENTITY_FIELDS.map((field) => [field, config[field] ?? null])));
+  const fields = IDENTITY_FIELDS.filter((field) => !ADDED_LATER.has(field) || config[field] !== undefined);
+  return JSON.stringify(Object.fromEntries(fields.map((field) => [field, config[field] ?? null])));
 }
+
+/** Identity fields newer than the first runs: left out when unset, so those runs keep their ids. */
+const ADDED_LATER = new Set<keyof SweepConfig>(['evaluator']);
 
 /** The fields of SweepConfig that change results (see resultIdentity). */
 const IDENTITY_FIELDS = [
@@ -106,6 +132,7 @@ const IDENTITY_FIELDS = [
   'neuronBatch',
   'clusterCounts',
   'seed',
+  'evaluator',
 ] as const satisfies readonly (keyof SweepConfig)[];
 
 export function validateConfig(config: SweepConfig): SweepConfig {
@@ -136,7 +163,7 @@ export function validateConfig(config: SweepConfig): SweepConfig {
       `--clusters: cluster counts (up to ${Math.max(...config.clusterCounts)}) cannot exceed k = ${config.k} (--k)`,
     );
   }
-  if (config.until === 'virtual-neurons' && config.layers.length < 2) {
+  if (config.until !== 'references' && config.layers.length < 2) {
     problems.push(
       '--layers: virtual neurons need at least two layers (each layer is explained by the one before it); pass two or more, or --until references',
     );

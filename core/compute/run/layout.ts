@@ -1,5 +1,6 @@
-import type { NeuronRange, ShardRange } from './config.js';
+import type { NeuronRange, ShardRange, SweepConfig } from './config.js';
 import { escapeKeySegment } from './keys.js';
+import { runsStage, type SweepStage } from './stages.js';
 
 /**
  * Where a run's files live, relative to `<out>/<run>/`. Tables are Hive-partitioned by layer so DuckDB,
@@ -27,13 +28,27 @@ export const runKeys = {
   /** The layer's parts of one table, written when the layer is done: its presence means they are complete. */
   layerManifest: (table: LayerTable, layer: string) =>
     `_manifests/${table}/layer=${escapeKeySegment(layer)}.json`,
+  /** A crop as a PNG (`--crop-images`): not a table, so it lives apart from the Parquet folders. */
+  cropImage: (layer: string, neuron: number, rank: number) =>
+    `crop-images/layer=${escapeKeySegment(layer)}/neuron-${pad(neuron)}/rank-${String(rank).padStart(4, '0')}.png`,
   circuitsSkipped: (layer: string, neurons: NeuronRange) =>
     `_work/circuits/layer=${escapeKeySegment(layer)}/part-${pad(neurons.first)}-${pad(neurons.end - 1)}.skipped.parquet`,
 } as const;
 
-/** The per-layer tables of steps 2 and 3. */
-export const LAYER_TABLES = ['relevance', 'activations', 'clusters', 'neurons'] as const;
-export type LayerTable = (typeof LAYER_TABLES)[number];
+/** The per-layer tables of each stage that writes one part per neuron batch. */
+export const STAGE_TABLES = {
+  'virtual-neurons': ['relevance', 'activations', 'clusters', 'neurons'],
+  crops: ['crops'],
+  evaluation: ['embeddings', 'virtual_neurons', 'evaluation'],
+} as const satisfies Partial<Record<SweepStage, readonly string[]>>;
+export type LayerTable = (typeof STAGE_TABLES)[keyof typeof STAGE_TABLES][number];
+
+/** The per-layer tables a sweep writes, given the stages it runs. */
+export function layerTablesOf(config: Pick<SweepConfig, 'until' | 'evaluator'>): LayerTable[] {
+  return (Object.keys(STAGE_TABLES) as (keyof typeof STAGE_TABLES)[])
+    .filter((stage) => runsStage(config, stage))
+    .flatMap((stage) => STAGE_TABLES[stage]);
+}
 
 function pad(n: number): string {
   return String(n).padStart(7, '0');

@@ -190,6 +190,211 @@ export const neuronsSchema = defineTable('neurons', [
     field: 'references',
     doc: 'Reference images used (k, fewer if some could not be decoded).',
   },
+  {
+    name: 'best_count',
+    kind: 'int32',
+    field: 'bestCount',
+    doc: 'The candidate count with the best silhouette: what the neuron is split into if it is split (0: none fits).',
+  },
+  {
+    name: 'evidence',
+    kind: 'float32',
+    field: 'evidence',
+    doc: 'max over candidates of the evidence against one Gaussian cloud, in null standard deviations (docs/clustering.md).',
+  },
+  {
+    name: 'candidate_evidence',
+    kind: 'float32[]',
+    field: 'candidateEvidence',
+    doc: 'The evidence of each candidate count (index as silhouettes).',
+  },
+  {
+    name: 'candidate_polysemanticity',
+    kind: 'float32[]',
+    field: 'candidatePolysemanticity',
+    doc: 'P of each candidate count (index as silhouettes).',
+  },
+  {
+    name: 'evidence_threshold',
+    kind: 'float32',
+    field: 'evidenceThreshold',
+    doc: 'The evidence a split needed in this run.',
+  },
+  {
+    name: 'polysemanticity_threshold',
+    kind: 'float32',
+    field: 'polysemanticityThreshold',
+    doc: 'The polysemanticity a split needed in this run.',
+  },
+  {
+    name: 'decision',
+    kind: 'utf8',
+    field: 'decision',
+    doc: 'Why the neuron was or was not split, in words, e.g. "split in 2: evidence 6.1 >= 4, P 0.55 >= 0.5".',
+  },
 ]);
 /** One row of {@link neuronsSchema}. */
 export type NeuronRow = TableRow<typeof neuronsSchema>;
+
+/**
+ * The crops table (step 4): for every reference of every explained neuron, the part of the image the
+ * neuron looks at, as the authors crop the images they embed (docs/design.md "Feature visualisation").
+ */
+export const cropsSchema = defineTable('crops', [
+  { name: 'layer', kind: 'utf8', field: 'layer', doc: "The neuron's layer." },
+  { name: 'neuron', kind: 'int32', field: 'neuron', doc: "The neuron's channel." },
+  { name: 'rank', kind: 'int32', field: 'rank', doc: "The reference's rank (as in references)." },
+  { name: 'sample_index', kind: 'int32', field: 'sampleIndex', doc: 'The reference image.' },
+  { name: 'sample_id', kind: 'utf8', field: 'sampleId', doc: "The reference image's path." },
+  {
+    name: 'x0',
+    kind: 'int32',
+    field: 'x0',
+    doc: "First column of the crop, in the model input's pixels (after resize and centre crop).",
+  },
+  { name: 'y0', kind: 'int32', field: 'y0', doc: 'First row of the crop.' },
+  { name: 'x1', kind: 'int32', field: 'x1', doc: 'Column after the last one (half-open box).' },
+  { name: 'y1', kind: 'int32', field: 'y1', doc: 'Row after the last one (half-open box).' },
+  {
+    name: 'cropped',
+    kind: 'int32',
+    field: 'cropped',
+    doc: '1 if cropped; 0 where the authors fall back to the whole image (no heat, or nothing kept in the box).',
+  },
+  {
+    name: 'heat_max',
+    kind: 'float32',
+    field: 'heatMax',
+    doc: "Max |blurred heat| of the neuron's arg-max heatmap (EpsilonPlusFlat, relevance units).",
+  },
+  {
+    name: 'heat_inside',
+    kind: 'float32',
+    field: 'heatInside',
+    doc: 'Share of the |blurred heat| that lies inside the box.',
+  },
+]);
+/** One row of {@link cropsSchema}. */
+export type CropRow = TableRow<typeof cropsSchema>;
+
+/** The embeddings table (step 5): each crop of `crops` through the run's evaluator (image encoder). */
+export const embeddingsSchema = defineTable('embeddings', [
+  { name: 'layer', kind: 'utf8', field: 'layer', doc: "The neuron's layer." },
+  { name: 'neuron', kind: 'int32', field: 'neuron', doc: "The neuron's channel." },
+  { name: 'rank', kind: 'int32', field: 'rank', doc: "The reference's rank." },
+  { name: 'sample_index', kind: 'int32', field: 'sampleIndex', doc: 'The reference image.' },
+  {
+    name: 'embedding',
+    kind: 'float32[]',
+    field: 'embedding',
+    doc: "The encoder's embedding of the crop (its --evaluator-output, pooled over tokens or space).",
+  },
+]);
+/** One row of {@link embeddingsSchema}. */
+export type EmbeddingRow = TableRow<typeof embeddingsSchema>;
+
+/**
+ * The evaluation table (step 5): per neuron, method and cluster count, how close a virtual neuron's crops
+ * are in the encoder's space (inner) and how far apart different virtual neurons' are (inter).
+ */
+export const evaluationSchema = defineTable('evaluation', [
+  { name: 'layer', kind: 'utf8', field: 'layer', doc: "The neuron's layer." },
+  { name: 'neuron', kind: 'int32', field: 'neuron', doc: "The neuron's channel." },
+  {
+    name: 'method',
+    kind: 'utf8',
+    field: 'method',
+    values: ['pure', 'activation', 'embedding', 'random'],
+    doc: 'pure, activation, embedding (k-means on the embeddings: the upper bound) or random (partitions of the sizes of pure: the null).',
+  },
+  { name: 'n_clusters', kind: 'int32', field: 'nClusters', doc: 'The cluster count.' },
+  {
+    name: 'inner',
+    kind: 'float32',
+    field: 'inner',
+    doc: 'Mean Euclidean distance over pairs of crops in the same cluster (lower is better).',
+  },
+  {
+    name: 'inter',
+    kind: 'float32',
+    field: 'inter',
+    doc: 'Mean distance over pairs in different clusters (higher is better).',
+  },
+  { name: 'overall', kind: 'float32', field: 'overall', doc: 'Mean distance over all pairs.' },
+  {
+    name: 'label_purity',
+    kind: 'float32',
+    field: 'labelPurity',
+    nullable: true,
+    doc: "Share of references whose class is their cluster's majority class; null without class labels.",
+  },
+  {
+    name: 'null_inner_mean',
+    kind: 'float32',
+    field: 'nullInnerMean',
+    nullable: true,
+    doc: "Mean inner distance of random partitions of this clustering's cluster sizes.",
+  },
+  {
+    name: 'null_inner_sd',
+    kind: 'float32',
+    field: 'nullInnerSd',
+    nullable: true,
+    doc: 'Their standard deviation.',
+  },
+  {
+    name: 'coherence_gain',
+    kind: 'float32',
+    field: 'coherenceGain',
+    nullable: true,
+    doc: '1 - inner / null_inner_mean: how much tighter the clusters are than chance (0 = not at all).',
+  },
+  {
+    name: 'p_value',
+    kind: 'float32',
+    field: 'pValue',
+    nullable: true,
+    doc: 'One-sided permutation p-value of inner against those random partitions.',
+  },
+]);
+/** One row of {@link evaluationSchema}. */
+export type EvaluationRow = TableRow<typeof evaluationSchema>;
+
+/** The virtual_neurons table (step 5): each cluster of each clustering, with its size and label purity. */
+export const virtualNeuronsSchema = defineTable('virtual_neurons', [
+  { name: 'layer', kind: 'utf8', field: 'layer', doc: "The neuron's layer." },
+  { name: 'neuron', kind: 'int32', field: 'neuron', doc: "The neuron's channel." },
+  {
+    name: 'method',
+    kind: 'utf8',
+    field: 'method',
+    values: ['pure', 'activation', 'embedding'],
+    doc: 'Which clustering.',
+  },
+  { name: 'n_clusters', kind: 'int32', field: 'nClusters', doc: 'The cluster count.' },
+  { name: 'cluster', kind: 'int32', field: 'cluster', doc: 'The virtual neuron (as in clusters).' },
+  { name: 'size', kind: 'int32', field: 'size', doc: 'Its reference images.' },
+  {
+    name: 'inner',
+    kind: 'float32',
+    field: 'inner',
+    nullable: true,
+    doc: 'Mean distance between its crops in the encoder space; null for a single image.',
+  },
+  {
+    name: 'majority_label',
+    kind: 'utf8',
+    field: 'majorityLabel',
+    nullable: true,
+    doc: 'Its most frequent class; null without labels.',
+  },
+  {
+    name: 'label_purity',
+    kind: 'float32',
+    field: 'labelPurity',
+    nullable: true,
+    doc: 'Share of its images of that class.',
+  },
+]);
+/** One row of {@link virtualNeuronsSchema}. */
+export type VirtualNeuronRow = TableRow<typeof virtualNeuronsSchema>;

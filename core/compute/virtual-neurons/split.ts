@@ -109,8 +109,33 @@ export function splitNeuron(
         (k) => activation.find((c) => c.clusters === k)?.silhouette ?? Number.NaN,
       ),
       references: rows.length,
+      ...verdictColumns(pure, counts),
     },
   };
+}
+
+/** The evidence behind the verdict, so every split and every refusal can be checked from the table. */
+function verdictColumns(choice: ClusterCountChoice, counts: readonly number[]) {
+  const candidate = (k: number) => choice.candidates.find((c) => c.clusters === k);
+  return {
+    bestCount: choice.bestCandidate,
+    evidence: choice.evidence,
+    candidateEvidence: Float32Array.from(counts, (k) => candidate(k)?.evidence ?? Number.NaN),
+    candidatePolysemanticity: Float32Array.from(counts, (k) => candidate(k)?.polysemanticity ?? Number.NaN),
+    evidenceThreshold: choice.thresholds.evidence,
+    polysemanticityThreshold: choice.thresholds.polysemanticity,
+    decision: decisionText(choice),
+  };
+}
+
+/** The verdict in words: which gate passed or failed, with the numbers. */
+export function decisionText(choice: ClusterCountChoice): string {
+  const { evidence, polysemanticity: p, thresholds } = choice;
+  if (choice.bestCandidate === 0) return 'monosemantic: no candidate count gives two distinct clusters';
+  const e = `evidence ${evidence.toFixed(1)} ${evidence >= thresholds.evidence ? '>=' : '<'} ${thresholds.evidence}`;
+  const q = `P ${p.toFixed(2)} ${p >= thresholds.polysemanticity ? '>=' : '<'} ${thresholds.polysemanticity}`;
+  if (choice.clusters > 1) return `split in ${choice.clusters}: ${e}, ${q}`;
+  return `monosemantic: ${[evidence < thresholds.evidence ? e : '', p < thresholds.polysemanticity ? q : ''].filter(Boolean).join(', ')}`;
 }
 
 /**

@@ -4,9 +4,8 @@
  * visibility threshold 1 %, alpha 0) and zennit-crp's `get_crop_range`. Not the display crop of
  * crop.ts (kernel 19, thresholds swapped, dimmed): this one is cut out undimmed, and reproduces the
  * authors' box arithmetic quirk for quirk, so that the embeddings see the same pixels. Plain functions
- * on arrays, like crop.ts. Not reproduced here: the authors then turn the crop into a picture with
- * zennit's `imgify`, which stretches its values (all channels together) from min..max to 0..255,
- * floored; `cutCrop` copies the pixels as they are.
+ * on arrays, like crop.ts. The authors then turn the crop into a picture with zennit's `imgify`, which
+ * stretches its values (all channels together) from min..max to 0..255, floored: `stretchContrast`.
  */
 import { gaussianBlur } from './crop.js';
 
@@ -195,4 +194,21 @@ export function cutCrop(
     out.pixels.set(rgb.subarray((y * width + x0) * 3, (y * width + x1) * 3), (y - y0) * out.width * 3);
   }
   return out;
+}
+
+/**
+ * zennit's `imgify` on an image in [0, 1] (what the authors embed): (x - min) / (max - min) over all
+ * channels together, times 255, floored. A flat crop (max = min) divides 0 by 0 there and comes out
+ * black on the numpy versions the authors used; here too.
+ */
+export function stretchContrast(pixels: Uint8Array): Uint8Array {
+  let min = 255;
+  let max = 0;
+  for (const v of pixels) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (max === min) return new Uint8Array(pixels.length);
+  // On v / 255: 255 (v/255 - min/255) / (max/255 - min/255) = 255 (v - min) / (max - min).
+  return pixels.map((v) => Math.floor((255 * (v - min)) / (max - min)));
 }

@@ -11,6 +11,7 @@ import { toParquet } from '../../../core/adapters/tables/parquet.js';
 import { runKeys } from '../../../core/compute/run/layout.js';
 import { type NeuronRow, neuronsSchema } from '../../../core/compute/tables/schemas.js';
 import { projectRoot, sharedModel } from '../../support/paths.js';
+import { monosemanticVerdict } from '../../support/rows.js';
 
 const run = promisify(execFile);
 const cli = join(projectRoot, 'dist', 'cli', 'main.js');
@@ -42,6 +43,7 @@ describe('the pure command', () => {
         silhouettes: Float32Array.of(0.1, 0.2),
         activationSilhouettes: Float32Array.of(0.3, 0.4),
         references: 100,
+        ...monosemanticVerdict(),
       }));
       const key = runKeys.layerPart('neurons', 'up', { first: 0, end: 3 });
       await mkdir(join(dir, key, '..'), { recursive: true });
@@ -101,6 +103,7 @@ describe('the pure command', () => {
           silhouettes: Float32Array.of(0.1),
           activationSilhouettes: Float32Array.of(0.3),
           references: 10,
+          ...monosemanticVerdict(1),
         }));
         const key = join(dir, runId, runKeys.layerPart('neurons', 'up', { first: 0, end: count }));
         await mkdir(join(key, '..'), { recursive: true });

@@ -29,6 +29,7 @@ import {
 import { featureCrop, heatPlane, renderCrop } from '../../../core/compute/visualisation/crop.js';
 import { escapeHtml, writeReport } from '../../../report/index.js';
 import { sharedDataset, sharedModel } from '../../support/paths.js';
+import { monosemanticVerdict } from '../../support/rows.js';
 
 // Layer names with HTML special characters: every page must escape them.
 const LOWER = 'low&<in>';
@@ -69,6 +70,7 @@ const neurons: NeuronRow[] = [
   silhouettes: Float32Array.from([0.2 + n / 10, 0.4]),
   activationSilhouettes: Float32Array.from([0.1, 0.15]),
   references: 20,
+  ...monosemanticVerdict(),
 }));
 
 /** References: neuron 2's rank 1 is the missing image; otherwise samples 0..19 in order. */

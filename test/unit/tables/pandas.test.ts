@@ -6,6 +6,7 @@
  * (pyarrow 26); the docs say so. Needs pandas and pyarrow in .tools/venv
  * (`bash infra/tools.sh install readers`).
  */
+
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -24,6 +25,7 @@ import {
   relevanceSchema,
 } from '../../../core/compute/tables/schemas.js';
 import { readersPython as python } from '../../support/paths.js';
+import { monosemanticVerdict } from '../../support/rows.js';
 
 const LAYERS = ['/layer2/layer2.2/Relu_1_output_0', '/fires.7/Concat_output_0'];
 
@@ -63,6 +65,7 @@ test('pandas reads every part of a Hive-partitioned table with the documented co
             silhouettes: Float32Array.from([0.25, 0.5]),
             activationSilhouettes: Float32Array.from([0.125, 0.375]),
             references: 4,
+            ...monosemanticVerdict(),
           });
         }
         await writeTable(store, runKeys.layerPart('relevance', layer, range), relevanceSchema, rows);

@@ -1,0 +1,72 @@
+/**
+ * What `pure run` prints when a sweep is done: one screen with the verdicts per layer, the evaluation
+ * (PURE vs Activation vs the upper bound vs random, mean +- s.e. over neurons), and where to look next.
+ */
+import type { LayerSummary } from '../core/stages/virtual-neurons.js';
+import type { SweepResult } from '../workflows/sweep.js';
+
+const short = (layer: string) => (layer.length > 28 ? `...${layer.slice(-25)}` : layer);
+const pm = (mean: number, error: number, digits = 2) =>
+  `${mean.toFixed(digits)} ± ${Number.isFinite(error) ? error.toFixed(digits) : '-'}`;
+
+export function sweepSummary(result: SweepResult): string {
+  const root = result.runUri;
+  const explained = result.virtualNeurons;
+  const evaluated = explained.filter((v) => v.evaluation && v.evaluation.length > 0);
+  const lines = [
+    '',
+    `Done: ${result.numSamples} images, ${result.layers.length} layers, ${result.skipped} images skipped ` +
+      `(${result.shardsComputed} shards computed, ${result.shardsReused} reused).`,
+    ...explained.map(
+      (v) =>
+        `  ${v.layer}: ${v.polysemantic} of ${v.neurons} neurons split into virtual neurons ` +
+        `(mean polysemanticity ${v.meanPolysemanticity.toFixed(3)})`,
+    ),
+    ...(evaluated.length > 0 ? evaluationLines(evaluated) : []),
+    `Outputs under ${root}/ (docs/outputs.md):`,
+    `  ${tablesOf(result).join('  ')}`,
+    `Query: npx pure query ${root} "SELECT layer, neuron, n_clusters, polysemanticity, decision FROM neurons ORDER BY polysemanticity DESC LIMIT 10"`,
+    ...(explained.length > 0
+      ? [`Report: npx pure report ${root}   (HTML: virtual neurons with heatmap crops)`]
+      : []),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function tablesOf(result: SweepResult): string[] {
+  const tables = ['samples/', 'references/', 'skipped/'];
+  if (result.virtualNeurons.length > 0) tables.push('relevance/', 'activations/', 'clusters/', 'neurons/');
+  if (result.virtualNeurons.some((v) => v.evaluation))
+    tables.push('crops/', 'embeddings/', 'evaluation/', 'virtual_neurons/');
+  return tables;
+}
+
+/** Per layer, at the smallest cluster count: the four methods' inner and inter distance and gain. */
+function evaluationLines(layers: readonly LayerSummary[]): string[] {
+  const count = Math.min(...layers.flatMap((l) => l.evaluation!.map((e) => e.nClusters)));
+  const lines = [
+    `Evaluation at ${count} clusters per neuron (mean ± s.e. over neurons; embedding distances: inner lower, inter higher is better):`,
+    `  ${'layer'.padEnd(28)} ${'method'.padEnd(10)} ${'inner'.padEnd(15)} ${'inter'.padEnd(15)} gain vs random  p < 0.05`,
+  ];
+  for (const layer of layers) {
+    for (const row of layer.evaluation!.filter((e) => e.nClusters === count)) {
+      lines.push(
+        `  ${(row.method === 'pure' ? short(layer.layer) : '').padEnd(28)} ${row.method.padEnd(10)} ` +
+          `${pm(row.innerMean, row.innerStandardError).padEnd(15)} ${pm(row.interMean, row.interStandardError).padEnd(15)} ` +
+          `${(row.method === 'random' ? '' : pm(row.coherenceGainMean, row.coherenceGainStandardError, 3)).padEnd(15)} ` +
+          `${row.significantShare === null ? '' : `${Math.round(100 * row.significantShare)} %`}`,
+      );
+    }
+  }
+  for (const layer of layers) {
+    const v = layer.verdicts;
+    if (!v) continue;
+    lines.push(
+      `  ${short(layer.layer)}: ${v.splitConfirmed} of ${v.split} split neurons have a significant PURE gain` +
+        `${v.split > 0 ? ` (mean ${pm(v.splitGainMean, v.splitGainStandardError, 3)})` : ''}; ` +
+        `${v.monosemanticWithClearGain} of ${v.monosemantic} kept whole have a clear one`,
+    );
+  }
+  return lines;
+}
