@@ -9,6 +9,9 @@ const short = (layer: string) => (layer.length > 28 ? `...${layer.slice(-25)}` :
 const pm = (mean: number, error: number, digits = 2) =>
   `${mean.toFixed(digits)} ± ${Number.isFinite(error) ? error.toFixed(digits) : '-'}`;
 
+const signed = (m: { mean: number; standardError: number }) =>
+  Number.isFinite(m.mean) ? `${m.mean >= 0 ? '+' : ''}${pm(m.mean, m.standardError, 3)}` : '-';
+
 export function sweepSummary(result: SweepResult): string {
   const root = result.runUri;
   const explained = result.virtualNeurons;
@@ -63,9 +66,10 @@ function evaluationLines(layers: readonly LayerSummary[]): string[] {
     const v = layer.verdicts;
     if (!v) continue;
     lines.push(
-      `  ${short(layer.layer)}: ${v.splitConfirmed} of ${v.split} split neurons have a significant PURE gain` +
-        `${v.split > 0 ? ` (mean ${pm(v.splitGainMean, v.splitGainStandardError, 3)})` : ''}; ` +
-        `${v.monosemanticWithClearGain} of ${v.monosemantic} kept whole have a clear one`,
+      `  ${short(layer.layer)}: split ${v.split} (each a significant, clear PURE gain), kept ${v.monosemantic} whole` +
+        (Number.isFinite(v.splitPurityGain.mean) || Number.isFinite(v.wholePurityGain.mean)
+          ? `; class purity above chance: split ${signed(v.splitPurityGain)}, whole ${signed(v.wholePurityGain)}`
+          : ''),
     );
   }
   return lines;

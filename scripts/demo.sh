@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # All set-up and the main job on the embedded default: installs the Temporal CLI and the npm packages,
 # builds, then runs a full sweep of ResNet-20 over the 10,000 CIFAR-10 test images (../shared) with a
-# local Temporal dev server that `pure run` starts itself and local-folder storage (./out).
+# local Temporal dev server that `pure run` starts itself and local-folder storage (./out): all five
+# steps, references -> circuits -> virtual neurons -> crops -> evaluation, the last with the shared
+# SqueezeNet 1.1's pooled features (its last Fire module, 512-d) as the image encoder (CLIP in the
+# paper; tools/export_encoder.py exports CLIP or DINOv2 where their weights are at hand).
 # Extra arguments are passed to `pure run` (e.g. --limit 1000, --k 50, --out s3://bucket/prefix).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,5 +21,8 @@ exec node dist/cli/main.js run \
   --data "$SHARED/datasets/cifar10-test" \
   --layers auto \
   --k 100 \
+  --evaluator "$SHARED/models/squeezenet1.1-imagenet.onnx" \
+  --evaluator-output /fires.7/Concat_output_0 \
+  --evaluator-preprocess imagenet \
   --out out \
   "$@"

@@ -1,12 +1,15 @@
 /**
  * The second half of step 5 (docs/design.md, "Evaluation") for a batch of neurons: per neuron, how close
  * its virtual neurons' crops lie in the encoder's space, for PURE, the Activation baseline, k-means on the
- * embeddings (upper bound) and random splits (null). Writes `virtual_neurons/`, then `evaluation/` last.
+ * embeddings (upper bound) and random splits (null); then each neuron's final verdict from its PURE
+ * split's coherence (core/compute/evaluation/verdicts.ts). Writes `virtual_neurons/`, `evaluation/`, and
+ * `neurons/` last (its presence means the part is complete).
  */
 import { noteProgress } from '../adapters/progress.js';
 import type { ObjectStore } from '../adapters/storage/index.js';
 import { readTable, writeTable } from '../adapters/tables/io.js';
 import { evaluateNeuron, type GivenClustering } from '../compute/evaluation/index.js';
+import { coherenceVerdict } from '../compute/evaluation/verdicts.js';
 import type { NeuronRange, SweepConfig } from '../compute/run/config.js';
 import { runKeys } from '../compute/run/layout.js';
 import {
@@ -16,14 +19,18 @@ import {
   type EvaluationRow,
   embeddingsSchema,
   evaluationSchema,
+  type NeuronRow,
+  neuronsSchema,
   referencesSchema,
   type VirtualNeuronRow,
   virtualNeuronsSchema,
 } from '../compute/tables/schemas.js';
 
 export interface EvaluationPart {
-  evaluationKey: string;
+  neuronsKey: string;
   neurons: number;
+  /** Neurons the coherence verdict split. */
+  polysemantic: number;
   reused: boolean;
 }
 
@@ -33,8 +40,8 @@ export async function evaluationPart(
   neurons: NeuronRange,
   store: ObjectStore,
 ): Promise<EvaluationPart> {
-  const evaluationKey = runKeys.layerPart('evaluation', layer, neurons);
-  if (await store.exists(evaluationKey)) return { evaluationKey, neurons: -1, reused: true };
+  const neuronsKey = runKeys.layerPart('neurons', layer, neurons);
+  if (await store.exists(neuronsKey)) return { neuronsKey, neurons: -1, polysemantic: -1, reused: true };
   const embeddings = await readTable(
     store,
     runKeys.layerPart('embeddings', layer, neurons),
@@ -60,8 +67,26 @@ export async function evaluationPart(
     virtualNeuronsSchema,
     virtualNeurons,
   );
-  await writeTable(store, evaluationKey, evaluationSchema, evaluation);
-  return { evaluationKey, neurons: byNeuron.size, reused: false };
+  await writeTable(store, runKeys.layerPart('evaluation', layer, neurons), evaluationSchema, evaluation);
+  const verdicts = finalVerdicts(
+    await readTable(store, runKeys.circuitVerdicts(layer, neurons), neuronsSchema),
+    evaluation,
+  );
+  await writeTable(store, neuronsKey, neuronsSchema, verdicts);
+  return {
+    neuronsKey,
+    neurons: verdicts.length,
+    polysemantic: verdicts.filter((n) => n.nClusters > 1).length,
+    reused: false,
+  };
+}
+
+/** Each neuron's verdict from the coherence of its PURE split at its best count. */
+function finalVerdicts(circuits: readonly NeuronRow[], evaluation: readonly EvaluationRow[]): NeuronRow[] {
+  const pure = new Map(
+    evaluation.filter((e) => e.method === 'pure').map((e) => [`${e.neuron}:${e.nClusters}`, e] as const),
+  );
+  return circuits.map((n) => coherenceVerdict(n, pure.get(`${n.neuron}:${n.bestCount}`)));
 }
 
 /** The class (image sub-folder) of each (neuron, rank) reference of the batch; null for a flat folder. */

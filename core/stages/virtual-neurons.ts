@@ -29,14 +29,19 @@ export interface VirtualNeuronsPart {
   reused: boolean;
 }
 
-/** Clusters and neuron verdicts of one neuron batch; `neurons/` is written last (the part is complete). */
+/**
+ * Clusters and neuron verdicts of one neuron batch; the verdicts are written last (the part is complete):
+ * to `neurons/`, or, when the evaluation will make the final verdicts, to `_work/verdicts/`.
+ */
 export async function virtualNeuronsPart(
   config: SweepConfig,
   layer: LayerShape,
   neurons: NeuronRange,
   store: ObjectStore,
 ): Promise<VirtualNeuronsPart> {
-  const neuronsKey = runKeys.layerPart('neurons', layer.name, neurons);
+  const neuronsKey = runsStage(config, 'evaluation')
+    ? runKeys.circuitVerdicts(layer.name, neurons)
+    : runKeys.layerPart('neurons', layer.name, neurons);
   if (await store.exists(neuronsKey)) return { neuronsKey, polysemantic: -1, reused: true };
   const relevance = await readTable(
     store,

@@ -21,6 +21,9 @@ export function monosemanticVerdict(
     candidatePolysemanticity: new Float32Array(candidates).fill(0.1),
     evidenceThreshold: 4,
     polysemanticityThreshold: 0.5,
+    coherenceGain: null,
+    coherencePValue: null,
+    verdictBy: 'circuits',
     decision: 'monosemantic: evidence 1.0 < 4',
   };
 }

@@ -31,6 +31,12 @@ export const runKeys = {
   /** A crop as a PNG (`--crop-images`): not a table, so it lives apart from the Parquet folders. */
   cropImage: (layer: string, neuron: number, rank: number) =>
     `crop-images/layer=${escapeKeySegment(layer)}/neuron-${pad(neuron)}/rank-${String(rank).padStart(4, '0')}.png`,
+  /**
+   * The circuits' verdicts of a neuron batch, when the evaluation makes the final ones (docs/clustering.md,
+   * "Calibration against embeddings"): the virtual-neurons stage's last write, superseded by `neurons/`.
+   */
+  circuitVerdicts: (layer: string, neurons: NeuronRange) =>
+    `_work/verdicts/layer=${escapeKeySegment(layer)}/part-${pad(neurons.first)}-${pad(neurons.end - 1)}.parquet`,
   circuitsSkipped: (layer: string, neurons: NeuronRange) =>
     `_work/circuits/layer=${escapeKeySegment(layer)}/part-${pad(neurons.first)}-${pad(neurons.end - 1)}.skipped.parquet`,
 } as const;

@@ -227,6 +227,27 @@ export const neuronsSchema = defineTable('neurons', [
     doc: 'The polysemanticity a split needed in this run.',
   },
   {
+    name: 'coherence_gain',
+    kind: 'float32',
+    field: 'coherenceGain',
+    nullable: true,
+    doc: "With an evaluator: the PURE split's coherence gain at best_count in the encoder's space (as evaluation).",
+  },
+  {
+    name: 'coherence_p_value',
+    kind: 'float32',
+    field: 'coherencePValue',
+    nullable: true,
+    doc: 'Its permutation p-value; null without an evaluator.',
+  },
+  {
+    name: 'verdict_by',
+    kind: 'utf8',
+    field: 'verdictBy',
+    values: ['circuits', 'evaluation'],
+    doc: 'What decided n_clusters: the circuit gates alone, or the coherence of the PURE split (with an evaluator).',
+  },
+  {
     name: 'decision',
     kind: 'utf8',
     field: 'decision',

@@ -124,6 +124,9 @@ function verdictColumns(choice: ClusterCountChoice, counts: readonly number[]) {
     candidatePolysemanticity: Float32Array.from(counts, (k) => candidate(k)?.polysemanticity ?? Number.NaN),
     evidenceThreshold: choice.thresholds.evidence,
     polysemanticityThreshold: choice.thresholds.polysemanticity,
+    coherenceGain: null,
+    coherencePValue: null,
+    verdictBy: 'circuits' as const,
     decision: decisionText(choice),
   };
 }
