@@ -11,6 +11,27 @@ export interface ReportNeuron {
   silhouettes: number[];
   activationSilhouettes: number[];
   references: number;
+  /** Why it was or was not split; null where the run (or the part) predates the verdict columns. */
+  verdict: SplitVerdict | null;
+}
+
+/**
+ * The verdict columns of `neurons`: a neuron is split iff the evidence (its largest over the candidate
+ * counts) and P at the best count both reach their thresholds (docs/clustering.md).
+ */
+export interface SplitVerdict {
+  /** The candidate count with the best silhouette, where P is measured; 0 when none fits. */
+  bestCount: number;
+  /** max over the candidates of candidateEvidence. */
+  evidence: number;
+  /** Per candidate count, in the order of silhouettes. */
+  candidateEvidence: number[];
+  /** P per candidate count, in the order of silhouettes. */
+  candidatePolysemanticity: number[];
+  evidenceThreshold: number;
+  polysemanticityThreshold: number;
+  /** The verdict in words, e.g. "split in 2: evidence 6.1 >= 4, P 0.55 >= 0.5". */
+  decision: string;
 }
 
 /** A reference image as the report shows it. */
@@ -30,12 +51,41 @@ export interface VirtualNeuron {
   mainLabel: { label: string; count: number } | null;
   /** The members of highest rank (rank 1 first), at most `thumbnails` of them. */
   images: ReportImage[];
+  /** The row of the `virtual_neurons` table (runs evaluated with an encoder); null without one. */
+  record: VirtualNeuronRecord | null;
 }
 
-const num = (v: unknown): number => Number(v);
-const numList = (v: unknown): number[] => (Array.isArray(v) ? v.map(num) : []);
+/** A virtual neuron as the evaluation recorded it (the `virtual_neurons` table). */
+export interface VirtualNeuronRecord {
+  /** Its reference images. */
+  size: number;
+  /** Mean distance between its crops in the encoder's space; null for a single image. */
+  inner: number | null;
+  majorityLabel: string | null;
+  /** Share of its images in the majority class. */
+  labelPurity: number | null;
+}
 
-async function rows(
+/** The neurons table's verdict columns, all present in runs since the verdict was recorded. */
+const VERDICT_COLUMNS = [
+  'best_count',
+  'evidence',
+  'candidate_evidence',
+  'candidate_polysemanticity',
+  'evidence_threshold',
+  'polysemanticity_threshold',
+  'decision',
+] as const;
+
+/** A number from DuckDB's JSON rows, where NaN and infinities arrive as strings ("NaN", "Infinity"). */
+export const num = (v: unknown): number => Number(v);
+/** As num, with SQL NULL kept as null. */
+export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+/** A float list; a null element (none is written) reads as NaN, not 0. */
+const numList = (v: unknown): number[] => (Array.isArray(v) ? v.map((x) => numOrNull(x) ?? Number.NaN) : []);
+export const textOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+export async function rows(
   db: DuckDBConnection,
   sql: string,
   values?: Record<string, DuckDBValue>,
@@ -43,11 +93,20 @@ async function rows(
   return (await db.runAndReadAll(sql, values)).getRowObjectsJson();
 }
 
-/** Every neuron of every explained layer. */
+/** The column names of a view (tables written by older versions lack the newer columns). */
+export async function viewColumns(db: DuckDBConnection, view: string): Promise<Set<string>> {
+  const result = await rows(db, `DESCRIBE "${view}"`);
+  return new Set(result.map((r) => String(r.column_name)));
+}
+
+/** Every neuron of every explained layer, with its verdict where the run recorded one. */
 export async function readNeurons(db: DuckDBConnection): Promise<ReportNeuron[]> {
+  const columns = await viewColumns(db, 'neurons');
+  const hasVerdicts = VERDICT_COLUMNS.every((c) => columns.has(c));
   const result = await rows(
     db,
     `SELECT layer, neuron, n_clusters, polysemanticity, silhouettes, activation_silhouettes, "references"
+       ${hasVerdicts ? `, ${VERDICT_COLUMNS.join(', ')}` : ''}
      FROM neurons ORDER BY layer, polysemanticity DESC, neuron`,
   );
   return result.map((r) => ({
@@ -58,7 +117,23 @@ export async function readNeurons(db: DuckDBConnection): Promise<ReportNeuron[]>
     silhouettes: numList(r.silhouettes),
     activationSilhouettes: numList(r.activation_silhouettes),
     references: num(r.references),
+    verdict: hasVerdicts ? verdictOf(r) : null,
   }));
+}
+
+/** The verdict of a neurons row; null for a row of a part written before the verdict columns (all NULL). */
+function verdictOf(r: Record<string, unknown>): SplitVerdict | null {
+  const decision = textOrNull(r.decision);
+  if (decision === null) return null;
+  return {
+    bestCount: num(r.best_count),
+    evidence: num(r.evidence),
+    candidateEvidence: numList(r.candidate_evidence),
+    candidatePolysemanticity: numList(r.candidate_polysemanticity),
+    evidenceThreshold: num(r.evidence_threshold),
+    polysemanticityThreshold: num(r.polysemanticity_threshold),
+    decision,
+  };
 }
 
 export async function countRows(db: DuckDBConnection, view: string): Promise<number> {
@@ -86,23 +161,31 @@ export async function readVirtualNeurons(
   thumbnails: number,
 ): Promise<Map<number, Map<ClusterMethod, VirtualNeuron[]>>> {
   if (counts.size === 0) return new Map();
-  // The (neuron, count) pairs are inlined as a VALUES list, so they are checked to be integers first.
-  const pairs = [...counts].map(([neuron, n]) => {
-    if (!Number.isInteger(neuron) || !Number.isInteger(n))
-      throw new Error('neuron and count must be integers');
-    return `(${neuron}, ${n})`;
-  });
   const members = await rows(
     db,
     `SELECT c.neuron, c.method, c.cluster, c.rank, c.sample_index, r.sample_id, r.label
      FROM clusters c
-     JOIN (VALUES ${pairs.join(', ')}) AS s(neuron, n) ON c.neuron = s.neuron AND c.n_clusters = s.n
+     JOIN (VALUES ${countPairs(counts)}) AS s(neuron, n) ON c.neuron = s.neuron AND c.n_clusters = s.n
      JOIN refs r ON r.layer = c.layer AND r.neuron = c.neuron AND r.rank = c.rank
      WHERE c.layer = $layer
      ORDER BY c.neuron, c.method, c.cluster, c.rank`,
     { layer },
   );
   return groupMembers(members, thumbnails);
+}
+
+/**
+ * (neuron, count) pairs as the rows of an SQL VALUES list: inlined into the query, so they are checked
+ * to be integers first.
+ */
+export function countPairs(counts: ReadonlyMap<number, number>): string {
+  return [...counts]
+    .map(([neuron, n]) => {
+      if (!Number.isInteger(neuron) || !Number.isInteger(n))
+        throw new Error('neuron and count must be integers');
+      return `(${neuron}, ${n})`;
+    })
+    .join(', ');
 }
 
 /** Cluster members (ordered by neuron, method, cluster, rank) as virtual neurons; see readVirtualNeurons. */
@@ -122,12 +205,12 @@ function groupMembers(
     byMethod.set(method, clusters);
     let vn = clusters.find((c) => c.cluster === cluster);
     if (!vn) {
-      vn = { cluster, members: 0, mainLabel: null, images: [] };
+      vn = { cluster, members: 0, mainLabel: null, images: [], record: null };
       clusters.push(vn);
       labelCounts.set(vn, new Map());
     }
     vn.members += 1;
-    const label = r.label === null || r.label === undefined ? null : String(r.label);
+    const label = textOrNull(r.label);
     if (label !== null) {
       const labels = labelCounts.get(vn)!;
       labels.set(label, (labels.get(label) ?? 0) + 1);

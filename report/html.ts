@@ -8,9 +8,11 @@ export function escapeHtml(value: unknown): string {
     .replace(/'/g, '&#39;');
 }
 
-/** A number for a table cell: fixed decimals, an en dash when missing. */
+/** A number for a table cell: fixed decimals, ∞ for an infinity, an en dash when missing (or NaN). */
 export function fmt(value: number | null | undefined, digits = 3): string {
-  return value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
+  if (value === null || value === undefined || Number.isNaN(value)) return '–';
+  if (!Number.isFinite(value)) return value > 0 ? '∞' : '−∞';
+  return value.toFixed(digits);
 }
 
 const CSS = `
@@ -29,6 +31,16 @@ section.neuron { border-top: 2px solid #ccc; padding-top: 0.5em; margin-top: 1.2
 .thumbs img { width: 64px; height: 64px; image-rendering: pixelated; margin: 0 2px 2px 0; border: 1px solid #ccc; }
 .thumbs .missing { display: inline-block; width: 64px; height: 64px; background: #eee; margin: 0 2px 2px 0; }
 .note { color: #8a5a00; font-size: 0.9em; }
+.evidence { display: flex; flex-wrap: wrap; gap: 0 2.5em; }
+.evidence table { font-size: 0.9em; }
+.decision { font-weight: 600; margin: 0.2em 0; }
+.gates { font-size: 0.9em; margin: 0.2em 0; }
+th.best, td.best { background: #fff6d6; }
+td.pass, span.pass { color: #1a7f37; font-weight: 600; } td.fail, span.fail { color: #b42318; font-weight: 600; }
+tr.shown td { background: #fff6d6; }
+td.sig { font-weight: 700; }
+.badge { display: inline-block; font-size: 0.9em; padding: 0.1em 0.5em; border-radius: 3px; background: #eee; margin: 0.2em 0; }
+.badge.sig { background: #dcf5e3; color: #1a7f37; }
 .muted { color: #777; }
 `;
 

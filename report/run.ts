@@ -17,6 +17,7 @@ import {
   readVirtualNeurons,
   type VirtualNeuron,
 } from './data.js';
+import { type LayerEvaluation, readLayerEvaluation, readVirtualNeuronRecords } from './evidence.js';
 
 /** A layer that has neurons, with its position in config.layers (pages and crops are named by it). */
 export interface ExplainedLayer {
@@ -36,6 +37,8 @@ export interface RunSummary {
   explained: ExplainedLayer[];
   /** The candidate cluster counts in increasing order, the order of each neuron's silhouettes. */
   clusterCounts: number[];
+  /** The views of the run's tables (`evaluation` and `virtual_neurons` only with an evaluator). */
+  views: ReadonlySet<string>;
 }
 
 /** An explained layer as its page shows it. */
@@ -44,10 +47,12 @@ export interface ShownLayer extends ExplainedLayer {
   neurons: ReportNeuron[];
   /** The first `top` of them: the page shows their virtual neurons. */
   shown: ReportNeuron[];
-  /** The cluster count shown for each shown neuron (see readShownLayers). */
+  /** The cluster count each neuron of the layer is shown and judged at (see shownCount). */
   shownCounts: ReadonlyMap<number, number>;
   /** `virtualNeurons.get(neuron).get(method)`: the shown neuron's clusters at its shown count. */
   virtualNeurons: ReadonlyMap<number, ReadonlyMap<ClusterMethod, VirtualNeuron[]>>;
+  /** The layer's evaluation in the encoder's space; null when the run has none. */
+  evaluation: LayerEvaluation | null;
 }
 
 /** The run's config.json; a missing one names the folder that should hold it. */
@@ -92,13 +97,13 @@ export async function readRunSummary(
     byLayer,
     explained: explainedLayers(byLayer.keys(), config),
     clusterCounts: [...(config.clusterCounts ?? [2, 3, 4, 5])].sort((a, b) => a - b),
+    views,
   };
 }
 
 /**
- * The `top` most polysemantic neurons of each explained layer with their virtual neurons, at most
- * `thumbnails` images each. A neuron is shown at its chosen count; a monosemantic one (chosen 1) at the
- * smallest candidate, so that the page still shows how it would split.
+ * The `top` most polysemantic neurons of each explained layer with their virtual neurons (at their shown
+ * count, at most `thumbnails` images each), and the layer's evaluation where the run has one.
  */
 export async function readShownLayers(
   db: DuckDBConnection,
@@ -106,16 +111,45 @@ export async function readShownLayers(
   top: number,
   thumbnails: number,
 ): Promise<ShownLayer[]> {
-  const fallbackCount = run.clusterCounts[0] ?? 2;
   const layers: ShownLayer[] = [];
   for (const { layer, index } of run.explained) {
     const neurons = run.byLayer.get(layer) ?? [];
     const shown = neurons.slice(0, top);
-    const shownCounts = new Map(shown.map((n) => [n.neuron, n.nClusters > 1 ? n.nClusters : fallbackCount]));
-    const virtualNeurons = await readVirtualNeurons(db, layer, shownCounts, thumbnails);
-    layers.push({ layer, index, neurons, shown, shownCounts, virtualNeurons });
+    const shownCounts = new Map(neurons.map((n) => [n.neuron, shownCount(n, run.clusterCounts)]));
+    const counts = new Map(shown.map((n) => [n.neuron, shownCounts.get(n.neuron)!]));
+    const virtualNeurons = await readVirtualNeurons(db, layer, counts, thumbnails);
+    if (run.views.has('virtual_neurons')) {
+      attachRecords(virtualNeurons, await readVirtualNeuronRecords(db, layer, counts));
+    }
+    const evaluation = run.views.has('evaluation') ? await readLayerEvaluation(db, layer) : null;
+    // A layer the evaluation has not reached (a stopped run) shows as one without.
+    const evaluated = evaluation && evaluation.byNeuron.size > 0 ? evaluation : null;
+    layers.push({ layer, index, neurons, shown, shownCounts, virtualNeurons, evaluation: evaluated });
   }
   return layers;
+}
+
+/**
+ * The count a neuron is shown at: its chosen count; for a monosemantic one (chosen 1) the split it was
+ * judged on (its best count), or, without a recorded one, the smallest candidate, so that the page still
+ * shows how it would split.
+ */
+export function shownCount(n: ReportNeuron, clusterCounts: readonly number[]): number {
+  if (n.nClusters > 1) return n.nClusters;
+  const best = n.verdict?.bestCount ?? 0;
+  return clusterCounts.includes(best) ? best : (clusterCounts[0] ?? 2);
+}
+
+/** Gives each virtual neuron its `virtual_neurons` row, where there is one. */
+function attachRecords(
+  virtualNeurons: ReadonlyMap<number, ReadonlyMap<ClusterMethod, VirtualNeuron[]>>,
+  records: Awaited<ReturnType<typeof readVirtualNeuronRecords>>,
+): void {
+  for (const [neuron, byMethod] of virtualNeurons) {
+    for (const [method, clusters] of byMethod) {
+      for (const vn of clusters) vn.record = records.get(neuron)?.get(method)?.get(vn.cluster) ?? null;
+    }
+  }
 }
 
 /** Layers in the order of config.layers; any the config does not name (should not happen) after them. */

@@ -13,10 +13,13 @@ import { PREPROCESS_PRESETS } from '../../../core/compute/images/preprocess.js';
 import { tensor } from '../../../core/compute/onnx/tensor.js';
 import type { SweepConfig } from '../../../core/compute/run/config.js';
 import { runKeys } from '../../../core/compute/run/layout.js';
+import { defineTable, type TableSchema } from '../../../core/compute/tables/schema.js';
 import {
   type ClusterMethod,
   type ClusterRow,
   clustersSchema,
+  type EvaluationRow,
+  evaluationSchema,
   type NeuronRow,
   neuronsSchema,
   type ReferenceRow,
@@ -25,6 +28,8 @@ import {
   type SkippedRow,
   samplesSchema,
   skippedSchema,
+  type VirtualNeuronRow,
+  virtualNeuronsSchema,
 } from '../../../core/compute/tables/schemas.js';
 import { featureCrop, heatPlane, renderCrop } from '../../../core/compute/visualisation/crop.js';
 import { escapeHtml, writeReport } from '../../../report/index.js';
@@ -56,12 +61,30 @@ const samples: SampleRow[] = [
 ];
 const classOf = (s: SampleRow) => CLASSES.indexOf(s.label ?? '');
 
-/** Neuron 1 is the most polysemantic (3 virtual neurons), then 2 (2), then 0 (monosemantic). */
+/** The verdict of a neuron split in `count` (of candidates 2, 3), with P at that count; as the pipeline words it. */
+function splitVerdict(count: number, evidence: number[], polysemanticity: number[]) {
+  const best = Math.max(...evidence);
+  const p = polysemanticity[count - 2]!;
+  return {
+    bestCount: count,
+    evidence: best,
+    candidateEvidence: Float32Array.from(evidence),
+    candidatePolysemanticity: Float32Array.from(polysemanticity),
+    evidenceThreshold: 4,
+    polysemanticityThreshold: 0.5,
+    decision: `split in ${count}: evidence ${best.toFixed(1)} >= 4, P ${p.toFixed(2)} >= 0.5`,
+  };
+}
+
+/**
+ * Neuron 1 is the most polysemantic (3 virtual neurons), then 2 (2), then 0 (monosemantic): each with
+ * the verdict that explains it.
+ */
 const neurons: NeuronRow[] = [
-  { n: 0, chosen: 1, poly: 0.1 },
-  { n: 1, chosen: 3, poly: 0.9 },
-  { n: 2, chosen: 2, poly: 0.5 },
-].map(({ n, chosen, poly }) => ({
+  { n: 0, chosen: 1, poly: 0.1, verdict: monosemanticVerdict() },
+  { n: 1, chosen: 3, poly: 0.9, verdict: splitVerdict(3, [5, 6.1], [0.4, 0.9]) },
+  { n: 2, chosen: 2, poly: 0.5, verdict: splitVerdict(2, [4.5, 2], [0.5, 0.2]) },
+].map(({ n, chosen, poly, verdict }) => ({
   layer: UPPER,
   lowerLayer: LOWER,
   neuron: n,
@@ -70,8 +93,15 @@ const neurons: NeuronRow[] = [
   silhouettes: Float32Array.from([0.2 + n / 10, 0.4]),
   activationSilhouettes: Float32Array.from([0.1, 0.15]),
   references: 20,
-  ...monosemanticVerdict(),
+  ...verdict,
 }));
+
+/** The neurons table as runs wrote it before the verdict columns. */
+const VERDICT_COLUMNS = new Set(Object.keys(monosemanticVerdict()));
+const neuronsWithoutVerdicts = defineTable(
+  'neurons',
+  neuronsSchema.columns.filter((c) => !VERDICT_COLUMNS.has(c.field)),
+) as unknown as TableSchema<NeuronRow>;
 
 /** References: neuron 2's rank 1 is the missing image; otherwise samples 0..19 in order. */
 function referencesOf(neuron: number): SampleRow[] {
@@ -115,17 +145,115 @@ const skipped: SkippedRow[] = [
   { stage: 'references', sampleIndex: 21, sampleId: 'bad.jpg', error: 'truncated' },
 ];
 
+/**
+ * PURE's p-value: neuron 1 significant at both counts, neuron 0 (kept whole; best count 3 in the evaluated
+ * run) at 3 only, neuron 2 never.
+ */
+function purePValue(neuron: number, count: number): number {
+  if (neuron === 1) return 0.01;
+  return neuron === 0 && count === 3 ? 0.04 : 0.3;
+}
+
+/** Evaluation rows with numbers easy to check: PURE's inner at 2 clusters is 1.02, 2.02, 3.02 for neurons 0..2. */
+const evaluationRows: EvaluationRow[] = neurons.flatMap(({ neuron }) =>
+  [2, 3].flatMap((nClusters) =>
+    (['pure', 'activation', 'embedding', 'random'] as const).map((method, m) => ({
+      layer: UPPER,
+      neuron,
+      method,
+      nClusters,
+      inner: 1 + neuron + m / 10 + nClusters / 100,
+      inter: 3 + neuron,
+      overall: 2.5,
+      labelPurity: method === 'random' ? 0.3 : 0.5 + neuron / 10,
+      nullInnerMean: 2,
+      nullInnerSd: 0.1,
+      coherenceGain: method === 'random' ? 0 : 0.1 * (neuron + 1),
+      pValue: method === 'random' ? null : method === 'pure' ? purePValue(neuron, nClusters) : 0.5,
+    })),
+  ),
+);
+
+/** One virtual_neurons row per cluster of `clusters`, its size counted, its label named after its id. */
+const virtualNeuronRows: VirtualNeuronRow[] = [
+  ...clusters
+    .reduce((out, c) => {
+      const key = `${c.neuron}/${c.method}/${c.nClusters}/${c.cluster}`;
+      const row = out.get(key) ?? {
+        ...{ layer: c.layer, neuron: c.neuron, method: c.method, nClusters: c.nClusters, cluster: c.cluster },
+        ...{ size: 0, inner: 1.5, majorityLabel: `majority-${c.cluster}`, labelPurity: 0.75 },
+      };
+      row.size += 1;
+      return out.set(key, row);
+    }, new Map<string, VirtualNeuronRow>())
+    .values(),
+];
+
+/** The neuron sections of a layer page, in page order. */
+const neuronSections = (html: string) => html.split('<section class="neuron"').slice(1);
+/** The row of a table that carries these data attributes. */
+const rowOf = (html: string, attributes: string) => {
+  const start = html.indexOf(`<tr ${attributes}`);
+  assert.ok(start >= 0, `a row with ${attributes}`);
+  return html.slice(start, html.indexOf('</tr>', start));
+};
+
+/** How a test run's tables differ from the rows above. */
+interface RunVariant {
+  /** The neurons rows (default: those above). */
+  neuronRows?: NeuronRow[];
+  /** Neurons written without the verdict columns, as older runs did: all, or those below this one. */
+  withoutVerdicts?: 'all' | number;
+  /** Evaluation and virtual-neuron rows (a run with an evaluator). */
+  evaluation?: { rows: EvaluationRow[]; virtualNeurons: VirtualNeuronRow[] };
+}
+
 /** The tables of a finished run for `layer` (the rows above, moved to that layer). */
-async function writeRun(run: string, layer: string, config: Partial<SweepConfig>): Promise<void> {
+async function writeRun(
+  run: string,
+  layer: string,
+  config: Partial<SweepConfig>,
+  variant: RunVariant = {},
+): Promise<void> {
   const store = openStore(run);
   const moved = <T extends { layer: string }>(rows: T[]) => rows.map((r) => ({ ...r, layer }));
   await writeJson(store, runKeys.config, config);
   await writeTable(store, runKeys.samples, samplesSchema, samples);
   await writeTable(store, runKeys.referencesLayer(layer), referencesSchema, moved(references));
   const all = { first: 0, end: 3 };
-  await writeTable(store, runKeys.layerPart('neurons', layer, all), neuronsSchema, moved(neurons));
+  await writeNeurons(store, layer, moved(variant.neuronRows ?? neurons), variant.withoutVerdicts);
   await writeTable(store, runKeys.layerPart('clusters', layer, all), clustersSchema, moved(clusters));
   await writeTable(store, runKeys.skipped('references'), skippedSchema, skipped);
+  if (variant.evaluation) {
+    const { rows, virtualNeurons } = variant.evaluation;
+    await writeTable(store, runKeys.layerPart('evaluation', layer, all), evaluationSchema, moved(rows));
+    await writeTable(
+      store,
+      runKeys.layerPart('virtual_neurons', layer, all),
+      virtualNeuronsSchema,
+      moved(virtualNeurons),
+    );
+  }
+}
+
+/** The neurons table: one part, or (`withoutVerdicts` a neuron) an old part below it and a new one from it. */
+async function writeNeurons(
+  store: ReturnType<typeof openStore>,
+  layer: string,
+  rows: NeuronRow[],
+  withoutVerdicts?: 'all' | number,
+): Promise<void> {
+  if (withoutVerdicts === undefined || withoutVerdicts === 'all') {
+    const schema = withoutVerdicts === 'all' ? neuronsWithoutVerdicts : neuronsSchema;
+    await writeTable(store, runKeys.layerPart('neurons', layer, { first: 0, end: 3 }), schema, rows);
+    return;
+  }
+  const old = { first: 0, end: withoutVerdicts };
+  const fresh = { first: withoutVerdicts, end: 3 };
+  const part = (range: { first: number; end: number }) =>
+    rows.filter((r) => r.neuron >= range.first && r.neuron < range.end);
+  await writeTable(store, runKeys.layerPart('neurons', layer, old), neuronsWithoutVerdicts, part(old));
+  await writeTable(store, runKeys.layerPart('neurons', layer, fresh), neuronsSchema, part(fresh));
 }
 
 describe('pure report', () => {
@@ -198,6 +326,24 @@ describe('pure report', () => {
       }
     }
     assert.ok(sections[2]!.includes('Automatic choice: 1 (monosemantic)'), 'the fallback split is labelled');
+    // The verdict: the decision, the gates and the candidate counts, the best one marked.
+    assert.ok(sections.every((section) => section.includes('<div class="verdict"')));
+    assert.ok(sections[0]!.includes(escapeHtml('split in 3: evidence 6.1 >= 4, P 0.90 >= 0.5')));
+    assert.ok(sections[0]!.includes('<th class="num best">3 (best)</th>'));
+    assert.ok(sections[0]!.includes('evidence gate: max <b>6.10</b> ≥ 4? <span class="pass">passed</span>'));
+    assert.ok(
+      sections[0]!.includes('P gate: <b>0.90</b> at 3 clusters ≥ 0.5? <span class="pass">passed</span>'),
+    );
+    assert.ok(sections[0]!.includes('<td class="num pass">5.000</td><td class="num best pass">6.100</td>'));
+    assert.ok(sections[0]!.includes('<td class="num">0.400</td><td class="num best pass">0.900</td>'));
+    assert.ok(sections[2]!.includes(escapeHtml('monosemantic: evidence 1.0 < 4')));
+    assert.ok(sections[2]!.includes('evidence gate: max <b>1.00</b> ≥ 4? <span class="fail">failed</span>'));
+    assert.ok(sections[2]!.includes('<td class="num best fail">0.100</td>'), 'P fails at the best count');
+    assert.ok(!/class="evaluation"|layer-evaluation|data-significant/.test(layerHtml), 'no evaluation');
+    assert.ok(index.includes('<th>decision</th>') && !index.includes('PURE p-value'));
+    assert.ok(
+      rowOf(index, 'data-neuron="2"').includes(escapeHtml('split in 2: evidence 4.5 >= 4, P 0.50 >= 0.5')),
+    );
     assert.ok(!sections[0]!.includes('Automatic choice'));
     // Neuron 1, PURE, 3 clusters by class mod 3: {airplane, cat}, {automobile, deer}, {bird}.
     const members = [...sections[0]!.split('data-method="activation"')[0]!.matchAll(/<b>(\d+)<\/b> images/g)];
@@ -229,6 +375,160 @@ describe('pure report', () => {
     assert.ok(layerHtml.includes('id="neuron-1"'));
     const index = await readFile(result.indexLocation, 'utf8');
     assert.ok(index.includes('href="layer-1.html#neuron-1"') && !index.includes('#neuron-2"'));
+  });
+});
+
+describe('pure report of a run with an evaluation', () => {
+  let dir: string;
+  let run: string;
+  let index: string;
+  let layerHtml: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pure-report-evaluation-'));
+    run = join(dir, 'run-3');
+    await writeRun(
+      run,
+      UPPER,
+      {
+        ...{ runId: 'run-3', modelUri: '/models/m.onnx', dataUri: DATA, outUri: dir },
+        ...{ layers: [LOWER, UPPER], k: 20, clusterCounts: [2, 3] },
+        evaluator: { uri: '/models/clip<vit>.onnx', preprocess: PREPROCESS_PRESETS.cifar10 },
+      },
+      {
+        // Neuron 0 is kept whole, its best count 3: it is shown and judged at 3.
+        neuronRows: neurons.map((n) => (n.neuron === 0 ? { ...n, bestCount: 3 } : n)),
+        evaluation: { rows: evaluationRows, virtualNeurons: virtualNeuronRows },
+      },
+    );
+    const result = await writeReport(run, { crops: false });
+    index = await readFile(result.indexLocation, 'utf8');
+    layerHtml = await readFile(join(run, 'report', 'layer-1.html'), 'utf8');
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the index names the evaluator and marks the significant PURE splits', () => {
+    assert.ok(index.includes('<dt>evaluator</dt><dd><code>/models/clip&lt;vit&gt;.onnx</code></dd>'));
+    assert.ok(index.includes('<th>PURE coherence gain</th><th>PURE p-value</th>'));
+    assert.ok(
+      rowOf(index, 'data-neuron="1"').endsWith('<td class="num">0.200</td><td class="num sig">0.010</td>'),
+    );
+    assert.ok(
+      rowOf(index, 'data-neuron="2"').endsWith('<td class="num">0.300</td><td class="num">0.300</td>'),
+    );
+    assert.ok(
+      rowOf(index, 'data-neuron="0"').endsWith('<td class="num sig">0.040</td>'),
+      'at its best count 3',
+    );
+    assert.ok(index.includes('(p &lt; 0.05) for 1 of them'), 'of the two split neurons, one is confirmed');
+  });
+
+  test("the layer page summarises the layer's evaluation: mean ± standard error over neurons", () => {
+    // PURE at 2 clusters: inner 1.02, 2.02, 3.02 (sd 1, se 1/sqrt(3)); gain 0.1, 0.2, 0.3; p < 0.05 for neuron 1.
+    const pure2 = rowOf(layerHtml, 'data-method="pure" data-clusters="2"');
+    assert.ok(pure2.includes('<td>PURE</td><td class="num">2</td><td class="num">3</td>'), pure2);
+    assert.ok(pure2.includes('<td class="num">2.020 ± 0.577</td>'), pure2);
+    assert.ok(pure2.includes('<td class="num">4.000 ± 0.577</td>'), 'inter 3, 4, 5');
+    assert.ok(pure2.includes('<td class="num">0.200 ± 0.058</td>'), pure2);
+    assert.ok(pure2.endsWith('<td class="num">33 %</td>'), pure2);
+    assert.ok(rowOf(layerHtml, 'data-method="pure" data-clusters="3"').endsWith('<td class="num">67 %</td>'));
+    assert.ok(
+      rowOf(layerHtml, 'data-method="activation" data-clusters="2"').endsWith('<td class="num">0 %</td>'),
+    );
+    const random = rowOf(layerHtml, 'data-method="random" data-clusters="3"');
+    assert.ok(random.includes('Random split (chance)') && random.endsWith('<td class="num">–</td>'), random);
+  });
+
+  test('each neuron shows its evaluation, its significance and its virtual neurons as recorded', () => {
+    const sections = neuronSections(layerHtml);
+    const shown = sections.map((s) => /data-neuron="(\d+)" data-shown-clusters="(\d+)"/.exec(s)!.slice(1));
+    assert.deepEqual(shown, [
+      ['1', '3'],
+      ['2', '2'],
+      ['0', '3'],
+    ]);
+    const [one = '', two = '', zero = ''] = sections;
+    assert.ok(zero.includes('showing the 3-cluster split (its best count) for comparison'));
+    assert.ok(
+      one.includes(
+        'data-significant="true">PURE split in 3: significant (p 0.010 &lt; 0.05, coherence gain 0.200)',
+      ),
+    );
+    assert.ok(two.includes('data-significant="false">PURE split in 2: not significant (p 0.300 ≥ 0.05'));
+    assert.ok(
+      zero.includes(
+        `data-significant="true">Kept whole; PURE's split in 3 would be significant (p 0.040 &lt; 0.05`,
+      ),
+    );
+    // Neuron 1's table: every method at both counts, the shown count marked, label purity 0.6.
+    const embedding3 = rowOf(one, 'class="shown" data-method="embedding" data-clusters="3"');
+    assert.ok(
+      embedding3.includes(
+        '<td class="num">2.230</td><td class="num">4.000</td><td class="num">0.200</td><td class="num">0.500</td><td class="num">0.600</td>',
+      ),
+      embedding3,
+    );
+    assert.ok(
+      rowOf(one, 'class="shown" data-method="pure" data-clusters="3"').includes(
+        '<td class="num sig">0.010</td>',
+      ),
+    );
+    assert.ok(rowOf(one, 'data-method="random" data-clusters="2"').includes('<td class="num">2.320</td>'));
+    // Virtual neurons: size, majority label and purity from virtual_neurons, not counted by the report.
+    assert.ok(
+      one.includes(
+        'virtual neuron 2: <b>4</b> images · majority label <b>majority-2</b> (purity 0.75) · inner 1.500',
+      ),
+    );
+    assert.ok(!layerHtml.includes('main label'));
+  });
+});
+
+describe('pure report of a run that predates the verdict columns', () => {
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pure-report-old-'));
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const config = (runId: string): Partial<SweepConfig> => ({
+    ...{ runId, modelUri: '/models/m.onnx', dataUri: DATA, outUri: dir },
+    ...{ layers: [LOWER, UPPER], k: 20, clusterCounts: [2, 3] },
+  });
+
+  test('renders the silhouettes without a verdict', async () => {
+    const run = join(dir, 'old');
+    await writeRun(run, UPPER, config('old'), { withoutVerdicts: 'all' });
+    const result = await writeReport(run, { crops: false });
+    const index = await readFile(result.indexLocation, 'utf8');
+    assert.ok(!index.includes('<th>decision</th>') && !index.includes('PURE p-value'));
+    const sections = neuronSections(await readFile(join(run, 'report', 'layer-1.html'), 'utf8'));
+    assert.equal(sections.length, 3);
+    for (const section of sections) {
+      assert.ok(section.includes('predates the verdict columns') && !section.includes('class="decision"'));
+      assert.ok(section.includes('<th>silhouette PURE</th>') && !section.includes('evidence ('));
+    }
+    assert.ok(sections[0]!.includes('<th class="num best">3 (chosen)</th>'));
+    assert.ok(sections[2]!.includes('data-shown-clusters="2"'), 'kept whole: shown at the smallest count');
+  });
+
+  test('shows the verdicts a mix of old and new parts has', async () => {
+    const run = join(dir, 'mixed');
+    await writeRun(run, UPPER, config('mixed'), { withoutVerdicts: 2 });
+    const result = await writeReport(run, { crops: false });
+    const index = await readFile(result.indexLocation, 'utf8');
+    assert.ok(rowOf(index, 'data-neuron="2"').includes(escapeHtml('split in 2: evidence 4.5 >= 4')));
+    assert.ok(rowOf(index, 'data-neuron="1"').endsWith('<td>–</td>'));
+    const [one = '', two = ''] = neuronSections(await readFile(join(run, 'report', 'layer-1.html'), 'utf8'));
+    assert.ok(one.includes('predates the verdict columns'));
+    assert.ok(two.includes('class="decision"') && !two.includes('predates'));
   });
 });
 
