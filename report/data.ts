@@ -32,6 +32,13 @@ export interface SplitVerdict {
   polysemanticityThreshold: number;
   /** The verdict in words, e.g. "split in 2: evidence 6.1 >= 4, P 0.55 >= 0.5". */
   decision: string;
+  /**
+   * What decided: the circuit gates, or (runs with an evaluator) the coherence of the PURE split at the
+   * best count, with its gain and p-value.
+   */
+  verdictBy: 'circuits' | 'evaluation';
+  coherenceGain: number | null;
+  coherencePValue: number | null;
 }
 
 /** A reference image as the report shows it. */
@@ -76,6 +83,8 @@ const VERDICT_COLUMNS = [
   'polysemanticity_threshold',
   'decision',
 ] as const;
+/** Added with the coherence verdict (runs with an evaluator); older runs lack them. */
+const COHERENCE_COLUMNS = ['verdict_by', 'coherence_gain', 'coherence_p_value'] as const;
 
 /** A number from DuckDB's JSON rows, where NaN and infinities arrive as strings ("NaN", "Infinity"). */
 export const num = (v: unknown): number => Number(v);
@@ -103,10 +112,11 @@ export async function viewColumns(db: DuckDBConnection, view: string): Promise<S
 export async function readNeurons(db: DuckDBConnection): Promise<ReportNeuron[]> {
   const columns = await viewColumns(db, 'neurons');
   const hasVerdicts = VERDICT_COLUMNS.every((c) => columns.has(c));
+  const coherence = COHERENCE_COLUMNS.every((c) => columns.has(c)) ? COHERENCE_COLUMNS : [];
   const result = await rows(
     db,
     `SELECT layer, neuron, n_clusters, polysemanticity, silhouettes, activation_silhouettes, "references"
-       ${hasVerdicts ? `, ${VERDICT_COLUMNS.join(', ')}` : ''}
+       ${hasVerdicts ? `, ${[...VERDICT_COLUMNS, ...coherence].join(', ')}` : ''}
      FROM neurons ORDER BY layer, polysemanticity DESC, neuron`,
   );
   return result.map((r) => ({
@@ -133,6 +143,9 @@ function verdictOf(r: Record<string, unknown>): SplitVerdict | null {
     evidenceThreshold: num(r.evidence_threshold),
     polysemanticityThreshold: num(r.polysemanticity_threshold),
     decision,
+    verdictBy: r.verdict_by === 'evaluation' ? 'evaluation' : 'circuits',
+    coherenceGain: numOrNull(r.coherence_gain),
+    coherencePValue: numOrNull(r.coherence_p_value),
   };
 }
 

@@ -3,7 +3,9 @@
  * candidate counts), the evaluation of its clusterings in the evaluator's embedding space, and the
  * layer's evaluation over all its neurons. Pure functions of the data; pages.ts places them.
  */
+
 import type { EvaluationSummaryRow } from '../core/compute/evaluation/index.js';
+import { CLEAR_GAIN, VERDICT_ALPHA } from '../core/compute/evaluation/verdicts.js';
 import type { ReportNeuron, SplitVerdict } from './data.js';
 import { type EvaluationScores, isSignificant, SIGNIFICANCE_LEVEL } from './evidence.js';
 import { fmt, escapeHtml as h } from './html.js';
@@ -72,14 +74,30 @@ ${rows.join('\n')}
 </tbody></table>`;
 }
 
-/** The two gates of the split with their numbers: the largest evidence, and P at the best count. */
+/**
+ * The gates of the split with their numbers: with an evaluator, the coherence of the PURE split (what
+ * decided), then the circuit gates for reference; otherwise the largest evidence and P at the best count.
+ */
 function gatesHtml(n: ReportNeuron, v: SplitVerdict): string {
+  const circuits = circuitGatesHtml(n, v);
+  if (v.verdictBy !== 'evaluation') return `<p class="gates">${circuits}</p>`;
+  const gain = v.coherenceGain;
+  const p = v.coherencePValue;
+  const coherence =
+    gain === null || p === null
+      ? 'coherence gate: no split to judge <span class="fail">failed</span>'
+      : `coherence gate (decides): gain <b>${fmt(gain, 3)}</b> ≥ ${CLEAR_GAIN} and p <b>${fmt(p, 3)}</b> &lt; ${VERDICT_ALPHA}? ${passFail(gain >= CLEAR_GAIN && p < VERDICT_ALPHA)}`;
+  return `<p class="gates">${coherence}</p>\n<p class="gates">circuit gates (not used with an evaluator): ${circuits}</p>`;
+}
+
+/** The circuit gates: the largest evidence, and P at the best count. */
+function circuitGatesHtml(n: ReportNeuron, v: SplitVerdict): string {
   const evidence = `evidence gate: max <b>${fmt(v.evidence, 2)}</b> ≥ ${h(v.evidenceThreshold)}? ${passFail(v.evidence >= v.evidenceThreshold)}`;
   const polysemanticity =
     v.bestCount === 0
       ? 'P gate: no candidate count gives two distinct clusters <span class="fail">failed</span>'
       : `P gate: <b>${fmt(n.polysemanticity, 2)}</b> at ${v.bestCount} clusters ≥ ${h(v.polysemanticityThreshold)}? ${passFail(n.polysemanticity >= v.polysemanticityThreshold)}`;
-  return `<p class="gates">${evidence} · ${polysemanticity}</p>`;
+  return `${evidence} · ${polysemanticity}`;
 }
 
 /**

@@ -72,6 +72,9 @@ function splitVerdict(count: number, evidence: number[], polysemanticity: number
     candidatePolysemanticity: Float32Array.from(polysemanticity),
     evidenceThreshold: 4,
     polysemanticityThreshold: 0.5,
+    coherenceGain: null,
+    coherencePValue: null,
+    verdictBy: 'circuits' as const,
     decision: `split in ${count}: evidence ${best.toFixed(1)} >= 4, P ${p.toFixed(2)} >= 0.5`,
   };
 }
