@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { StorageError } from '../core/adapters/storage/errors.js';
+import { NotFoundError, StorageError } from '../core/adapters/storage/errors.js';
 import { InputError } from '../core/compute/errors.js';
 
 /**
@@ -11,6 +11,15 @@ import { InputError } from '../core/compute/errors.js';
  */
 export function asTemporalFailure(error: unknown): unknown {
   if (error instanceof InputError) return ApplicationFailure.nonRetryable(error.message, error.kind);
+  // A part an earlier stage wrote (the workflow only moves on once it is written) is gone: the run's
+  // output was deleted or moved under a running sweep. Retrying cannot bring it back.
+  if (error instanceof NotFoundError) {
+    return ApplicationFailure.nonRetryable(
+      `${error.message}: a file an earlier stage of this run wrote is gone (was the run's output deleted or ` +
+        'moved while its sweep ran?); run the same command again to start it over',
+      'MissingPart',
+    );
+  }
   if (error instanceof StorageError && error.permanent) {
     return ApplicationFailure.nonRetryable(error.message, error.permanent);
   }

@@ -11,8 +11,9 @@ import { RetryState } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { type Device, executionProvidersFor } from '../core/adapters/onnxruntime/session.js';
 import { connectTemporal, temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
+import { runStore } from '../core/adapters/storage/index.js';
 import type { SweepConfig } from '../core/compute/run/config.js';
-import { runUri } from '../core/compute/run/layout.js';
+import { runKeys, runUri } from '../core/compute/run/layout.js';
 import { sweepWorkflowId, type TaskQueues, taskQueues } from '../core/compute/run/temporal-names.js';
 import { configureSweepWithModel, type SweepRequest } from '../core/stages/configure.js';
 import { preflightSweep } from '../core/stages/preflight.js';
@@ -162,7 +163,16 @@ async function retireInterruptedSweeps(client: Client, config: SweepConfig): Pro
     query: `WorkflowType = '${sweepWorkflow.name}' AND ExecutionStatus = 'Running'`,
   })) {
     if (execution.workflowId === ours) {
-      say(`resuming run ${config.runId}, interrupted earlier; finished parts are reused`);
+      // Its earlier stages are done in the workflow's history but their files are gone (the output
+      // folder was deleted or moved): resuming would look for them forever. Start over instead.
+      if (await runStore(config).exists(runKeys.config)) {
+        say(`resuming run ${config.runId}, interrupted earlier; finished parts are reused`);
+        continue;
+      }
+      await client.workflow
+        .getHandle(execution.workflowId)
+        .terminate(`stopped by pure run ${config.runId}: its output under ${config.outUri} is gone`);
+      say(`run ${config.runId} was interrupted earlier and its output is gone since: starting it over`);
       continue;
     }
     await client.workflow
