@@ -36,8 +36,8 @@ export interface SweepConfig {
   /** Use only this many samples, evenly spaced over the sorted dataset (0 = all). */
   limit: number;
   /**
-   * The last step to run (SWEEP_STAGES, in order). 'evaluation' runs only where an evaluator is given;
-   * without one the sweep ends with the crops.
+   * The last step to run (SWEEP_STAGES, in order). Crops and evaluation run where an evaluator is given
+   * (crops also with until 'crops'): see runsStage.
    */
   until: SweepStage;
   /** Neurons per circuits / clustering activity. */
