@@ -86,6 +86,8 @@ class PreprocessSpec:
     cropSize: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    # Both open_clip and DINOv2's processor resize bicubically; pure's spec says so (sharp's cubic kernel).
+    interpolation: str = "bicubic"
 
 
 @dataclass
