@@ -400,7 +400,14 @@ describe('pure report of a run with an evaluation', () => {
       },
       {
         // Neuron 0 is kept whole, its best count 3: it is shown and judged at 3.
-        neuronRows: neurons.map((n) => (n.neuron === 0 ? { ...n, bestCount: 3 } : n)),
+        // Neuron 1's verdict was made by the evaluation (the coherence of its PURE split).
+        neuronRows: neurons.map((n) =>
+          n.neuron === 0
+            ? { ...n, bestCount: 3 }
+            : n.neuron === 1
+              ? { ...n, verdictBy: 'evaluation' as const, coherenceGain: 0.2, coherencePValue: 0.0099 }
+              : n,
+        ),
         evaluation: { rows: evaluationRows, virtualNeurons: virtualNeuronRows },
       },
     );
@@ -443,6 +450,16 @@ describe('pure report of a run with an evaluation', () => {
     );
     const random = rowOf(layerHtml, 'data-method="random" data-clusters="3"');
     assert.ok(random.includes('Random split (chance)') && random.endsWith('<td class="num">–</td>'), random);
+  });
+
+  test('a verdict made by the evaluation shows the coherence gate that decided, the circuit gates apart', () => {
+    const [one = '', two = ''] = neuronSections(layerHtml);
+    assert.match(
+      one,
+      /coherence gate \(decides\): gain <b>0\.200<\/b> ≥ 0\.03 and p <b>0\.010<\/b> &lt; 0\.05\? <span class="pass">/,
+    );
+    assert.ok(one.includes('circuit gates (not used with an evaluator): evidence gate'));
+    assert.ok(!two.includes('coherence gate'), 'a circuit verdict shows the circuit gates only');
   });
 
   test('each neuron shows its evaluation, its significance and its virtual neurons as recorded', () => {
