@@ -67,6 +67,13 @@ export function createInferenceActivities(settings: InferenceSettings = {}) {
       });
     },
 
+    ...evaluationActivities(resources),
+  };
+}
+
+/** Steps 4-5 on the inference queue: the crops, and their embeddings by the run's evaluator. */
+function evaluationActivities(resources: ReturnType<typeof inferenceResources>) {
+  return {
     crops({ config, layer, neurons }: CropsInput): Promise<CropsResult> {
       const context = Context.current();
       const store = runStore(config);

@@ -226,7 +226,7 @@ export function buildProgram(overrides: Partial<SweepActions> = {}): Command {
         program
           .command('run')
           .description(
-            'Run a sweep: references, circuits and virtual neurons for every neuron of the given layers.',
+            'Run a sweep: references, circuits and virtual neurons for every neuron of the given layers; with --evaluator also crops and their evaluation.',
           ),
       ),
       'default: $TEMPORAL_ADDRESS, else an embedded dev server',

@@ -57,64 +57,72 @@ export function neuronRanges(channels: number, batch: number): NeuronRange[] {
  */
 export async function layerWorkflow(input: LayerWorkflowInput): Promise<LayerSummary> {
   const { config, lowerLayer, layer, taskQueues } = input;
+  const cpu = proxyActivities<CpuActivities>(
+    activityOptions(taskQueues.cpu, '1 hour', config.retryWindowMinutes),
+  );
+  const batches = neuronRanges(layer.channels, config.neuronBatch);
+  const start = input.nextBatch ?? 0;
+  const progress = startProgress(input);
+  setHandler(layerProgressQuery, () => progress);
+
+  const explain = batchSteps(input, progress);
+  const thisRun = batches.slice(start, start + (input.batchesPerRun ?? BATCHES_PER_RUN));
+  const { started } = await mapWindowed(thisRun, config.window, explain, undefined, {
+    stopWhen: () => workflowInfo().continueAsNewSuggested,
+  });
+  if (start + started < batches.length) {
+    const { circuits, clustered, cropped, evaluated } = progress;
+    return continueAsNew<typeof layerWorkflow>({
+      ...input,
+      nextBatch: start + started,
+      doneBefore: { circuits, clustered, cropped, evaluated },
+    });
+  }
+  const summary = await cpu.finishLayer({ config, lowerLayer, layer, batches });
+  progress.done = true;
+  return summary;
+}
+
+/** The layer's progress at the start of this workflow run (counts carried over by continue-as-new). */
+function startProgress(input: LayerWorkflowInput): LayerProgress {
+  const { config, lowerLayer, layer, doneBefore } = input;
+  return {
+    layer: layer.name,
+    lowerLayer,
+    neurons: layer.channels,
+    circuits: doneBefore?.circuits ?? 0,
+    clustered: doneBefore?.clustered ?? 0,
+    crops: runsStage(config, 'crops'),
+    evaluation: runsStage(config, 'evaluation'),
+    cropped: doneBefore?.cropped ?? 0,
+    evaluated: doneBefore?.evaluated ?? 0,
+    done: false,
+  };
+}
+
+/** Every step of one neuron batch in order, each on its queue, counted in `progress` as it ends. */
+function batchSteps(input: LayerWorkflowInput, progress: LayerProgress) {
+  const { config, lowerLayer, layer, taskQueues } = input;
   const inference = proxyActivities<InferenceActivities>(
     activityOptions(taskQueues.inference, '1 hour', config.retryWindowMinutes),
   );
   const cpu = proxyActivities<CpuActivities>(
     activityOptions(taskQueues.cpu, '1 hour', config.retryWindowMinutes),
   );
-
-  const batches = neuronRanges(layer.channels, config.neuronBatch);
-  const start = input.nextBatch ?? 0;
-  const progress: LayerProgress = {
-    layer: layer.name,
-    lowerLayer,
-    neurons: layer.channels,
-    circuits: input.doneBefore?.circuits ?? 0,
-    clustered: input.doneBefore?.clustered ?? 0,
-    crops: runsStage(config, 'crops'),
-    evaluation: runsStage(config, 'evaluation'),
-    cropped: input.doneBefore?.cropped ?? 0,
-    evaluated: input.doneBefore?.evaluated ?? 0,
-    done: false,
+  return async (neurons: NeuronRange): Promise<void> => {
+    const count = neurons.end - neurons.first;
+    await inference.circuits({ config, lowerLayer, upperLayer: layer, neurons });
+    progress.circuits += count;
+    await cpu.virtualNeurons({ config, lowerLayer, layer, neurons });
+    progress.clustered += count;
+    if (progress.crops) {
+      await inference.crops({ config, layer, neurons });
+      progress.cropped += count;
+    }
+    if (progress.evaluation) {
+      await inference.embeddings({ config, layer, neurons });
+      await cpu.evaluate({ config, layer, neurons });
+      progress.evaluated += count;
+    }
   };
-  setHandler(layerProgressQuery, () => progress);
-
-  const thisRun = batches.slice(start, start + (input.batchesPerRun ?? BATCHES_PER_RUN));
-  const { started } = await mapWindowed(
-    thisRun,
-    config.window,
-    async (neurons) => {
-      await inference.circuits({ config, lowerLayer, upperLayer: layer, neurons });
-      progress.circuits += neurons.end - neurons.first;
-      await cpu.virtualNeurons({ config, lowerLayer, layer, neurons });
-      progress.clustered += neurons.end - neurons.first;
-      if (progress.crops) {
-        await inference.crops({ config, layer, neurons });
-        progress.cropped += neurons.end - neurons.first;
-      }
-      if (progress.evaluation) {
-        await inference.embeddings({ config, layer, neurons });
-        await cpu.evaluate({ config, layer, neurons });
-        progress.evaluated += neurons.end - neurons.first;
-      }
-    },
-    undefined,
-    { stopWhen: () => workflowInfo().continueAsNewSuggested },
-  );
-  if (start + started < batches.length) {
-    return continueAsNew<typeof layerWorkflow>({
-      ...input,
-      nextBatch: start + started,
-      doneBefore: {
-        circuits: progress.circuits,
-        clustered: progress.clustered,
-        cropped: progress.cropped,
-        evaluated: progress.evaluated,
-      },
-    });
-  }
-  const summary = await cpu.finishLayer({ config, lowerLayer, layer, batches });
-  progress.done = true;
-  return summary;
 }
