@@ -168,6 +168,7 @@ const PRESETS = Object.keys(PREPROCESS_PRESETS);
 const SPEC_FIELDS = ['resizeShortSide', 'cropSize', 'mean', 'std'] as const;
 /** Optional fields of a spec. */
 const OPTIONAL_SPEC_FIELDS = ['interpolation'] as const;
+const INTERPOLATIONS = ['bilinear', 'bicubic'] as const;
 
 /** `--preprocess`: a preset name, or a spec (a mapping here, JSON on the command line). */
 const preprocess: Field<string> = {
@@ -213,6 +214,16 @@ const preprocess: Field<string> = {
         if (typeof x !== 'number' || !Number.isFinite(x) || (positive && x <= 0))
           problems.expected([...path, name, i], positive ? 'a number > 0' : 'a number', x);
       });
+    }
+    const interpolation = spec.interpolation;
+    if (interpolation !== undefined && !INTERPOLATIONS.includes(interpolation as never)) {
+      const close = typeof interpolation === 'string' ? closest(interpolation, INTERPOLATIONS) : undefined;
+      problems.expected(
+        [...path, 'interpolation'],
+        `one of ${INTERPOLATIONS.join(', ')}`,
+        interpolation,
+        close ? ` (did you mean ${close}?)` : '',
+      );
     }
     if (problems.list.length > before) return undefined;
     // The form `--preprocess '{"resizeShortSide":...}'` gives, fields in the spec's own order.

@@ -9,7 +9,7 @@ import {
   temporalAddress,
 } from '../core/adapters/settings/temporal.js';
 import { COMPOSITES } from '../core/compute/attribution/lrp.js';
-import { CONFIG_DEFAULTS, SWEEP_STAGES, type SweepStage } from '../core/compute/run/config.js';
+import { CONFIG_DEFAULTS, runsStage, SWEEP_STAGES, type SweepStage } from '../core/compute/run/config.js';
 import { DEFAULT_QUEUE_PREFIX, QUEUE_ROLES, sweepWorkflowId } from '../core/compute/run/temporal-names.js';
 import { cancelCommand } from './cancel.js';
 import { type ConfigValues, mergeConfig, RUN_ONLY_FIELDS, readConfigFile } from './config-file.js';
@@ -206,7 +206,7 @@ async function runAction(options: RunOptions): Promise<void> {
   installInterruptHandler();
   installTemporalLogging({ file: resolve(options.stateDir, 'pure.log') });
   const result = await runCommand(options);
-  process.stdout.write(sweepSummary(result));
+  process.stdout.write(sweepSummary(result, runsStage(options, 'crops')));
 }
 
 const DEFAULT_ACTIONS: SweepActions = { run: runAction, scheduleCreate: scheduleCreateCommand };
@@ -312,7 +312,7 @@ export function buildProgram(overrides: Partial<SweepActions> = {}): Command {
   program
     .command('query')
     .description(
-      "Query a run's Parquet tables with DuckDB SQL (views: samples, references, relevance, activations, clusters, neurons, skipped).",
+      "Query a run's Parquet tables with DuckDB SQL (views: samples, references, relevance, activations, clusters, neurons, crops, embeddings, evaluation, virtual_neurons, skipped).",
     )
     .argument('<run>', 'the run folder or s3:// prefix: <out>/<run>')
     .argument('[sql]', 'the query; without it, list the tables')

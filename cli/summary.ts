@@ -12,7 +12,8 @@ const pm = (mean: number, error: number, digits = 2) =>
 const signed = (m: { mean: number; standardError: number }) =>
   Number.isFinite(m.mean) ? `${m.mean >= 0 ? '+' : ''}${pm(m.mean, m.standardError, 3)}` : '-';
 
-export function sweepSummary(result: SweepResult): string {
+/** `cropped`: whether the sweep ran the crops (step 4), which write `crops/` even without an evaluator. */
+export function sweepSummary(result: SweepResult, cropped = false): string {
   const root = result.runUri;
   const explained = result.virtualNeurons;
   const evaluated = explained.filter((v) => v.evaluation && v.evaluation.length > 0);
@@ -27,7 +28,7 @@ export function sweepSummary(result: SweepResult): string {
     ),
     ...(evaluated.length > 0 ? evaluationLines(evaluated) : []),
     `Outputs under ${root}/ (docs/outputs.md):`,
-    `  ${tablesOf(result).join('  ')}`,
+    `  ${tablesOf(result, cropped).join('  ')}`,
     `Query: npx pure query ${root} "SELECT layer, neuron, n_clusters, polysemanticity, decision FROM neurons ORDER BY polysemanticity DESC LIMIT 10"`,
     ...(explained.length > 0
       ? [`Report: npx pure report ${root}   (HTML: virtual neurons with heatmap crops)`]
@@ -37,11 +38,12 @@ export function sweepSummary(result: SweepResult): string {
   return lines.join('\n');
 }
 
-function tablesOf(result: SweepResult): string[] {
+function tablesOf(result: SweepResult, cropped: boolean): string[] {
   const tables = ['samples/', 'references/', 'skipped/'];
   if (result.virtualNeurons.length > 0) tables.push('relevance/', 'activations/', 'clusters/', 'neurons/');
-  if (result.virtualNeurons.some((v) => v.evaluation))
-    tables.push('crops/', 'embeddings/', 'evaluation/', 'virtual_neurons/');
+  const evaluated = result.virtualNeurons.some((v) => v.evaluation);
+  if (result.virtualNeurons.length > 0 && (cropped || evaluated)) tables.push('crops/');
+  if (evaluated) tables.push('embeddings/', 'evaluation/', 'virtual_neurons/');
   return tables;
 }
 

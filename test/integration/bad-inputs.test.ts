@@ -352,6 +352,12 @@ async function buildAssets(dir: string): Promise<Assets> {
 // ---------------------------------------------------------------------------------------------------
 // The set-up rows: each exits 1 (unless told) before any server starts
 
+/** The mistake is said once, on one line: no stack trace, no second message. */
+function oneMessage(_f: Fixture, r: CliResult): void {
+  assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /^pure: /);
+}
+
 const setupCases: SetupCase[] = [
   {
     name: '--preprocess imagenet on the CIFAR ResNet-20',
@@ -362,7 +368,54 @@ const setupCases: SetupCase[] = [
   {
     name: 'invalid --preprocess JSON',
     args: (f) => runArgs(f, { preprocess: '{"cropSize":32,' }),
-    expect: /--preprocess must be one of cifar10, imagenet or a JSON spec .*JSON/,
+    expect: /--preprocess must be one of cifar10, imagenet, clip or a JSON spec .*JSON/,
+  },
+  {
+    name: 'a missing --evaluator file',
+    args: (f) => runArgs(f, { evaluator: join(f.dir, 'no-such-encoder.onnx') }),
+    expect:
+      /--evaluator \S+no-such-encoder\.onnx: cannot read it \(.*not found.*\); pass the path or s3:\/\/ URI of an image encoder exported to ONNX/,
+    check: oneMessage,
+  },
+  {
+    name: 'a text file as --evaluator',
+    args: (f) => runArgs(f, { evaluator: f.assets.textOnnx }),
+    expect: /--evaluator \S+text\.onnx: not a valid ONNX model \(.+\); pass an \.onnx file/,
+    check: oneMessage,
+  },
+  {
+    name: 'an --evaluator with two inputs',
+    args: (f) => runArgs(f, { evaluator: f.assets.twoInputs }),
+    expect:
+      /--evaluator \S+two-inputs\.onnx: expected an image model with one input, found 2 \(input, mask\); pure needs image models with one NCHW float input/,
+    check: oneMessage,
+  },
+  {
+    name: 'an --evaluator-output the encoder does not have (its outputs are listed)',
+    args: (f) =>
+      runArgs(f, { evaluator: SQUEEZENET, 'evaluator-output': 'nosuch', 'evaluator-preprocess': 'imagenet' }),
+    expect:
+      /--evaluator-output nosuch: no such tensor in \S+squeezenet1\.1-imagenet\.onnx; its outputs are logits \(any intermediate/,
+    check: oneMessage,
+  },
+  {
+    name: '--evaluator-preprocess cifar10 for a 224-pixel encoder',
+    args: (f) => runArgs(f, { evaluator: SQUEEZENET, 'evaluator-preprocess': 'cifar10' }),
+    expect:
+      /--evaluator-preprocess cifar10: makes 3x32x32 inputs, but the encoder takes 3x224x224; pass a preset or JSON spec with "cropSize":224/,
+    check: oneMessage,
+  },
+  {
+    name: 'invalid --evaluator-preprocess JSON',
+    args: (f) => runArgs(f, { evaluator: SQUEEZENET, 'evaluator-preprocess': '{"cropSize":224,' }),
+    expect: /--evaluator-preprocess: must be one of cifar10, imagenet, clip or a JSON spec .*JSON/,
+    check: oneMessage,
+  },
+  {
+    name: 'an --evaluator-preprocess spec without its fields',
+    args: (f) => runArgs(f, { evaluator: SQUEEZENET, 'evaluator-preprocess': '{"cropSize":224}' }),
+    expect: /--evaluator-preprocess: must be one of cifar10, imagenet, clip or a JSON spec .*resizeShortSide/,
+    check: oneMessage,
   },
   {
     name: '--out pointing to a file',
@@ -436,7 +489,7 @@ const setupCases: SetupCase[] = [
     name: 'a model with two inputs',
     args: (f) => runArgs(f, { model: f.assets.twoInputs }),
     expect:
-      /--model \S+two-inputs\.onnx: expected an image model with one input, found 2 \(input, mask\); pure explains image models with one NCHW float input/,
+      /--model \S+two-inputs\.onnx: expected an image model with one input, found 2 \(input, mask\); pure needs image models with one NCHW float input/,
   },
   {
     name: 'NaN weights',

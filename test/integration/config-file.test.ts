@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { SweepConfig } from '../../core/compute/run/config.js';
 import { sharedDataset, sharedModel } from '../support/paths.js';
 
 /** The compiled CLI beside this compiled test (dist/ or any other outDir). */
@@ -36,6 +37,11 @@ test('pure run --config sweep.yaml is the same run as the same flags', async () 
         'limit: 200',
         'k: 10',
         'until: references',
+        // The evaluator's options are read and stored even when the sweep stops before step 5.
+        `evaluator: ${sharedModel('squeezenet1.1-imagenet.onnx')}`,
+        'evaluatorOutput: /fires.7/Concat_output_0',
+        'evaluatorPreprocess: imagenet',
+        'cropImages: true',
         'out: out-config',
         'stateDir: state-config',
         '',
@@ -57,6 +63,13 @@ test('pure run --config sweep.yaml is the same run as the same flags', async () 
       '10',
       '--until',
       'references',
+      '--evaluator',
+      sharedModel('squeezenet1.1-imagenet.onnx'),
+      '--evaluator-output',
+      '/fires.7/Concat_output_0',
+      '--evaluator-preprocess',
+      'imagenet',
+      '--crop-images',
       '--out',
       join(dir, 'out-flags'),
       '--state-dir',
@@ -80,6 +93,12 @@ test('pure run --config sweep.yaml is the same run as the same flags', async () 
     assert.ok(a.includes(`"outUri": ${JSON.stringify(join(dir, 'out-config'))}`), a);
     assert.ok(b.includes(`"outUri": ${JSON.stringify(join(dir, 'out-flags'))}`), b);
     assert.equal(a.split('\n').length, b.split('\n').length);
+    const stored = JSON.parse(a) as SweepConfig;
+    assert.equal(stored.evaluator?.uri, sharedModel('squeezenet1.1-imagenet.onnx'));
+    assert.equal(stored.evaluator?.output, '/fires.7/Concat_output_0');
+    assert.match(stored.evaluator?.digest ?? '', /^sha256:[0-9a-f]{64}$/);
+    assert.equal(stored.evaluator?.preprocess.cropSize, 224);
+    assert.equal(stored.cropImages, true);
     // The embedded server's state went where the file said, beside the file.
     assert.ok((await readdir(join(dir, 'state-config'))).includes('embedded-temporal'));
   } finally {
@@ -98,7 +117,8 @@ test('a bad config file fails at once through the CLI, naming the file, field an
       assert.equal(
         stderr,
         `pure: ${file}: seeed: unknown field; did you mean seed? Valid fields: model, data, layers, out, run, k, ` +
-          'until, clusters, seed, limit, preprocess, batchSize, shardSize, neuronBatch, window, retryWindow, ' +
+          'until, clusters, seed, limit, preprocess, evaluator, evaluatorOutput, evaluatorPreprocess, cropImages, ' +
+          'batchSize, shardSize, neuronBatch, window, retryWindow, ' +
           'temporal, namespace, queuePrefix, threads, device, worker, stateDir (line 5)\n' +
           `${file}: clusters[2]: expected an integer >= 2, got 1 (line 4)\n`,
       );

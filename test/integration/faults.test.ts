@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { openDuckDB } from '../../core/adapters/analytics/duckdb.js';
 import { createRunViews, RUN_TABLES } from '../../core/adapters/analytics/views.js';
 import { S3Store } from '../../core/adapters/storage/s3.js';
+import { STAGE_TABLES } from '../../core/compute/run/layout.js';
 import { attemptsWithin } from '../../workflows/activity-options.js';
 import { BlackholeProxy, PrivateMinio, PrivateTemporal, PureProcess } from '../support/fault-services.js';
 import { sharedDataset, sharedModel } from '../support/paths.js';
@@ -32,7 +33,10 @@ const SWEEP = [
   ...['--model', sharedModel('resnet20-cifar10.onnx'), '--data', sharedDataset('cifar10-test')],
   ...['--layers', 'auto', '--limit', '1000', '-k', '20', '--shard-size', '100'],
 ];
-const TABLES = Object.keys(RUN_TABLES);
+/** Every table the sweep writes: all but those of the evaluation, which needs --evaluator (evaluation.test.ts). */
+const TABLES = Object.keys(RUN_TABLES).filter(
+  (table) => !(STAGE_TABLES.evaluation as readonly string[]).includes(table),
+);
 const OUTAGE_MS = 180_000;
 const TEMPORAL_DOWN_MS = 20_000;
 const TEST_SOCKET_TIMEOUT_MS = 3000;

@@ -59,6 +59,8 @@ describe('the pipeline on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () 
       shardSize: 300,
       window: 2,
       limit: 1000,
+      // Steps 4-5 (9,600 crops at k = 100) on S3: test/integration/s3-inputs.test.ts, smaller.
+      until: 'virtual-neurons',
     });
   });
 

@@ -48,7 +48,8 @@ async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs: n
 
 /**
  * Crash safety: the worker process is killed (SIGKILL) in the middle of the circuits stage and a new one
- * is started. The sweep completes with every row exactly once; re-running it changes no file.
+ * is started. The sweep completes with every row exactly once; re-running it changes no file. (A kill
+ * during the crops, with the evaluation: test/integration/evaluation.test.ts.)
  */
 describe('a sweep survives a killed worker (real Temporal, worker as a separate process)', () => {
   const workers: ChildProcess[] = [];
@@ -170,6 +171,9 @@ describe('a sweep survives a killed worker (real Temporal, worker as a separate 
       );
       assert.equal(await count('SELECT count(DISTINCT (layer, neuron)) FROM neurons'), 32 + 64);
       assert.equal(await count('SELECT count(*) FROM neurons'), 32 + 64);
+      // Crops (step 4, which a sweep without --evaluator ends with): one per reference, after the kill too.
+      assert.equal(await count('SELECT count(*) FROM crops'), (32 + 64) * 20);
+      assert.equal(await count('SELECT count(DISTINCT (layer, neuron, rank)) FROM crops'), (32 + 64) * 20);
 
       const files = await filesUnder(root);
       assert.ok(!files.some((f) => /\.tmp|partial/.test(f)), 'no temporary files left behind');

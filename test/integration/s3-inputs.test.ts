@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
 import { openDuckDB } from '../../core/adapters/analytics/duckdb.js';
 import { openStore } from '../../core/adapters/storage/index.js';
 import { PREPROCESS_PRESETS } from '../../core/compute/images/preprocess.js';
+import { modelDigestOf } from '../../core/compute/run/config.js';
 import { runUri } from '../../core/compute/run/layout.js';
 import { sweepWorkflow } from '../../workflows/sweep.js';
 import { testConfig } from '../support/config.js';
@@ -14,11 +16,13 @@ import { startTestWorkers, type TestWorkers } from '../support/workers.js';
 
 /**
  * Model and images read from S3 (as on a cluster with no shared file system), a corrupt object among
- * them: the sweep reads everything through the S3 API, skips and records the bad image, and writes to S3.
+ * them: the sweep reads everything through the S3 API, skips and records the bad image, and writes to S3,
+ * the evaluation's encoder and the crops' PNGs included.
  */
 describe('a sweep whose model and images live on S3', () => {
   let s3: S3TestEnv;
   let workers: TestWorkers;
+  let encoder: Uint8Array;
 
   before(async () => {
     s3 = await s3TestEnv();
@@ -27,6 +31,8 @@ describe('a sweep whose model and images live on S3', () => {
     process.env.PURE_S3_SECRET_KEY = s3.secretAccessKey;
     const store = openStore(s3.uri, s3.options);
     await store.put('models/resnet20.onnx', await readFile(sharedModel('resnet20-cifar10.onnx')));
+    encoder = await readFile(sharedModel('squeezenet1.1-imagenet.onnx'));
+    await store.put('models/encoder.onnx', encoder);
     for (const cls of ['cat', 'ship']) {
       for (let i = 0; i < 20; i++) {
         const name = `${String(i).padStart(4, '0')}.jpg`;
@@ -57,6 +63,14 @@ describe('a sweep whose model and images live on S3', () => {
       shardSize: 16,
       neuronBatch: 32,
       clusterCounts: [2, 3],
+      // Steps 4-5 on S3 too: the encoder fetched from there, the crops' PNGs written there.
+      evaluator: {
+        uri: `${s3.uri}/models/encoder.onnx`,
+        digest: modelDigestOf(encoder),
+        output: '/fires.7/Concat_output_0',
+        preprocess: PREPROCESS_PRESETS.imagenet,
+      },
+      cropImages: true,
     });
     const result = await workers.client.workflow.execute(sweepWorkflow, {
       taskQueue: workers.queues.cpu,
@@ -96,5 +110,30 @@ describe('a sweep whose model and images live on S3', () => {
       await db.runAndReadAll(`SELECT count(*) FROM read_parquet('${root}/neurons/*/*.parquet')`)
     ).getRows();
     assert.equal(Number(neurons[0]![0]), 64);
+    const count = async (table: string) =>
+      Number(
+        (
+          await db.runAndReadAll(`SELECT count(*) FROM read_parquet('${root}/${table}/*/*.parquet')`)
+        ).getRows()[0]![0],
+      );
+    assert.deepEqual(
+      [
+        await count('crops'),
+        await count('embeddings'),
+        await count('evaluation'),
+        await count('virtual_neurons'),
+      ],
+      // evaluation: 4 methods x 2 counts; virtual_neurons: 3 clustering methods x (2 + 3) clusters.
+      [64 * 10, 64 * 10, 64 * 4 * 2, 64 * 3 * 5],
+    );
+    const pngs = (await openStore(root, s3.options).list('crop-images/')).filter((k) => k.endsWith('.png'));
+    assert.equal(pngs.length, 64 * 10, 'one PNG per crop');
+    assert.ok(
+      pngs.includes('crop-images/layer=%2Flayer3%2Flayer3.2%2FRelu_1_output_0/neuron-0000063/rank-0010.png'),
+      pngs[0],
+    );
+    const png = await sharp(Buffer.from(await openStore(root, s3.options).get(pngs[0]!))).metadata();
+    assert.equal(png.format, 'png');
+    assert.ok(png.width! >= 1 && png.width! <= 32 && png.height! >= 1 && png.height! <= 32);
   });
 });

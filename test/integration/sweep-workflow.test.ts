@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { CpuActivities, InferenceActivities } from '../../activities/index.js';
+import { PREPROCESS_PRESETS } from '../../core/compute/images/preprocess.js';
 import type { SweepConfig } from '../../core/compute/run/config.js';
 import { layerProgressQuery, layerWorkflow } from '../../workflows/layer.js';
 import { progressQuery, sweepWorkflow } from '../../workflows/sweep.js';
@@ -223,15 +224,31 @@ describe('layerWorkflow continues as new on long layers (real Temporal, stub act
     const queue = `test-layer-${randomUUID()}`;
     const circuitCalls: number[] = [];
     const clusterCalls: number[] = [];
+    // Each later stage of a batch, in the order it ran: crops after clusters, embeddings, then evaluate.
+    const stageCalls: string[] = [];
     let finished: number[] = [];
+    type Batch = { neurons: { first: number; end: number } };
     const activities = {
-      circuits: async ({ neurons }: { neurons: { first: number; end: number } }) => {
+      circuits: async ({ neurons }: Batch) => {
         circuitCalls.push(neurons.first);
         return { relevanceKey: `r${neurons.first}`, rows: 1, skipped: 0, reused: false };
       },
-      virtualNeurons: async ({ neurons }: { neurons: { first: number; end: number } }) => {
+      virtualNeurons: async ({ neurons }: Batch) => {
         clusterCalls.push(neurons.first);
+        stageCalls.push(`clusters ${neurons.first}`);
         return { neuronsKey: `n${neurons.first}`, polysemantic: 0, reused: false };
+      },
+      crops: async ({ neurons }: Batch) => {
+        stageCalls.push(`crops ${neurons.first}`);
+        return { cropsKey: `c${neurons.first}`, rows: 1, reused: false };
+      },
+      embeddings: async ({ neurons }: Batch) => {
+        stageCalls.push(`embeddings ${neurons.first}`);
+        return { embeddingsKey: `e${neurons.first}`, rows: 1, reused: false };
+      },
+      evaluate: async ({ neurons }: Batch) => {
+        stageCalls.push(`evaluate ${neurons.first}`);
+        return { evaluationKey: `v${neurons.first}`, neurons: 1, reused: false };
       },
       finishLayer: async ({ batches }: { batches: { first: number }[] }) => {
         finished = batches.map((b) => b.first);
@@ -260,6 +277,7 @@ describe('layerWorkflow continues as new on long layers (real Temporal, stub act
       preprocess: { resizeShortSide: 32, cropSize: 32, mean: [0, 0, 0], std: [1, 1, 1] },
       neuronBatch: 4,
       window: 2,
+      evaluator: { uri: 'encoder.onnx', preprocess: PREPROCESS_PRESETS.imagenet },
     });
     const client = new Client({ connection });
     try {
@@ -281,7 +299,11 @@ describe('layerWorkflow continues as new on long layers (real Temporal, stub act
         const summary = await handle.result();
         assert.equal(summary.neurons, 26);
         const progress = await client.workflow.getHandle(workflowId).query(layerProgressQuery);
-        assert.deepEqual([progress.circuits, progress.clustered, progress.done], [26, 26, true]);
+        assert.deepEqual(
+          [progress.circuits, progress.clustered, progress.cropped, progress.evaluated, progress.done],
+          [26, 26, 26, 26, true],
+        );
+        assert.deepEqual([progress.crops, progress.evaluation], [true, true]);
         // 7 batches at 2 per run: the workflow ran 4 times (3 continue-as-new), each with a short history.
         const runs: string[] = [];
         for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
@@ -303,5 +325,15 @@ describe('layerWorkflow continues as new on long layers (real Temporal, stub act
       expected,
     );
     assert.deepEqual(finished, expected);
+    for (const first of expected) {
+      const order = ['clusters', 'crops', 'embeddings', 'evaluate'].map((stage) =>
+        stageCalls.indexOf(`${stage} ${first}`),
+      );
+      assert.ok(
+        order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!)),
+        `batch ${first}: each later stage once, in order (${order})`,
+      );
+    }
+    assert.equal(stageCalls.length, 4 * expected.length, 'no stage ran twice');
   });
 });

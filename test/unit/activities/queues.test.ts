@@ -11,9 +11,10 @@ describe('activities per task queue', () => {
   const cpu = Object.keys(activitiesOf.cpu()).sort();
 
   test('the inference queue runs the model, the CPU queue everything else', () => {
-    assert.deepEqual(inference, ['circuits', 'prepareSweep', 'referencesShard']);
+    assert.deepEqual(inference, ['circuits', 'crops', 'embeddings', 'prepareSweep', 'referencesShard']);
     assert.deepEqual(cpu, [
       'configureScheduledSweep',
+      'evaluate',
       'finishLayer',
       'finishReferences',
       'mergeReferences',

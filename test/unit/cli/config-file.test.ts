@@ -13,8 +13,9 @@ import { parseYaml } from '../../../cli/config-yaml.js';
 import { projectRoot } from '../../support/paths.js';
 
 const VALID =
-  'Valid fields: model, data, layers, out, run, k, until, clusters, seed, limit, preprocess, batchSize, ' +
-  'shardSize, neuronBatch, window, retryWindow, temporal, namespace, queuePrefix, threads, device, worker, stateDir';
+  'Valid fields: model, data, layers, out, run, k, until, clusters, seed, limit, preprocess, evaluator, ' +
+  'evaluatorOutput, evaluatorPreprocess, cropImages, batchSize, shardSize, neuronBatch, window, retryWindow, ' +
+  'temporal, namespace, queuePrefix, threads, device, worker, stateDir';
 
 /** The problems a config file's text gets, one message per line (nothing when it is valid). */
 function problems(source: string, file = 'sweep.yaml'): string[] {
@@ -100,7 +101,7 @@ const BAD: { name: string; file?: string; source: string; expect: string[] }[] =
     name: 'a preprocess spec with a misspelt and so missing field',
     source: 'preprocess: {resizeShortSide: 36, crop: 32, mean: [0, 0, 0], std: [1, 1, 1]}\n',
     expect: [
-      'sweep.yaml: preprocess.crop: unknown field; did you mean cropSize? Valid fields: resizeShortSide, cropSize, mean, std (line 1)',
+      'sweep.yaml: preprocess.crop: unknown field; did you mean cropSize? Valid fields: resizeShortSide, cropSize, mean, std, interpolation (line 1)',
       'sweep.yaml: preprocess: missing cropSize (a spec needs resizeShortSide, cropSize, mean, std) (line 1)',
     ],
   },
@@ -108,8 +109,57 @@ const BAD: { name: string; file?: string; source: string; expect: string[] }[] =
     name: 'an unknown preprocess preset',
     source: 'preprocess: cifar\n',
     expect: [
-      'sweep.yaml: preprocess: expected cifar10, imagenet, or a mapping {resizeShortSide, cropSize, mean, std}, got "cifar" (did you mean cifar10?) (line 1)',
+      'sweep.yaml: preprocess: expected cifar10, imagenet, clip, or a mapping {resizeShortSide, cropSize, mean, std}, got "cifar" (did you mean cifar10?) (line 1)',
     ],
+  },
+  {
+    name: 'a preprocess spec with an unknown interpolation',
+    source:
+      'preprocess: {resizeShortSide: 36, cropSize: 32, mean: [0, 0, 0], std: [1, 1, 1], interpolation: nearest}\n',
+    expect: [
+      'sweep.yaml: preprocess.interpolation: expected one of bilinear, bicubic, got "nearest" (line 1)',
+    ],
+  },
+  {
+    name: 'an evaluator that is not a string',
+    source: 'evaluator: 5\n',
+    expect: ['sweep.yaml: evaluator: expected a string, got 5 (quote it: "5") (line 1)'],
+  },
+  {
+    name: 'an empty evaluator output',
+    source: 'evaluator: enc.onnx\nevaluatorOutput: ""\n',
+    expect: ['sweep.yaml: evaluatorOutput: expected a string, got an empty string (line 2)'],
+  },
+  {
+    name: 'a misspelt evaluator preset',
+    source: 'evaluatorPreprocess: imagnet\n',
+    expect: [
+      'sweep.yaml: evaluatorPreprocess: expected cifar10, imagenet, clip, or a mapping {resizeShortSide, cropSize, mean, std}, got "imagnet" (did you mean imagenet?) (line 1)',
+    ],
+  },
+  {
+    name: 'an evaluator spec with a bad field, by its path',
+    source:
+      'evaluator: enc.onnx\nevaluatorPreprocess:\n  resizeShortSide: 224\n  cropSize: 224\n  mean: [0.5, 0.5, 0.5]\n  std: [0.5, -1, 0.5]\n',
+    expect: ['sweep.yaml: evaluatorPreprocess.std[1]: expected a number > 0, got -1 (line 6)'],
+  },
+  {
+    name: 'an evaluator spec as a JSON string with a misspelt field',
+    source:
+      'evaluatorPreprocess: \'{"resizeShortSide": 224, "cropSize": 224, "mean": [0, 0, 0], "std": [1, 1, 1], "interp": "bicubic"}\'\n',
+    expect: [
+      'sweep.yaml: evaluatorPreprocess.interp: unknown field; did you mean interpolation? Valid fields: resizeShortSide, cropSize, mean, std, interpolation (line 1)',
+    ],
+  },
+  {
+    name: 'yes for cropImages',
+    source: 'cropImages: yes\n',
+    expect: ['sweep.yaml: cropImages: expected true or false, got "yes" (line 1)'],
+  },
+  {
+    name: 'an evaluator field misspelt with the flag spelling',
+    source: 'evaluator-output: x\n',
+    expect: [`sweep.yaml: evaluator-output: unknown field; did you mean evaluatorOutput? ${VALID} (line 1)`],
   },
   {
     name: 'malformed YAML: a list never closed',
@@ -178,7 +228,7 @@ const BAD: { name: string; file?: string; source: string; expect: string[] }[] =
     name: 'a misspelt stage',
     source: 'until: reference\n',
     expect: [
-      'sweep.yaml: until: expected one of references, virtual-neurons, got "reference" (did you mean references?) (line 1)',
+      'sweep.yaml: until: expected one of references, virtual-neurons, crops, evaluation, got "reference" (did you mean references?) (line 1)',
     ],
   },
   {
@@ -246,6 +296,10 @@ describe('config files', () => {
       '  mean: [0.5, 0.5, 0.5]',
       '  cropSize: 32',
       '  resizeShortSide: 36',
+      'evaluator: ../models/encoder.onnx',
+      'evaluatorOutput: /pool/Flatten_output_0',
+      'evaluatorPreprocess: {resizeShortSide: 224, cropSize: 224, interpolation: bicubic, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}',
+      'cropImages: true',
       'batchSize: 8',
       'shardSize: 100',
       'neuronBatch: 4',
@@ -272,6 +326,11 @@ describe('config files', () => {
       limit: 200,
       // The spec as --preprocess JSON would give it, fields in the spec's own order.
       preprocess: '{"resizeShortSide":36,"cropSize":32,"mean":[0.5,0.5,0.5],"std":[0.25,0.25,0.25]}',
+      evaluator: '/base/models/encoder.onnx',
+      evaluatorOutput: '/pool/Flatten_output_0',
+      evaluatorPreprocess:
+        '{"resizeShortSide":224,"cropSize":224,"mean":[0.5,0.5,0.5],"std":[0.25,0.25,0.25],"interpolation":"bicubic"}',
+      cropImages: true,
       batchSize: 8,
       shardSize: 100,
       neuronBatch: 4,

@@ -8,6 +8,7 @@ import {
   type PixelBox,
   pythonSlice,
   rgbSumInBox,
+  stretchContrast,
 } from '../../../core/compute/visualisation/embedding-crop.js';
 
 /**
@@ -154,5 +155,54 @@ describe('the crop the authors embed', () => {
     assert.throws(() => cutCrop(rgb, 5, { x0: 0, y0: 0, x1: 6, y1: 1 }), /outside/);
     assert.throws(() => cutCrop(rgb, 5, { x0: 0, y0: 0, x1: 5, y1: 5 }), /outside/);
     assert.throws(() => embeddingCrop(new Float64Array(10), 3, 3), /expected 3 x 3/);
+  });
+});
+
+/**
+ * zennit's imgify on the authors' [0, 1] crop, by hand: every value (all channels together) mapped with
+ * floor(255 (v - min) / (max - min)); a flat crop (max = min) divides 0 by 0 and comes out black.
+ */
+function imgifyByHand(pixels: readonly number[]): number[] {
+  const min = Math.min(...pixels);
+  const max = Math.max(...pixels);
+  if (max === min) return pixels.map(() => 0);
+  return pixels.map((v) => Math.floor((255 * (v - min)) / (max - min)));
+}
+
+describe("stretchContrast: the crop as the authors' picture of it (zennit's imgify)", () => {
+  test('two pixels stretched from min..max to 0..255 over all channels together, floored', () => {
+    // min 10 (a green value), max 200 (a blue one): 255 (v - 10) / 190.
+    const pixels = [10, 50, 200, 100, 105, 110];
+    const out = stretchContrast(Uint8Array.from(pixels));
+    assert.ok(out instanceof Uint8Array);
+    assert.deepEqual([...out], [0, 53, 255, 120, 127, 134]);
+    assert.deepEqual([...out], imgifyByHand(pixels));
+    // Each channel is not stretched on its own: the middle pixel keeps its grey.
+    assert.equal(new Set(out.slice(3)).size, 3);
+  });
+
+  test('matches the hand computation on random crops, and leaves a full-range crop as it is', () => {
+    let state = 12345;
+    const next = () => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state;
+    };
+    for (let trial = 0; trial < 200; trial++) {
+      const lo = next() % 200;
+      const span = 1 + (next() % (255 - lo));
+      const pixels = Array.from({ length: 3 * (1 + (next() % 40)) }, () => lo + (next() % (span + 1)));
+      assert.deepEqual([...stretchContrast(Uint8Array.from(pixels))], imgifyByHand(pixels), `trial ${trial}`);
+    }
+    const full = Uint8Array.from({ length: 256 * 3 }, (_, i) => i % 256);
+    assert.deepEqual(stretchContrast(full), full);
+  });
+
+  test('a flat crop comes out black, and the input is left untouched', () => {
+    const flat = new Uint8Array(12).fill(77);
+    assert.deepEqual([...stretchContrast(flat)], new Array(12).fill(0));
+    assert.deepEqual([...flat], new Array(12).fill(77));
+    assert.deepEqual([...stretchContrast(Uint8Array.of(0, 0, 0))], [0, 0, 0]);
+    assert.deepEqual([...stretchContrast(Uint8Array.of(255, 255, 255))], [0, 0, 0]);
+    assert.deepEqual([...stretchContrast(new Uint8Array(0))], []);
   });
 });
