@@ -16,16 +16,7 @@ const LAYERS = [
   '/layer2/layer2.2/Relu_1_output_0',
   '/layer3/layer3.2/Relu_1_output_0',
 ];
-const TABLES = [
-  'samples',
-  'references',
-  'relevance',
-  'activations',
-  'clusters',
-  'neurons',
-  'crops',
-  'skipped',
-];
+const TABLES = ['samples', 'references', 'relevance', 'activations', 'clusters', 'neurons', 'skipped'];
 
 /**
  * The README's main job as a user runs it: `pure run` with no TEMPORAL_ADDRESS starts its own Temporal
@@ -73,9 +64,9 @@ test('pure run on the embedded default, then the same command again', async () =
     );
     assert.match(first.stdout, /\/layer3\/layer3\.2\/Relu_1_output_0: \d+ of 64 neurons split/);
     assert.match(first.stdout, /Report: npx pure report \S+resnet20-cifar10-[0-9a-f]{10}/);
-    // Without --evaluator the sweep ends with the crops (step 4): no evaluation, and the summary says so.
-    assert.match(first.stdout, /clusters\/ {2}neurons\/ {2}crops\/\n/);
-    assert.doesNotMatch(first.stdout, /Evaluation at|embeddings\//);
+    // Without --evaluator the sweep ends after the virtual neurons (step 3), and the summary says so.
+    assert.match(first.stdout, /clusters\/ {2}neurons\/\n/);
+    assert.doesNotMatch(first.stdout, /Evaluation at|crops\/|embeddings\//);
     const runs = await readdir(join(dir, 'out'));
     assert.equal(runs.length, 1);
     assert.match(runs[0]!, /^resnet20-cifar10-[0-9a-f]{10}$/);
@@ -84,12 +75,10 @@ test('pure run on the embedded default, then the same command again', async () =
     const db = await openDuckDB();
     await createRunViews(db, run);
     const counts = (
-      await db.runAndReadAll(
-        'SELECT (SELECT count(*) FROM refs), (SELECT count(*) FROM neurons), (SELECT count(*) FROM crops)',
-      )
+      await db.runAndReadAll('SELECT (SELECT count(*) FROM refs), (SELECT count(*) FROM neurons)')
     ).getRows()[0]!;
-    assert.deepEqual(counts.map(Number), [(16 + 32 + 64) * 10, 32 + 64, (32 + 64) * 10]);
-    for (const table of ['embeddings', 'evaluation', 'virtual_neurons']) {
+    assert.deepEqual(counts.map(Number), [(16 + 32 + 64) * 10, 32 + 64]);
+    for (const table of ['crops', 'embeddings', 'evaluation', 'virtual_neurons']) {
       assert.ok(!existsSync(join(run, table)), `${table}/ is written only with --evaluator`);
     }
 
@@ -115,7 +104,7 @@ async function assertManifestsApart(run: string): Promise<void> {
     manifests,
     [
       'references.json',
-      ...['activations', 'clusters', 'crops', 'neurons', 'relevance'].flatMap((table) =>
+      ...['activations', 'clusters', 'neurons', 'relevance'].flatMap((table) =>
         LAYERS.slice(1).map((layer) => `${table}/layer=${escaped(layer)}.json`),
       ),
     ].sort(),

@@ -80,6 +80,8 @@ describe('a sweep survives a killed worker (real Temporal, worker as a separate 
       window: 1,
       limit: 400,
       neuronBatch: 4,
+      // The crops without an evaluator (step 4 alone): they are killed and resumed like the others.
+      until: 'crops',
       clusterCounts: [2, 3],
     });
     const root = runUri(out, config.runId);
@@ -171,7 +173,7 @@ describe('a sweep survives a killed worker (real Temporal, worker as a separate 
       );
       assert.equal(await count('SELECT count(DISTINCT (layer, neuron)) FROM neurons'), 32 + 64);
       assert.equal(await count('SELECT count(*) FROM neurons'), 32 + 64);
-      // Crops (step 4, which a sweep without --evaluator ends with): one per reference, after the kill too.
+      // Crops (step 4, --until crops without an evaluator): one per reference, after the kill too.
       assert.equal(await count('SELECT count(*) FROM crops'), (32 + 64) * 20);
       assert.equal(await count('SELECT count(DISTINCT (layer, neuron, rank)) FROM crops'), (32 + 64) * 20);
 

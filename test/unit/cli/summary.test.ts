@@ -94,6 +94,8 @@ describe('what pure run prints at the end', () => {
         splitGainStandardError: 0.045,
         monosemantic: 62,
         monosemanticWithClearGain: 15,
+        splitPurityGain: { mean: 0.165, standardError: 0.026 },
+        wholePurityGain: { mean: 0.041, standardError: 0.009 },
       },
     };
     const lines = sweepSummary(result([evaluated]), true).split('\n');
@@ -108,7 +110,7 @@ describe('what pure run prints at the end', () => {
     assert.match(table[3]!, /random {5}43\.44 ± 0\.50 {4}45\.44 ± 0\.50 +$/);
     assert.match(
       lines[at + 6]!,
-      /\.\.\.\/layer3\.2\/Relu_1_output_0: 1 of 2 split neurons have a significant PURE gain \(mean 0\.067 ± 0\.045\); 15 of 62 kept whole have a clear one/,
+      /\.\.\.\/layer3\.2\/Relu_1_output_0: split 2 \(each a significant, clear PURE gain\), kept 62 whole; class purity above chance: split \+0\.165 ± 0\.026, whole \+0\.041 ± 0\.009/,
     );
     assert.ok(lines.some((l) => l.endsWith('crops/  embeddings/  evaluation/  virtual_neurons/')));
   });

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import {
   CLEAR_GAIN,
   checkVerdicts,
-  hasClearGain,
+  coherenceVerdict,
+  isCoherent,
   VERDICT_ALPHA,
 } from '../../../core/compute/evaluation/verdicts.js';
 import type { EvaluationRow, NeuronRow } from '../../../core/compute/tables/schemas.js';
@@ -54,7 +55,7 @@ function evaluation(
 describe('checkVerdicts: the split verdicts against the evaluation', () => {
   test('the constants of docs/clustering.md', () => {
     assert.equal(VERDICT_ALPHA, 0.05);
-    assert.equal(CLEAR_GAIN, 0.05);
+    assert.equal(CLEAR_GAIN, 0.03);
   });
 
   test('split neurons confirmed at their count, kept-whole ones with a clear gain at their best count', () => {
@@ -76,11 +77,11 @@ describe('checkVerdicts: the split verdicts against the evaluation', () => {
       evaluation(1, 'activation', 3, 0.001, 0.4),
       evaluation(2, 'embedding', 2, 0.001, 0.4),
       evaluation(3, 'pure', 2, 0.01, 0.06),
-      evaluation(4, 'pure', 3, 0.01, 0.04),
+      evaluation(4, 'pure', 3, 0.01, 0.02),
       evaluation(4, 'pure', 2, 0.001, 0.5),
       evaluation(5, 'random', 2, null, 0.5),
       evaluation(6, 'pure', 2, 0.05, 0.2),
-      evaluation(7, 'pure', 2, 0.049, 0.05),
+      evaluation(7, 'pure', 2, 0.049, CLEAR_GAIN),
     ];
     const check = checkVerdicts(neurons, rows);
     assert.deepEqual(
@@ -117,15 +118,69 @@ describe('checkVerdicts: the split verdicts against the evaluation', () => {
       splitGainStandardError: Number.NaN,
       monosemantic: 0,
       monosemanticWithClearGain: 0,
+      splitPurityGain: { mean: Number.NaN, standardError: Number.NaN },
+      wholePurityGain: { mean: Number.NaN, standardError: Number.NaN },
     });
   });
 
-  test('hasClearGain: significant and at least CLEAR_GAIN', () => {
-    assert.equal(hasClearGain({ pValue: 0.01, coherenceGain: 0.05 }), true);
-    assert.equal(hasClearGain({ pValue: 0.01, coherenceGain: 0.049 }), false);
-    assert.equal(hasClearGain({ pValue: 0.05, coherenceGain: 0.5 }), false);
-    assert.equal(hasClearGain({ pValue: null, coherenceGain: 0.5 }), false);
-    assert.equal(hasClearGain({ pValue: 0.01, coherenceGain: null }), false);
-    assert.equal(hasClearGain(undefined), false);
+  test('isCoherent: significant and at least CLEAR_GAIN', () => {
+    assert.equal(isCoherent({ pValue: 0.01, coherenceGain: 0.03 }), true);
+    assert.equal(isCoherent({ pValue: 0.01, coherenceGain: 0.029 }), false);
+    assert.equal(isCoherent({ pValue: 0.05, coherenceGain: 0.5 }), false);
+    assert.equal(isCoherent({ pValue: null, coherenceGain: 0.5 }), false);
+    assert.equal(isCoherent({ pValue: 0.01, coherenceGain: null }), false);
+    assert.equal(isCoherent(undefined), false);
+  });
+
+  test('label purity above chance, over split and over whole neurons (the check the encoder takes no part in)', () => {
+    const withPurity = (row: EvaluationRow, labelPurity: number) => ({ ...row, labelPurity });
+    const neurons = [neuron(0, 2, 2), neuron(1, 2, 2), neuron(2, 1, 2), neuron(3, 1, 0)];
+    const rows = [
+      withPurity(evaluation(0, 'pure', 2, 0.01, 0.1), 0.9),
+      withPurity(evaluation(0, 'random', 2, null, 0), 0.5),
+      withPurity(evaluation(1, 'pure', 2, 0.01, 0.1), 0.8),
+      withPurity(evaluation(1, 'random', 2, null, 0), 0.6),
+      withPurity(evaluation(2, 'pure', 2, 0.4, 0.0), 0.55),
+      withPurity(evaluation(2, 'random', 2, null, 0), 0.5),
+    ];
+    const check = checkVerdicts(neurons, rows);
+    // Split: 0.4 and 0.2 above chance, mean 0.3, s.e. 0.1; whole (with a best count): 0.05 alone.
+    assert.ok(Math.abs(check.splitPurityGain.mean - 0.3) < 1e-12);
+    assert.ok(Math.abs(check.splitPurityGain.standardError - 0.1) < 1e-12);
+    assert.ok(Math.abs(check.wholePurityGain.mean - 0.05) < 1e-12);
+    assert.ok(Number.isNaN(check.wholePurityGain.standardError));
+  });
+});
+
+describe('coherenceVerdict: the split verdict with an evaluator', () => {
+  const circuits = { ...neuron(9, 1, 3), evidence: 2.5, polysemanticity: 0.31 };
+
+  test('a coherent PURE split at the best count splits the neuron there, whatever the circuit gates said', () => {
+    const verdict = coherenceVerdict(circuits, { coherenceGain: 0.061, pValue: 0.0099 });
+    assert.equal(verdict.nClusters, 3);
+    assert.equal(verdict.verdictBy, 'evaluation');
+    assert.deepEqual([verdict.coherenceGain, verdict.coherencePValue], [0.061, 0.0099]);
+    assert.equal(
+      verdict.decision,
+      "split in 3: its PURE clusters are coherent in the encoder's space (gain 0.061 >= 0.03, p 0.010 < 0.05); circuits: evidence 2.5, P 0.31",
+    );
+  });
+
+  test('a split no more coherent than chance, or too little, keeps the neuron whole', () => {
+    const small = coherenceVerdict(circuits, { coherenceGain: 0.02, pValue: 0.0099 });
+    assert.equal(small.nClusters, 1);
+    assert.match(
+      small.decision,
+      /^monosemantic: its PURE 3-split is not clearly more coherent than chance \(gain 0\.020 < 0\.03, p 0\.010 < 0\.05\)/,
+    );
+    const chance = coherenceVerdict({ ...circuits, nClusters: 3 }, { coherenceGain: 0.2, pValue: 0.2 });
+    assert.equal(chance.nClusters, 1, 'the circuit verdict does not survive an incoherent split');
+  });
+
+  test('no best count (identical circuits): monosemantic, nothing to judge', () => {
+    const none = coherenceVerdict({ ...circuits, bestCount: 0 }, undefined);
+    assert.equal(none.nClusters, 1);
+    assert.deepEqual([none.coherenceGain, none.coherencePValue], [null, null]);
+    assert.equal(none.decision, 'monosemantic: no candidate count gives two distinct clusters');
   });
 });

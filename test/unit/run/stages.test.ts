@@ -17,7 +17,7 @@ describe('which stages a sweep runs', () => {
     assert.equal(CONFIG_DEFAULTS.until, 'evaluation');
   });
 
-  test('every stage up to --until; the evaluation only with an evaluator', () => {
+  test('every stage up to --until; crops and evaluation with an evaluator (crops also when asked for)', () => {
     const table = SWEEP_STAGES.flatMap((until) =>
       [false, true].map((withEvaluator) => [until, withEvaluator, stagesOf(until, withEvaluator)] as const),
     );
@@ -28,8 +28,8 @@ describe('which stages a sweep runs', () => {
       ['virtual-neurons', true, ['references', 'virtual-neurons']],
       ['crops', false, ['references', 'virtual-neurons', 'crops']],
       ['crops', true, ['references', 'virtual-neurons', 'crops']],
-      // Without an evaluator the default sweep ends with the crops.
-      ['evaluation', false, ['references', 'virtual-neurons', 'crops']],
+      // Without an evaluator the default sweep ends after the virtual neurons (step 3).
+      ['evaluation', false, ['references', 'virtual-neurons']],
       ['evaluation', true, ['references', 'virtual-neurons', 'crops', 'evaluation']],
     ]);
   });
@@ -51,7 +51,7 @@ describe('the per-layer tables a sweep writes (and the manifests finishLayer wri
       'neurons',
       'crops',
     ]);
-    assert.deepEqual(layerTablesOf({ until: 'evaluation' }), layerTablesOf({ until: 'crops' }));
+    assert.deepEqual(layerTablesOf({ until: 'evaluation' }), layerTablesOf({ until: 'virtual-neurons' }));
     assert.deepEqual(layerTablesOf({ until: 'evaluation', evaluator }), [
       'relevance',
       'activations',
