@@ -154,15 +154,17 @@ describe('steps 4-5: crops, embeddings and evaluation on a real sweep', () => {
   test('kill -9 while the crops are computed: nothing lost, the files of the uninterrupted run', async (t) => {
     assert.ok(root && uninterrupted, 'the first test wrote the run');
     const run = root;
-    // Steps 4 and 5 undone for the last half of the neurons (their parts) and the layer (its manifests);
-    // steps 1-3 and the first half stay and are reused.
+    // Steps 4 and 5 undone for the last half of the neurons (their parts, the final verdicts included)
+    // and the layer (its manifests); steps 1-3 (with the circuits' verdicts in _work/) and the first half
+    // stay and are reused.
     const redo = { first: NEURONS / 2, end: NEURONS };
     const batches = (redo.end - redo.first) / NEURON_BATCH;
     const redone = (file: string) => {
       const first = /part-(\d+)-\d+\.parquet$/.exec(file)?.[1];
       return first !== undefined && Number(first) >= redo.first;
     };
-    for (const table of NEW_TABLES) {
+    // With an evaluator the final verdicts are step 5's too: `neurons/` is the evaluate stage's last write.
+    for (const table of [...NEW_TABLES, 'neurons']) {
       for (const file of (await filesUnder(join(run, table))).keys()) {
         if (redone(file)) await rm(join(run, table, file));
       }
