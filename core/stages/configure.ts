@@ -5,9 +5,8 @@ import { readUri } from '../adapters/storage/blob.js';
 import { asInputError, InputError } from '../compute/errors.js';
 import {
   defaultPreprocess,
-  PREPROCESS_PRESETS,
   type PreprocessSpec,
-  validatePreprocess,
+  parsePreprocessOption,
 } from '../compute/images/preprocess.js';
 import { decodeModel, type ModelProto } from '../compute/onnx/model.js';
 import {
@@ -58,17 +57,9 @@ export function normaliseUri(uri: string): string {
 }
 
 function parsePreprocess(value: string | undefined, inputSize: number): PreprocessSpec {
-  if (!value) return defaultPreprocess(inputSize);
-  if (value in PREPROCESS_PRESETS) return PREPROCESS_PRESETS[value as keyof typeof PREPROCESS_PRESETS];
-  try {
-    return validatePreprocess(JSON.parse(value) as PreprocessSpec);
-  } catch (error) {
-    throw new InputError(
-      'InvalidPreprocess',
-      `--preprocess must be one of ${Object.keys(PREPROCESS_PRESETS).join(', ')} or a JSON spec ` +
-        `{"resizeShortSide":256,"cropSize":224,"mean":[...],"std":[...]}: ${(error as Error).message}`,
-    );
-  }
+  return value
+    ? parsePreprocessOption(value, '--preprocess', 'InvalidPreprocess')
+    : defaultPreprocess(inputSize);
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import sharp from 'sharp';
 import type { Dataset } from '../adapters/datasets/dataset.js';
-import { hwcToNormalisedChw, modelView } from '../adapters/datasets/preprocess.js';
+import { hwcToNormalisedChw } from '../adapters/datasets/preprocess.js';
 import { type AttributionEngine, heatmaps } from '../adapters/onnxruntime/attribution.js';
 import type { ObjectStore } from '../adapters/storage/index.js';
 import { writeTable } from '../adapters/tables/io.js';
@@ -23,6 +23,7 @@ import {
   rgbSumInBox,
   stretchContrast,
 } from '../compute/visualisation/embedding-crop.js';
+import { modelViewOf } from './decode.js';
 
 /** The authors' attribution for the crops they embed (zennit's EpsilonPlusFlat composite). */
 export const CROP_COMPOSITE = 'epsilon-plus-flat';
@@ -60,7 +61,9 @@ export async function computeCrops(job: CropJob): Promise<CropRow[]> {
   const rows: CropRow[] = [];
   for (let start = 0; start < samples.length; start += chunkSize) {
     const chunk = samples.slice(start, start + chunkSize);
-    const views = await Promise.all(chunk.map((s) => viewOf(job, bySample.get(s)![0]!)));
+    const views = await Promise.all(
+      chunk.map((s) => modelViewOf(job.dataset, bySample.get(s)![0]!, job.preprocess)),
+    );
     const pairs = chunk.flatMap((sample, image) =>
       views[image] ? bySample.get(sample)!.map((reference) => ({ reference, view: views[image]! })) : [],
     );
@@ -70,15 +73,6 @@ export async function computeCrops(job: CropJob): Promise<CropRow[]> {
     job.onProgress?.(rows.length, job.references.length);
   }
   return rows.sort((a, b) => a.neuron - b.neuron || a.rank - b.rank);
-}
-
-/** The model's view of a reference's image (uint8 HWC), or undefined where it cannot be decoded. */
-async function viewOf(job: CropJob, reference: ReferenceRow): Promise<Uint8Array | undefined> {
-  try {
-    return await modelView(await job.dataset.readSample(reference.sampleId), job.preprocess);
-  } catch {
-    return undefined;
-  }
 }
 
 interface CropPair {

@@ -1,5 +1,5 @@
 import type { Dataset } from '../adapters/datasets/dataset.js';
-import { preprocessImage } from '../adapters/datasets/preprocess.js';
+import { modelView, preprocessImage } from '../adapters/datasets/preprocess.js';
 import type { PreprocessSpec } from '../compute/images/preprocess.js';
 import type { SkippedRow } from '../compute/tables/schemas.js';
 
@@ -64,4 +64,20 @@ export function stackPixels(usable: DecodedSamples<SampleRef>['usable']): Float3
     pixels.set(u.chw, i * perImage);
   });
   return pixels;
+}
+
+/**
+ * The image of a sample as the model sees it (uint8 HWC, before normalisation), or undefined where it
+ * cannot be read or decoded: the stages after the circuits, which recorded such images in `skipped/`.
+ */
+export async function modelViewOf(
+  dataset: Dataset,
+  sample: SampleRef,
+  spec: PreprocessSpec,
+): Promise<Uint8Array | undefined> {
+  try {
+    return await modelView(await dataset.readSample(sample.sampleId), spec);
+  } catch {
+    return undefined;
+  }
 }

@@ -3,7 +3,7 @@
  * image encoder, once per crop (an image that is a reference of several neurons has several crops).
  */
 import type { Dataset } from '../adapters/datasets/dataset.js';
-import { hwcToNormalisedChw, modelView, rawView } from '../adapters/datasets/preprocess.js';
+import { hwcToNormalisedChw, rawView } from '../adapters/datasets/preprocess.js';
 import type { ImageEncoder } from '../adapters/onnxruntime/encoder.js';
 import type { ObjectStore } from '../adapters/storage/index.js';
 import { readTable, writeTable } from '../adapters/tables/io.js';
@@ -12,6 +12,7 @@ import type { NeuronRange } from '../compute/run/config.js';
 import { runKeys } from '../compute/run/layout.js';
 import { type CropRow, cropsSchema, type EmbeddingRow, embeddingsSchema } from '../compute/tables/schemas.js';
 import { cutCrop, stretchContrast } from '../compute/visualisation/embedding-crop.js';
+import { modelViewOf } from './decode.js';
 
 export interface EmbeddingJob {
   encoder: ImageEncoder;
@@ -41,21 +42,16 @@ export async function computeEmbeddings(
     const batch: { crop: CropRow; input: Float32Array }[] = [];
     for (const crop of ordered.slice(start, start + batchSize)) {
       if (view?.sampleIndex !== crop.sampleIndex)
-        view = { sampleIndex: crop.sampleIndex, pixels: await decode(job, crop) };
+        view = {
+          sampleIndex: crop.sampleIndex,
+          pixels: await modelViewOf(job.dataset, crop, job.preprocess),
+        };
       if (view.pixels) batch.push({ crop, input: await encoderInput(job, view.pixels, crop) });
     }
     if (batch.length > 0) for (const row of await embedBatch(job.encoder, batch)) rows.push(row);
     job.onProgress?.(Math.min(ordered.length, start + batchSize), ordered.length);
   }
   return rows.sort((a, b) => a.neuron - b.neuron || a.rank - b.rank);
-}
-
-async function decode(job: EmbeddingJob, crop: CropRow): Promise<Uint8Array | undefined> {
-  try {
-    return await modelView(await job.dataset.readSample(crop.sampleId), job.preprocess);
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -7,9 +7,8 @@ import { readUri } from '../adapters/storage/blob.js';
 import { InputError } from '../compute/errors.js';
 import {
   defaultPreprocess,
-  PREPROCESS_PRESETS,
   type PreprocessSpec,
-  validatePreprocess,
+  parsePreprocessOption,
 } from '../compute/images/preprocess.js';
 import type { ModelProto } from '../compute/onnx/model.js';
 import { type EvaluatorSpec, modelDigestOf } from '../compute/run/config.js';
@@ -80,14 +79,5 @@ async function evaluatorPreprocess(
 }
 
 function parseSpec(value: string, where: string): PreprocessSpec {
-  if (value in PREPROCESS_PRESETS) return PREPROCESS_PRESETS[value as keyof typeof PREPROCESS_PRESETS];
-  try {
-    return validatePreprocess(JSON.parse(value) as PreprocessSpec);
-  } catch (error) {
-    throw new InputError(
-      'InvalidEvaluator',
-      `${where}: must be one of ${Object.keys(PREPROCESS_PRESETS).join(', ')} or a JSON spec ` +
-        `{"resizeShortSide":224,"cropSize":224,"mean":[...],"std":[...]}: ${(error as Error).message}`,
-    );
-  }
+  return parsePreprocessOption(value, where, 'InvalidEvaluator');
 }

@@ -408,13 +408,13 @@ const setupCases: SetupCase[] = [
   {
     name: 'invalid --evaluator-preprocess JSON',
     args: (f) => runArgs(f, { evaluator: SQUEEZENET, 'evaluator-preprocess': '{"cropSize":224,' }),
-    expect: /--evaluator-preprocess: must be one of cifar10, imagenet, clip or a JSON spec .*JSON/,
+    expect: /--evaluator-preprocess must be one of cifar10, imagenet, clip or a JSON spec .*JSON/,
     check: oneMessage,
   },
   {
     name: 'an --evaluator-preprocess spec without its fields',
     args: (f) => runArgs(f, { evaluator: SQUEEZENET, 'evaluator-preprocess': '{"cropSize":224}' }),
-    expect: /--evaluator-preprocess: must be one of cifar10, imagenet, clip or a JSON spec .*resizeShortSide/,
+    expect: /--evaluator-preprocess must be one of cifar10, imagenet, clip or a JSON spec .*resizeShortSide/,
     check: oneMessage,
   },
   {

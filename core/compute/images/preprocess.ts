@@ -3,6 +3,8 @@
  * normalise per channel. The torchvision recipe the shared models were trained with; values are
  * stored in the run's config so every stage and worker preprocesses identically.
  */
+import { InputError } from '../errors.js';
+
 export interface PreprocessSpec {
   /** Resize so the shorter side has this many pixels (aspect kept). */
   resizeShortSide: number;
@@ -65,4 +67,21 @@ export function centreCropOffset(size: number, crop: number): number {
   const floor = Math.floor(half);
   if (half - floor !== 0.5) return Math.round(half);
   return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/**
+ * A preprocessing option as given (a preset name or a JSON spec), or an InputError of `kind` naming
+ * `where` (the option or file it came from) and what it accepts.
+ */
+export function parsePreprocessOption(value: string, where: string, kind: string): PreprocessSpec {
+  if (value in PREPROCESS_PRESETS) return PREPROCESS_PRESETS[value as PresetName];
+  try {
+    return validatePreprocess(JSON.parse(value) as PreprocessSpec);
+  } catch (error) {
+    throw new InputError(
+      kind,
+      `${where} must be one of ${Object.keys(PREPROCESS_PRESETS).join(', ')} or a JSON spec ` +
+        `{"resizeShortSide":256,"cropSize":224,"mean":[...],"std":[...]}: ${(error as Error).message}`,
+    );
+  }
 }

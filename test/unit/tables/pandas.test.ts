@@ -76,13 +76,15 @@ test('pandas reads every part of a Hive-partitioned table with the documented co
       await writeJson(store, runKeys.layerManifest('relevance', layer), { parts: 2 });
     }
     const script = `
-import json, sys
+import json, math, sys
 import pandas as pd
 out = {}
 for table in ('relevance', 'neurons'):
     df = pd.read_parquet(sys.argv[1] + '/' + table, partitioning=None)
     df = df.sort_values(['layer', 'neuron'] + (['rank'] if 'rank' in df else []), kind='stable')
-    out[table] = df.to_dict(orient='records')
+    # pandas reads a float column's NULLs as NaN: back to null, as written.
+    out[table] = [{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+                  for row in df.to_dict(orient='records')]
 # numpy scalars and arrays as exact Python floats (float32 values print exactly as doubles).
 print(json.dumps(out, default=lambda o: o.tolist()))
 `;
