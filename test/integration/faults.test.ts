@@ -38,7 +38,12 @@ const TABLES = Object.keys(RUN_TABLES).filter(
   (table) => ![...STAGE_TABLES.crops, ...STAGE_TABLES.evaluation].includes(table as never),
 );
 const OUTAGE_MS = 180_000;
-const TEMPORAL_DOWN_MS = 20_000;
+/**
+ * Longer than the Temporal client's own gRPC retries of a call (10 attempts, 1.7x backoff from 100 ms,
+ * capped at 5 s, +-20 % jitter: ~20-24 s), so the outage reaches pure run, which must say so and wait;
+ * at 20 s a loaded machine sometimes rode it out inside the client's retries and never said anything.
+ */
+const TEMPORAL_DOWN_MS = 35_000;
 const TEST_SOCKET_TIMEOUT_MS = 3000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
