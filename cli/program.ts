@@ -219,7 +219,15 @@ export function buildProgram(overrides: Partial<SweepActions> = {}): Command {
     .description('Find polysemantic neurons in image models and split them into pure virtual neurons (PURE).')
     .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(pure <command> --help shows the options)');
+  addRunCommand(program, actions);
+  addScheduleCommands(program, actions);
+  addServiceCommands(program);
+  addRunReaderCommands(program);
+  return program;
+}
 
+/** `pure run`: a sweep, on the embedded default or a Temporal server. */
+function addRunCommand(program: Command, actions: SweepActions): void {
   withInferenceOptions(
     withTemporalOptions(
       withSweepOptions(
@@ -236,15 +244,10 @@ export function buildProgram(overrides: Partial<SweepActions> = {}): Command {
     .option('--no-worker', 'do not run an in-process worker (workers run elsewhere)')
     .option('--state-dir <dir>', 'where the embedded Temporal server keeps its state', '.pure')
     .action((opts, command: Command) => actions.run(runOptionsOf(opts, command)));
+}
 
-  withTemporalOptions(
-    program
-      .command('status')
-      .description('Progress of a sweep on a Temporal server, from any machine.')
-      .argument('<run>', `the run id (or the workflow id ${sweepWorkflowId('<run>')})`),
-    'default: $TEMPORAL_ADDRESS',
-  ).action(statusCommand);
-
+/** `pure schedule create | trigger | delete | list`. */
+function addScheduleCommands(program: Command, actions: SweepActions): void {
   const schedule = program
     .command('schedule')
     .description('Recurring sweeps (e.g. nightly on the latest checkpoint) as Temporal schedules.');
@@ -285,6 +288,17 @@ export function buildProgram(overrides: Partial<SweepActions> = {}): Command {
     schedule.command('list').description('List schedules with their next and last firing.'),
     'default: $TEMPORAL_ADDRESS',
   ).action(scheduleListCommand);
+}
+
+/** The commands that talk to a running service: status, worker, cancel. */
+function addServiceCommands(program: Command): void {
+  withTemporalOptions(
+    program
+      .command('status')
+      .description('Progress of a sweep on a Temporal server, from any machine.')
+      .argument('<run>', `the run id (or the workflow id ${sweepWorkflowId('<run>')})`),
+    'default: $TEMPORAL_ADDRESS',
+  ).action(statusCommand);
 
   withInferenceOptions(
     withTemporalOptions(
@@ -308,7 +322,10 @@ export function buildProgram(overrides: Partial<SweepActions> = {}): Command {
       .option('--state-dir <dir>', 'the embedded server state of the pure run that started it', '.pure'),
     "default: $TEMPORAL_ADDRESS, else the embedded server's state in --state-dir",
   ).action((run: string, opts) => cancelCommand(run, { ...opts, temporal: temporalAddress(opts.temporal) }));
+}
 
+/** The commands that read a run's outputs or make inputs: query, report, planted, layers. */
+function addRunReaderCommands(program: Command): void {
   program
     .command('query')
     .description(
@@ -356,6 +373,4 @@ export function buildProgram(overrides: Partial<SweepActions> = {}): Command {
     .argument('<model>', 'ONNX model path or s3:// URI')
     .option('--all', 'list every 4-D activation, not only block outputs')
     .action(layersCommand);
-
-  return program;
 }
