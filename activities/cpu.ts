@@ -18,12 +18,14 @@ import type {
   VirtualNeuronsInput,
   VirtualNeuronsResult,
 } from './inputs.js';
+import { layerReferences } from './resources.js';
 
 /**
  * The activities of the CPU task queue: merges, clustering, manifests and the configuration of
  * scheduled sweeps. Thin wrappers over core/stages.
  */
 export function createCpuActivities() {
+  const references = layerReferences();
   return {
     mergeReferences({ config, layer, numSamples }: MergeReferencesInput): Promise<MergeReferencesResult> {
       return mergeReferences(config, layer, shardRanges(numSamples, config.shardSize), runStore(config));
@@ -44,7 +46,9 @@ export function createCpuActivities() {
     },
 
     evaluate({ config, layer, neurons }: CropsInput): Promise<EvaluationResult> {
-      return evaluationPart(config, layer.name, neurons, runStore(config));
+      return evaluationPart(config, layer.name, neurons, runStore(config), () =>
+        references(config, layer.name),
+      );
     },
 
     finishLayer({ config, lowerLayer, layer, batches }: FinishLayerInput): Promise<LayerSummary> {

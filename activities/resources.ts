@@ -18,6 +18,20 @@ import {
 import { promiseCache } from './io.js';
 
 /**
+ * A layer's references table, read once per worker and run: every neuron batch of the layer needs it
+ * (the circuits and crops for the images, the evaluation for their classes).
+ */
+export function layerReferences(): (config: SweepConfig, layer: string) => Promise<ReferenceRow[]> {
+  const cache = promiseCache<ReferenceRow[]>();
+  return (config, layer) => {
+    const key = runKeys.referencesLayer(layer);
+    return cache(`${runUri(config.outUri, config.runId)}\n${key}`, () =>
+      readTable(runStore(config), key, referencesSchema),
+    );
+  };
+}
+
+/**
  * What an inference worker keeps between activities: model files (fetched and verified once per
  * (URI, digest)), onnxruntime sessions, datasets and the tables read by many activities. Bounded caches
  * (see promiseCache): a long-lived worker serves run after run, checkpoint after checkpoint.
@@ -30,7 +44,7 @@ export function inferenceResources(session: SessionSettings) {
   // Encoders are large (CLIP ViT-B/32: 350 MB): keep few.
   const encoders = promiseCache<ImageEncoder>(2, (e) => e.release());
   const samples = promiseCache<SampleRow[]>();
-  const references = promiseCache<ReferenceRow[]>();
+  const references = layerReferences();
   const datasets = new Map<string, Dataset>();
 
   /** The local, verified file of the run's model: every stage opens the model through this. */
@@ -72,11 +86,6 @@ export function inferenceResources(session: SessionSettings) {
         readTable(runStore(config), runKeys.samples, samplesSchema),
       );
     },
-    references(config: SweepConfig, layer: string): Promise<ReferenceRow[]> {
-      const key = runKeys.referencesLayer(layer);
-      return references(`${runUri(config.outUri, config.runId)}\n${key}`, () =>
-        readTable(runStore(config), key, referencesSchema),
-      );
-    },
+    references,
   };
 }

@@ -3,6 +3,7 @@
  * evaluator's embedding space, against random splits of the same sizes) and the `virtual_neurons` table
  * (each cluster's size, majority label and purity). Both exist only for runs with an `--evaluator`.
  */
+
 import type { DuckDBConnection } from '@duckdb/node-api';
 import {
   EVALUATION_METHODS,
@@ -11,6 +12,7 @@ import {
   summarizeEvaluations,
 } from '../core/compute/evaluation/index.js';
 import { VERDICT_ALPHA } from '../core/compute/evaluation/verdicts.js';
+import { groupBy } from '../core/compute/group.js';
 import type { ClusterMethod } from '../core/compute/tables/schemas.js';
 import { countPairs, num, numOrNull, rows, textOrNull, type VirtualNeuronRecord } from './data.js';
 
@@ -62,12 +64,8 @@ export async function readLayerEvaluation(db: DuckDBConnection, layer: string): 
   scores.sort(
     (a, b) => a.neuron - b.neuron || order(a.method) - order(b.method) || a.nClusters - b.nClusters,
   );
-  const byNeuron = new Map<number, EvaluationScores[]>();
-  for (const s of scores) byNeuron.set(s.neuron, [...(byNeuron.get(s.neuron) ?? []), s]);
-  const summary = summarizeEvaluations(
-    scores.map((s) => ({ ...s, coherenceGain: s.coherenceGain ?? Number.NaN })),
-    { alpha: VERDICT_ALPHA },
-  );
+  const byNeuron = groupBy(scores, (s) => s.neuron);
+  const summary = summarizeEvaluations(scores, { alpha: VERDICT_ALPHA });
   return { byNeuron, summary };
 }
 

@@ -12,6 +12,7 @@ import {
 } from '../adapters/onnxruntime/attribution.js';
 import type { ObjectStore } from '../adapters/storage/index.js';
 import { writeTable } from '../adapters/tables/io.js';
+import { groupBy } from '../compute/group.js';
 import type { PreprocessSpec } from '../compute/images/preprocess.js';
 import { type Tensor, tensor } from '../compute/onnx/tensor.js';
 import type { NeuronRange } from '../compute/run/config.js';
@@ -62,15 +63,10 @@ export interface CircuitJobResult {
  */
 export async function computeCircuits(job: CircuitJob): Promise<CircuitJobResult> {
   const cut: CutSpec = { model: job.modelPath, lower: job.lowerLayer, upper: job.upperLayer };
-  const uniqueSamples = [...new Map(job.references.map((r) => [r.sampleIndex, r])).values()].sort(
-    (a, b) => a.sampleIndex - b.sampleIndex,
-  );
-  const pairsOfSample = new Map<number, ReferenceRow[]>();
-  for (const r of job.references) {
-    const list = pairsOfSample.get(r.sampleIndex) ?? [];
-    if (list.length === 0) pairsOfSample.set(r.sampleIndex, list);
-    list.push(r);
-  }
+  const pairsOfSample = groupBy(job.references, (r) => r.sampleIndex);
+  const uniqueSamples = [...pairsOfSample.values()]
+    .map((pairs) => pairs[0]!)
+    .sort((a, b) => a.sampleIndex - b.sampleIndex);
   const chunkSize = job.imagesPerChunk ?? 128;
   const relevance: RelevanceRow[] = [];
   const features: ActivationFeaturesRow[] = [];

@@ -10,6 +10,7 @@ import { hwcToNormalisedChw } from '../adapters/datasets/preprocess.js';
 import { type AttributionEngine, heatmaps } from '../adapters/onnxruntime/attribution.js';
 import type { ObjectStore } from '../adapters/storage/index.js';
 import { writeTable } from '../adapters/tables/io.js';
+import { groupBy } from '../compute/group.js';
 import type { PreprocessSpec } from '../compute/images/preprocess.js';
 import { tensor } from '../compute/onnx/tensor.js';
 import type { NeuronRange } from '../compute/run/config.js';
@@ -50,12 +51,7 @@ export interface CropJob {
  * circuits stage has already recorded it in `skipped/` (it read the same references).
  */
 export async function computeCrops(job: CropJob): Promise<CropRow[]> {
-  const bySample = new Map<number, ReferenceRow[]>();
-  for (const r of job.references) {
-    const list = bySample.get(r.sampleIndex);
-    if (list) list.push(r);
-    else bySample.set(r.sampleIndex, [r]);
-  }
+  const bySample = groupBy(job.references, (r) => r.sampleIndex);
   const samples = [...bySample.keys()].sort((a, b) => a - b);
   const chunkSize = job.imagesPerChunk ?? 64;
   const rows: CropRow[] = [];

@@ -8,8 +8,10 @@
 import { noteProgress } from '../adapters/progress.js';
 import type { ObjectStore } from '../adapters/storage/index.js';
 import { readTable, writeTable } from '../adapters/tables/io.js';
+import { stackRows } from '../compute/clustering/points.js';
 import { evaluateNeuron, type GivenClustering } from '../compute/evaluation/index.js';
-import { coherenceVerdict } from '../compute/evaluation/verdicts.js';
+import { coherenceVerdicts } from '../compute/evaluation/verdicts.js';
+import { groupBy } from '../compute/group.js';
 import type { NeuronRange, SweepConfig } from '../compute/run/config.js';
 import { runKeys } from '../compute/run/layout.js';
 import {
@@ -19,9 +21,8 @@ import {
   type EvaluationRow,
   embeddingsSchema,
   evaluationSchema,
-  type NeuronRow,
   neuronsSchema,
-  referencesSchema,
+  type ReferenceRow,
   type VirtualNeuronRow,
   virtualNeuronsSchema,
 } from '../compute/tables/schemas.js';
@@ -39,6 +40,8 @@ export async function evaluationPart(
   layer: string,
   neurons: NeuronRange,
   store: ObjectStore,
+  /** The layer's references table (a worker reads it once for all its batches). */
+  references: () => Promise<readonly ReferenceRow[]>,
 ): Promise<EvaluationPart> {
   const neuronsKey = runKeys.layerPart('neurons', layer, neurons);
   if (await store.exists(neuronsKey)) return { neuronsKey, neurons: -1, polysemantic: -1, reused: true };
@@ -48,7 +51,7 @@ export async function evaluationPart(
     embeddingsSchema,
   );
   const clusters = await readTable(store, runKeys.layerPart('clusters', layer, neurons), clustersSchema);
-  const classOf = await referenceClasses(store, layer, neurons);
+  const classOf = referenceClasses(await references(), neurons);
   const evaluation: EvaluationRow[] = [];
   const virtualNeurons: VirtualNeuronRow[] = [];
   const byNeuron = groupBy(embeddings, (e) => e.neuron);
@@ -68,7 +71,7 @@ export async function evaluationPart(
     virtualNeurons,
   );
   await writeTable(store, runKeys.layerPart('evaluation', layer, neurons), evaluationSchema, evaluation);
-  const verdicts = finalVerdicts(
+  const verdicts = coherenceVerdicts(
     await readTable(store, runKeys.circuitVerdicts(layer, neurons), neuronsSchema),
     evaluation,
   );
@@ -81,21 +84,11 @@ export async function evaluationPart(
   };
 }
 
-/** Each neuron's verdict from the coherence of its PURE split at its best count. */
-function finalVerdicts(circuits: readonly NeuronRow[], evaluation: readonly EvaluationRow[]): NeuronRow[] {
-  const pure = new Map(
-    evaluation.filter((e) => e.method === 'pure').map((e) => [`${e.neuron}:${e.nClusters}`, e] as const),
-  );
-  return circuits.map((n) => coherenceVerdict(n, pure.get(`${n.neuron}:${n.bestCount}`)));
-}
-
 /** The class (image sub-folder) of each (neuron, rank) reference of the batch; null for a flat folder. */
-async function referenceClasses(
-  store: ObjectStore,
-  layer: string,
+function referenceClasses(
+  references: readonly ReferenceRow[],
   neurons: NeuronRange,
-): Promise<(neuron: number, rank: number) => string | null> {
-  const references = await readTable(store, runKeys.referencesLayer(layer), referencesSchema);
+): (neuron: number, rank: number) => string | null {
   const labels = new Map<string, string | null>();
   for (const r of references) {
     if (r.neuron >= neurons.first && r.neuron < neurons.end) labels.set(`${r.neuron}:${r.rank}`, r.label);
@@ -173,25 +166,4 @@ function givenClusterings(clusters: readonly ClusterRow[], ranks: readonly numbe
     });
   }
   return out;
-}
-
-function groupBy<T, K>(rows: readonly T[], key: (row: T) => K): Map<K, T[]> {
-  const groups = new Map<K, T[]>();
-  for (const row of rows) {
-    const k = key(row);
-    const list = groups.get(k);
-    if (list) list.push(row);
-    else groups.set(k, [row]);
-  }
-  return groups;
-}
-
-/** Equal-length vectors as one row-major matrix. */
-function stackRows(vectors: readonly Float32Array[]): { values: Float32Array; rows: number; cols: number } {
-  const cols = vectors[0]?.length ?? 0;
-  const values = new Float32Array(vectors.length * cols);
-  vectors.forEach((v, i) => {
-    values.set(v, i * cols);
-  });
-  return { values, rows: vectors.length, cols };
 }

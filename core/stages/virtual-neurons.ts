@@ -139,6 +139,5 @@ async function evaluationSummary(
     for (const row of await readTable(store, runKeys.layerPart('evaluation', layer, range), evaluationSchema))
       rows.push(row);
   }
-  const summarised = rows.map((r) => ({ ...r, coherenceGain: r.coherenceGain ?? Number.NaN }));
-  return { evaluation: summarizeEvaluations(summarised), verdicts: checkVerdicts(neurons, rows) };
+  return { evaluation: summarizeEvaluations(rows), verdicts: checkVerdicts(neurons, rows) };
 }

@@ -5,7 +5,7 @@
  */
 import { withSymbolicBatch } from '../../compute/onnx/batch.js';
 import { type ModelInput, modelInput, withExtraOutputs } from '../../compute/onnx/image-model.js';
-import { decodeModel } from '../../compute/onnx/model.js';
+import { decodeModel, type ModelProto } from '../../compute/onnx/model.js';
 import { type Float32Tensor, tensor } from '../../compute/onnx/tensor.js';
 import { createSession, fromOrt, runWithTimeout, type SessionSettings, toOrt } from './session.js';
 
@@ -31,7 +31,16 @@ export async function openActivationModel(
   layers: readonly string[],
   options: ActivationModelOptions = {},
 ): Promise<ActivationModel> {
-  const model = withSymbolicBatch(decodeModel(modelBytes));
+  return openDecodedActivationModel(decodeModel(modelBytes), layers, options);
+}
+
+/** The same for a model already read (callers that look into the graph first decode it once). */
+export async function openDecodedActivationModel(
+  decoded: ModelProto,
+  layers: readonly string[],
+  options: ActivationModelOptions = {},
+): Promise<ActivationModel> {
+  const model = withSymbolicBatch(decoded);
   const input = modelInput(model);
   const session = await createSession(withExtraOutputs(model, layers), options);
   const timeoutMs = options.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;

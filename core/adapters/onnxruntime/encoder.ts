@@ -6,7 +6,7 @@
 import { type Embeddings, poolEmbeddings } from '../../compute/evaluation/pooling.js';
 import type { ModelInput } from '../../compute/onnx/image-model.js';
 import { decodeModel } from '../../compute/onnx/model.js';
-import { openActivationModel } from './activations.js';
+import { openDecodedActivationModel } from './activations.js';
 import type { SessionSettings } from './session.js';
 
 export interface ImageEncoder {
@@ -24,9 +24,11 @@ export async function openImageEncoder(
   output: string | undefined,
   settings: SessionSettings = {},
 ): Promise<ImageEncoder> {
-  const chosen = output ?? decodeModel(modelBytes).graph?.output?.[0]?.name;
+  // Decoded once: an encoder (CLIP ViT-B/32: 350 MB) is read for its first output and for the session.
+  const decoded = decodeModel(modelBytes);
+  const chosen = output ?? decoded.graph?.output?.[0]?.name;
   if (!chosen) throw new Error('the encoder has no outputs');
-  const model = await openActivationModel(modelBytes, [chosen], settings);
+  const model = await openDecodedActivationModel(decoded, [chosen], settings);
   return {
     input: model.input,
     output: chosen,

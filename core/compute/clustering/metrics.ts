@@ -109,6 +109,19 @@ export function standardError(values: ArrayLike<number>): number {
   return Math.sqrt(squares / (values.length - 1) / values.length);
 }
 
+export interface MeanAndError {
+  readonly mean: number;
+  readonly standardError: number;
+}
+
+/** Mean and standard error that degrade to NaN instead of throwing on too few values (summaries). */
+export function meanAndStandardError(values: readonly number[]): MeanAndError {
+  return {
+    mean: values.length > 0 ? mean(values) : Number.NaN,
+    standardError: values.length > 1 ? standardError(values) : Number.NaN,
+  };
+}
+
 /**
  * The error bar of the authors' figure, np.std(x) / len(x) (population standard deviation over n, not
  * over sqrt(n)): only for reproducing their plot; report `standardError`.

@@ -33,6 +33,17 @@ export function toRowMatrix(points: PointsInput): RowMatrix {
   return matrix;
 }
 
+/** Equal-length vectors (one per point, e.g. a neuron's circuits or embeddings) as one row-major matrix. */
+export function stackRows(vectors: readonly Float32Array[]): RowMatrix {
+  const cols = vectors[0]?.length ?? 0;
+  const values = new Float32Array(vectors.length * cols);
+  vectors.forEach((v, i) => {
+    if (v.length !== cols) throw new Error(`vector ${i} has ${v.length} entries, expected ${cols}`);
+    values.set(v, i * cols);
+  });
+  return { values, rows: vectors.length, cols };
+}
+
 function isRowArray(points: PointsInput): points is readonly (readonly number[])[] {
   return Array.isArray(points);
 }

@@ -3,15 +3,18 @@
  * how many neurons' clusters are more coherent than chance. Neurons are the unit of replication (the
  * authors average inner/inter over neurons); report standard errors, not the paper's np.std / n.
  */
-import { mean, standardError } from '../clustering/metrics.js';
+import { meanAndStandardError } from '../clustering/metrics.js';
+import { groupBy } from '../group.js';
 import type { EvaluationMethod, EvaluationRow } from './types.js';
 import { EVALUATION_METHODS } from './types.js';
 
-/** The columns the summary reads: evaluation rows, or table rows that carry them among others. */
-export type SummarizedRow = Pick<
-  EvaluationRow,
-  'method' | 'nClusters' | 'inner' | 'inter' | 'coherenceGain' | 'pValue'
->;
+/**
+ * The columns the summary reads: evaluation rows, or table rows that carry them among others (where a
+ * gain the table could not compute is NULL).
+ */
+export type SummarizedRow = Pick<EvaluationRow, 'method' | 'nClusters' | 'inner' | 'inter' | 'pValue'> & {
+  readonly coherenceGain: number | null;
+};
 
 export interface SummaryOptions {
   /** Significance level of the per-neuron permutation tests (default 0.05). */
@@ -35,14 +38,6 @@ export interface EvaluationSummaryRow {
   readonly significantShare: number | null;
 }
 
-/** Mean and standard error that degrade to NaN instead of throwing on too few values. */
-function meanAndError(values: readonly number[]): { mean: number; error: number } {
-  return {
-    mean: values.length > 0 ? mean(values) : Number.NaN,
-    error: values.length > 1 ? standardError(values) : Number.NaN,
-  };
-}
-
 /** Share of rows whose permutation test rejects at `alpha`, over the rows that have a p-value. */
 export function significantShare(rows: readonly SummarizedRow[], alpha = 0.05): number | null {
   const tested = rows.filter((row) => row.pValue !== null);
@@ -57,13 +52,7 @@ export function summarizeEvaluations(
 ): EvaluationSummaryRow[] {
   const { alpha = 0.05 } = options;
   if (!(alpha > 0 && alpha < 1)) throw new Error(`alpha must lie in (0, 1), got ${alpha}`);
-  const groups = new Map<string, SummarizedRow[]>();
-  for (const row of rows) {
-    const key = `${row.method}\u0000${row.nClusters}`;
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [row]);
-    else group.push(row);
-  }
+  const groups = groupBy(rows, (row) => `${row.method}\u0000${row.nClusters}`);
   const order = (method: EvaluationMethod) => EVALUATION_METHODS.indexOf(method);
   return [...groups.values()]
     .map((group) => summarizeGroup(group, alpha))
@@ -71,19 +60,21 @@ export function summarizeEvaluations(
 }
 
 function summarizeGroup(group: readonly SummarizedRow[], alpha: number): EvaluationSummaryRow {
-  const inner = meanAndError(group.map((row) => row.inner));
-  const inter = meanAndError(group.map((row) => row.inter));
-  const gain = meanAndError(group.map((row) => row.coherenceGain).filter(Number.isFinite));
+  const inner = meanAndStandardError(group.map((row) => row.inner));
+  const inter = meanAndStandardError(group.map((row) => row.inter));
+  const gain = meanAndStandardError(
+    group.map((row) => row.coherenceGain).filter((g): g is number => g !== null && Number.isFinite(g)),
+  );
   return {
     method: group[0]!.method,
     nClusters: group[0]!.nClusters,
     neurons: group.length,
     innerMean: inner.mean,
-    innerStandardError: inner.error,
+    innerStandardError: inner.standardError,
     interMean: inter.mean,
-    interStandardError: inter.error,
+    interStandardError: inter.standardError,
     coherenceGainMean: gain.mean,
-    coherenceGainStandardError: gain.error,
+    coherenceGainStandardError: gain.standardError,
     significantShare: significantShare(group, alpha),
   };
 }

@@ -11,7 +11,10 @@
  * circuit gates of choose.ts decide. The check that does not reuse the encoder is label purity: split
  * neurons' PURE clusters must be purer than chance, and more so than the neurons kept whole.
  */
-import { mean, standardError } from '../clustering/metrics.js';
+import { type MeanAndError, meanAndStandardError } from '../clustering/metrics.js';
+
+export type { MeanAndError };
+
 import type { EvaluationRow, NeuronRow } from '../tables/schemas.js';
 
 /** Significance level of the per-neuron permutation tests. */
@@ -47,6 +50,23 @@ export function coherenceVerdict(circuits: NeuronRow, pureAtBest: Coherence | un
   };
 }
 
+/** The final verdicts of a neuron batch: each from its PURE split's evaluation at its best count. */
+export function coherenceVerdicts(
+  circuits: readonly NeuronRow[],
+  evaluation: readonly EvaluationRow[],
+): NeuronRow[] {
+  const pure = rowsByNeuronAndCount(evaluation, 'pure');
+  return circuits.map((n) => coherenceVerdict(n, pure.get(`${n.neuron}:${n.bestCount}`)));
+}
+
+/** One method's evaluation rows by `${neuron}:${nClusters}`. */
+function rowsByNeuronAndCount(
+  evaluation: readonly EvaluationRow[],
+  method: EvaluationRow['method'],
+): Map<string, EvaluationRow> {
+  return new Map(evaluation.filter((e) => e.method === method).map((e) => [`${e.neuron}:${e.nClusters}`, e]));
+}
+
 function coherenceText(circuits: NeuronRow, split: boolean, gain: number | null, p: number | null): string {
   const circuitSide = `circuits: evidence ${circuits.evidence.toFixed(1)}, P ${circuits.polysemanticity.toFixed(2)}`;
   if (circuits.bestCount < 2 || gain === null || p === null)
@@ -76,28 +96,12 @@ export interface VerdictCheck {
   readonly wholePurityGain: MeanAndError;
 }
 
-export interface MeanAndError {
-  readonly mean: number;
-  readonly standardError: number;
-}
-
-function meanAndError(values: readonly number[]): MeanAndError {
-  return {
-    mean: values.length > 0 ? mean(values) : Number.NaN,
-    standardError: values.length > 1 ? standardError(values) : Number.NaN,
-  };
-}
-
 export function checkVerdicts(
   neurons: readonly NeuronRow[],
   evaluation: readonly EvaluationRow[],
 ): VerdictCheck {
-  const at = (method: string) =>
-    new Map<string, EvaluationRow>(
-      evaluation.filter((e) => e.method === method).map((e) => [`${e.neuron}:${e.nClusters}`, e]),
-    );
-  const pure = at('pure');
-  const random = at('random');
+  const pure = rowsByNeuronAndCount(evaluation, 'pure');
+  const random = rowsByNeuronAndCount(evaluation, 'random');
   const purityGain = (n: NeuronRow) => {
     const key = `${n.neuron}:${n.bestCount}`;
     const own = pure.get(key)?.labelPurity;
@@ -106,17 +110,17 @@ export function checkVerdicts(
   };
   const split = neurons.filter((n) => n.nClusters > 1);
   const splitRows = split.map((n) => pure.get(`${n.neuron}:${n.nClusters}`));
-  const gains = splitRows
-    .map((r) => r?.coherenceGain)
-    .filter((g): g is number => g != null && Number.isFinite(g));
+  const gains = meanAndStandardError(
+    splitRows.map((r) => r?.coherenceGain).filter((g): g is number => g != null && Number.isFinite(g)),
+  );
   const whole = neurons.filter((n) => n.nClusters === 1);
   const purity = (list: readonly NeuronRow[]) =>
-    meanAndError(list.map(purityGain).filter((g): g is number => g !== undefined));
+    meanAndStandardError(list.map(purityGain).filter((g): g is number => g !== undefined));
   return {
     split: split.length,
     splitConfirmed: splitRows.filter((r) => r?.pValue != null && r.pValue < VERDICT_ALPHA).length,
-    splitGainMean: gains.length > 0 ? mean(gains) : Number.NaN,
-    splitGainStandardError: gains.length > 1 ? standardError(gains) : Number.NaN,
+    splitGainMean: gains.mean,
+    splitGainStandardError: gains.standardError,
     monosemantic: whole.length,
     monosemanticWithClearGain: whole.filter((n) => isCoherent(pure.get(`${n.neuron}:${n.bestCount}`))).length,
     splitPurityGain: purity(split),

@@ -5,7 +5,8 @@ import {
   preparePoints,
   silhouetteScore,
 } from '../clustering/index.js';
-import type { RowMatrix } from '../clustering/points.js';
+import { type RowMatrix, stackRows } from '../clustering/points.js';
+import { groupBy } from '../group.js';
 import type { ActivationFeaturesRow, ClusterRow, NeuronRow, RelevanceRow } from '../tables/schemas.js';
 
 export interface SplitOptions {
@@ -17,16 +18,6 @@ export interface SplitOptions {
 export interface NeuronSplit {
   clusters: ClusterRow[];
   neuron: NeuronRow;
-}
-
-function stack(vectors: readonly Float32Array[]): RowMatrix {
-  const cols = vectors[0]?.length ?? 0;
-  const values = new Float32Array(vectors.length * cols);
-  vectors.forEach((v, i) => {
-    if (v.length !== cols) throw new Error(`vector ${i} has ${v.length} entries, expected ${cols}`);
-    values.set(v, i * cols);
-  });
-  return { values, rows: vectors.length, cols };
 }
 
 function silhouettes(choice: ClusterCountChoice, counts: readonly number[]): Float32Array {
@@ -73,8 +64,8 @@ export function splitNeuron(
   const counts = [...options.clusterCounts].sort((a, b) => a - b);
   const choose = (points: RowMatrix) =>
     chooseClusterCount(points, { candidates: counts, seed: options.seed });
-  const pure = choose(stack(rows.map((r) => r.relevance)));
-  const activation = clusterEachCount(stack(features), counts, options.seed);
+  const pure = choose(stackRows(rows.map((r) => r.relevance)));
+  const activation = clusterEachCount(stackRows(features), counts, options.seed);
 
   const clusters: ClusterRow[] = [];
   for (const [method, clusterings] of [
@@ -154,12 +145,7 @@ export async function splitNeurons(
   onProgress?: (done: number) => void,
 ): Promise<NeuronSplit[]> {
   const featuresBySample = new Map(features.map((f) => [f.sampleIndex, f.features]));
-  const byNeuron = new Map<number, RelevanceRow[]>();
-  for (const row of relevance) {
-    const list = byNeuron.get(row.neuron) ?? [];
-    if (list.length === 0) byNeuron.set(row.neuron, list);
-    list.push(row);
-  }
+  const byNeuron = groupBy(relevance, (row) => row.neuron);
   const splits: NeuronSplit[] = [];
   for (const neuron of [...byNeuron.keys()].sort((a, b) => a - b)) {
     splits.push(splitNeuron(byNeuron.get(neuron)!, featuresBySample, options));
