@@ -339,11 +339,16 @@ function addRunReaderCommands(program: Command): void {
   program
     .command('report')
     .description(
-      'Write a static HTML report of a finished run to <run>/report/ and print where its index is.',
+      'Write a static HTML report of a finished run to <run>/report/ (an overview, an index per layer, a page per neuron) and print where its index is.',
     )
     .argument('<run>', 'the run folder or s3:// prefix: <out>/<run>')
-    .option('--top <n>', 'neurons per layer page, most polysemantic first', positiveInt('top'), 20)
-    .option('--no-crops', 'show whole images instead of heatmap crops (no model needed)')
+    .option(
+      '--top <n>',
+      'neurons per layer drawn with heatmap crops, most polysemantic first (every neuron gets its page; the others show their images)',
+      positiveInt('top'),
+      20,
+    )
+    .option('--no-crops', 'show the images instead of heatmap crops for every neuron (no model needed)')
     .addOption(
       new Option('--composite <name>', 'attribution rule set of the crops')
         .choices([...COMPOSITES])

@@ -1,7 +1,8 @@
 /**
  * The report's feature visualisations (docs/design.md step 4): for each (neuron, reference image) a page
- * shows, the neuron's input heatmap on that image, cropped and dimmed (core/visualisation/crop.ts),
- * written as a PNG next to the pages.
+ * shows, the neuron's input heatmap on that image, cropped and dimmed (core/visualisation/crop.ts), and
+ * the heatmap over the whole image (core/visualisation/overlay.ts, the enlarged picture), written as PNGs
+ * next to the pages.
  */
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
@@ -13,6 +14,7 @@ import type { ObjectStore } from '../core/adapters/storage/index.js';
 import { tensor } from '../core/compute/onnx/tensor.js';
 import type { SweepConfig } from '../core/compute/run/config.js';
 import { featureCrop, heatPlane, renderCrop } from '../core/compute/visualisation/crop.js';
+import { heatOverlay } from '../core/compute/visualisation/overlay.js';
 
 /** A picture a report page shows: neuron (L, c) on an image, and the key it is written to. */
 export interface CropRequest {
@@ -20,8 +22,10 @@ export interface CropRequest {
   readonly neuron: number;
   readonly sampleIndex: number;
   readonly sampleId: string;
-  /** Where the PNG goes, relative to the store. */
+  /** Where the crop's PNG goes, relative to the store. */
   readonly key: string;
+  /** Where the heatmap over the whole image goes (the enlarged picture), relative to the store. */
+  readonly largeKey: string;
 }
 
 export interface CropSettings {
@@ -65,7 +69,7 @@ export async function writeCrops(
         const readable = chunk.flatMap((request, i) => {
           const view = views[i];
           if (view) return [{ request, view }];
-          failed.add(request.key);
+          failed.add(request.key).add(request.largeKey);
           return [];
         });
         done += chunk.length;
@@ -158,8 +162,15 @@ async function writeBatch(
     { composite: settings.composite, region: 'map' },
   );
   for (const [i, { request, view }] of batch.entries()) {
-    const crop = featureCrop(heatPlane(heat.data as Float32Array, i * plane, side, side), side, side);
+    const heatOfImage = heatPlane(heat.data as Float32Array, i * plane, side, side);
+    const crop = featureCrop(heatOfImage, side, side);
     const rgb = renderCrop(view, side, crop);
+    const overlay = await sharp(heatOverlay(view, heatOfImage), {
+      raw: { width: side, height: side, channels: 3 },
+    })
+      .png()
+      .toBuffer();
+    await store.put(request.largeKey, overlay, { contentType: 'image/png' });
     const png = await sharp(rgb, { raw: { width: crop.box.size, height: crop.box.size, channels: 3 } })
       // Small crops (CIFAR) stay crisp; large ones are downscaled smoothly.
       .resize(settings.size, settings.size, {

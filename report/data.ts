@@ -41,6 +41,12 @@ export interface SplitVerdict {
   coherencePValue: number | null;
 }
 
+/** How many members of a virtual neuron carry a label. */
+export interface LabelCount {
+  label: string;
+  count: number;
+}
+
 /** A reference image as the report shows it. */
 export interface ReportImage {
   rank: number;
@@ -55,7 +61,11 @@ export interface VirtualNeuron {
   /** Reference images in the cluster. */
   members: number;
   /** The most common label among the members (ties: alphabetical), with its count; null without labels. */
-  mainLabel: { label: string; count: number } | null;
+  mainLabel: LabelCount | null;
+  /** Every label among the members, most common first (ties: alphabetical). */
+  labels: LabelCount[];
+  /** The ranks of all its members, increasing (rank 1 = the neuron's top reference). */
+  ranks: number[];
   /** The members of highest rank (rank 1 first), at most `thumbnails` of them. */
   images: ReportImage[];
   /** The row of the `virtual_neurons` table (runs evaluated with an encoder); null without one. */
@@ -154,6 +164,12 @@ export async function countRows(db: DuckDBConnection, view: string): Promise<num
   return num(row?.n ?? 0);
 }
 
+/** The distinct class labels of the images, sorted. */
+export async function readLabels(db: DuckDBConnection): Promise<string[]> {
+  const result = await rows(db, 'SELECT DISTINCT label FROM samples WHERE label IS NOT NULL ORDER BY label');
+  return result.map((r) => String(r.label));
+}
+
 /** Images each stage skipped (distinct images per stage). */
 export async function readSkipped(db: DuckDBConnection): Promise<{ stage: string; images: number }[]> {
   const result = await rows(
@@ -218,11 +234,12 @@ function groupMembers(
     byMethod.set(method, clusters);
     let vn = clusters.find((c) => c.cluster === cluster);
     if (!vn) {
-      vn = { cluster, members: 0, mainLabel: null, images: [], record: null };
+      vn = { cluster, members: 0, mainLabel: null, labels: [], ranks: [], images: [], record: null };
       clusters.push(vn);
       labelCounts.set(vn, new Map());
     }
     vn.members += 1;
+    vn.ranks.push(num(r.rank));
     const label = textOrNull(r.label);
     if (label !== null) {
       const labels = labelCounts.get(vn)!;
@@ -237,18 +254,19 @@ function groupMembers(
       });
     }
   }
-  for (const [vn, labels] of labelCounts) vn.mainLabel = mostCommon(labels);
+  for (const [vn, labels] of labelCounts) {
+    vn.labels = byCount(labels);
+    vn.mainLabel = vn.labels[0] ?? null;
+  }
   for (const byMethod of out.values()) {
     for (const clusters of byMethod.values()) clusters.sort((a, b) => a.cluster - b.cluster);
   }
   return out;
 }
 
-/** The label with the highest count, ties to the alphabetically first; null for no labels. */
-function mostCommon(labels: ReadonlyMap<string, number>): { label: string; count: number } | null {
-  let best: { label: string; count: number } | null = null;
-  for (const [label, count] of [...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (!best || count > best.count) best = { label, count };
-  }
-  return best;
+/** The labels by count, most common first, ties alphabetical. */
+function byCount(labels: ReadonlyMap<string, number>): LabelCount[] {
+  return [...labels]
+    .map(([label, count]) => ({ label, count }))
+    .sort((a, b) => b.count - a.count || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
 }

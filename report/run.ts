@@ -12,6 +12,7 @@ import type { ClusterMethod } from '../core/compute/tables/schemas.js';
 import {
   countRows,
   type ReportNeuron,
+  readLabels,
   readNeurons,
   readSkipped,
   readVirtualNeurons,
@@ -39,18 +40,20 @@ export interface RunSummary {
   clusterCounts: number[];
   /** The views of the run's tables (`evaluation` and `virtual_neurons` only with an evaluator). */
   views: ReadonlySet<string>;
+  /** The images' class labels, sorted (empty without labels): each keeps its colour on every page. */
+  labels: string[];
 }
 
-/** An explained layer as its page shows it. */
-export interface ShownLayer extends ExplainedLayer {
+/** An explained layer as the report shows it: every neuron, each with a page. */
+export interface LayerReport extends ExplainedLayer {
   /** All neurons of the layer, most polysemantic first. */
   neurons: ReportNeuron[];
-  /** The first `top` of them: the page shows their virtual neurons. */
-  shown: ReportNeuron[];
-  /** The cluster count each neuron of the layer is shown and judged at (see shownCount). */
+  /** The cluster count each neuron is shown and judged at (see shownCount). */
   shownCounts: ReadonlyMap<number, number>;
-  /** `virtualNeurons.get(neuron).get(method)`: the shown neuron's clusters at its shown count. */
+  /** `virtualNeurons.get(neuron).get(method)`: each neuron's clusters at its shown count. */
   virtualNeurons: ReadonlyMap<number, ReadonlyMap<ClusterMethod, VirtualNeuron[]>>;
+  /** The neurons drawn with heatmap crops (the `top` most polysemantic); the others show their images. */
+  heatmapped: ReadonlySet<number>;
   /** The layer's evaluation in the encoder's space; null when the run has none. */
   evaluation: LayerEvaluation | null;
 }
@@ -85,6 +88,7 @@ export async function readRunSummary(
 ): Promise<RunSummary> {
   const views = new Set(await createRunViews(db, runUri));
   const images = views.has('samples') ? await countRows(db, 'samples') : 0;
+  const labels = views.has('samples') ? await readLabels(db) : [];
   const skipped = views.has('skipped') ? await readSkipped(db) : [];
   const neurons = views.has('neurons') && views.has('clusters') ? await readNeurons(db) : [];
   const byLayer = new Map<string, ReportNeuron[]>();
@@ -98,33 +102,34 @@ export async function readRunSummary(
     explained: explainedLayers(byLayer.keys(), config),
     clusterCounts: [...(config.clusterCounts ?? [2, 3, 4, 5])].sort((a, b) => a - b),
     views,
+    labels,
   };
 }
 
 /**
- * The `top` most polysemantic neurons of each explained layer with their virtual neurons (at their shown
- * count, at most `thumbnails` images each), and the layer's evaluation where the run has one.
+ * Every explained layer with its neurons' virtual neurons (each at its shown count, at most `thumbnails`
+ * images each) and its evaluation where the run has one; the `top` most polysemantic neurons of each
+ * layer are marked for heatmap crops.
  */
-export async function readShownLayers(
+export async function readLayerReports(
   db: DuckDBConnection,
   run: RunSummary,
   top: number,
   thumbnails: number,
-): Promise<ShownLayer[]> {
-  const layers: ShownLayer[] = [];
+): Promise<LayerReport[]> {
+  const layers: LayerReport[] = [];
   for (const { layer, index } of run.explained) {
     const neurons = run.byLayer.get(layer) ?? [];
-    const shown = neurons.slice(0, top);
     const shownCounts = new Map(neurons.map((n) => [n.neuron, shownCount(n, run.clusterCounts)]));
-    const counts = new Map(shown.map((n) => [n.neuron, shownCounts.get(n.neuron)!]));
-    const virtualNeurons = await readVirtualNeurons(db, layer, counts, thumbnails);
+    const virtualNeurons = await readVirtualNeurons(db, layer, shownCounts, thumbnails);
     if (run.views.has('virtual_neurons')) {
-      attachRecords(virtualNeurons, await readVirtualNeuronRecords(db, layer, counts));
+      attachRecords(virtualNeurons, await readVirtualNeuronRecords(db, layer, shownCounts));
     }
     const evaluation = run.views.has('evaluation') ? await readLayerEvaluation(db, layer) : null;
     // A layer the evaluation has not reached (a stopped run) shows as one without.
     const evaluated = evaluation && evaluation.byNeuron.size > 0 ? evaluation : null;
-    layers.push({ layer, index, neurons, shown, shownCounts, virtualNeurons, evaluation: evaluated });
+    const heatmapped = new Set(neurons.slice(0, top).map((n) => n.neuron));
+    layers.push({ layer, index, neurons, shownCounts, virtualNeurons, heatmapped, evaluation: evaluated });
   }
   return layers;
 }

@@ -264,15 +264,27 @@ describe('the pipeline on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () 
     assert.equal(result.indexLocation, `${root}/report/index.html`);
     assert.equal(result.failedImages, 0);
     const store = openStore(root, s3.options);
-    const crops = (await store.list('report/crops/')).filter((k) => k.endsWith('.png'));
-    assert.equal(crops.length, result.images);
-    // Two neurons per explained layer, each with its own crops of its reference images.
-    assert.deepEqual([...new Set(crops.map((k) => k.split('/').slice(2, 3)[0]))].sort(), ['1', '2']);
+    const keys = await store.list('report/');
+    const crops = keys.filter((k) => /^report\/crops\/\d+\/\d+\/\d+\.png$/.test(k));
+    const images = keys.filter((k) => /^report\/img\/\d+\.png$/.test(k));
+    assert.equal(crops.length + images.length, result.images);
+    assert.equal(keys.filter((k) => k.endsWith('-heat.png')).length, crops.length, 'each crop enlarges');
+    // Two neurons per explained layer drawn with crops, each with its own crops of its reference images.
+    const neuronsOf = (layer: string) =>
+      new Set(crops.filter((k) => k.split('/')[2] === layer).map((k) => k.split('/')[3]));
+    assert.deepEqual([neuronsOf('1').size, neuronsOf('2').size], [2, 2]);
     const png = await sharp(Buffer.from(await store.get(crops[0]!))).metadata();
     assert.deepEqual([png.format, png.width, png.height], ['png', 64, 64]);
-    const page = new TextDecoder().decode(await store.get('report/layer-2.html'));
     for (const key of crops.filter((k) => k.startsWith('report/crops/2/'))) {
-      assert.ok(page.includes(`src="${key.slice('report/'.length)}"`), `${key} is on the page`);
+      const neuron = key.split('/')[3];
+      const page = new TextDecoder().decode(await store.get(`report/layer-2/neuron-${neuron}.html`));
+      assert.ok(page.includes(`src="../${key.slice('report/'.length)}"`), `${key} is on its neuron's page`);
     }
+    const index = new TextDecoder().decode(await store.get('report/layer-2.html'));
+    assert.equal(
+      index.match(/<tr data-neuron=/g)?.length,
+      result.layers[1]?.neurons,
+      'every neuron is listed',
+    );
   });
 });

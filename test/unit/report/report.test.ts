@@ -23,7 +23,9 @@ import {
   type NeuronRow,
   neuronsSchema,
   type ReferenceRow,
+  type RelevanceRow,
   referencesSchema,
+  relevanceSchema,
   type SampleRow,
   type SkippedRow,
   samplesSchema,
@@ -32,6 +34,7 @@ import {
   virtualNeuronsSchema,
 } from '../../../core/compute/tables/schemas.js';
 import { featureCrop, heatPlane, renderCrop } from '../../../core/compute/visualisation/crop.js';
+import { heatOverlay } from '../../../core/compute/visualisation/overlay.js';
 import { escapeHtml, writeReport } from '../../../report/index.js';
 import { sharedDataset, sharedModel } from '../../support/paths.js';
 import { monosemanticVerdict } from '../../support/rows.js';
@@ -192,14 +195,49 @@ const virtualNeuronRows: VirtualNeuronRow[] = [
     .values(),
 ];
 
-/** The neuron sections of a layer page, in page order. */
-const neuronSections = (html: string) => html.split('<section class="neuron"').slice(1);
+/** A page of the report, relative to `report/`. */
+const readPage = (run: string, path: string) => readFile(join(run, 'report', path), 'utf8');
+/** The page of neuron `n` of layer 1. */
+const neuronPageOf = (run: string, n: number) => readPage(run, `layer-1/neuron-${n}.html`);
+/** A neuron page's two galleries: PURE's and the Activation baseline's. */
+const galleriesOf = (html: string): [string, string] => {
+  const [, afterPure = ''] = html.split('<div class="gallery" data-method="pure">');
+  const [pure = '', activation = ''] = afterPure.split('<div class="gallery" data-method="activation">');
+  return [pure, activation];
+};
 /** The row of a table that carries these data attributes. */
 const rowOf = (html: string, attributes: string) => {
   const start = html.indexOf(`<tr ${attributes}`);
   assert.ok(start >= 0, `a row with ${attributes}`);
   return html.slice(start, html.indexOf('</tr>', start));
 };
+/** No page loads anything but the report's own assets and pictures. */
+const assertSelfContained = (html: string, root = '') => {
+  assert.ok(!/(src|href)="(https?:)?\/\//.test(html), 'no remote resources or links');
+  assert.deepEqual(
+    [...html.matchAll(/<script[^>]*>/g)].map((m) => m[0]),
+    [`<script src="${root}assets/report.js" defer>`],
+    "one script: the report's own",
+  );
+};
+
+/**
+ * Relevance over the 5 channels of LOWER: 0.6 at the image's class, 0.1 elsewhere (sum |R| = 1, as the
+ * pipeline writes them). A virtual neuron of classes {airplane, cat} has mean 0.35 at channels 0 and 3.
+ */
+const relevanceRows = (layer: string, lowerLayer: string): RelevanceRow[] =>
+  neurons.flatMap(({ neuron }) =>
+    referencesOf(neuron).map((s, i) => ({
+      layer,
+      lowerLayer,
+      neuron,
+      rank: i + 1,
+      sampleIndex: s.sampleIndex,
+      sampleId: s.sampleId,
+      value: 1,
+      relevance: Float32Array.from(CLASSES, (_, c) => (c === classOf(s) ? 0.6 : 0.1)),
+    })),
+  );
 
 /** How a test run's tables differ from the rows above. */
 interface RunVariant {
@@ -227,6 +265,13 @@ async function writeRun(
   await writeNeurons(store, layer, moved(variant.neuronRows ?? neurons), variant.withoutVerdicts);
   await writeTable(store, runKeys.layerPart('clusters', layer, all), clustersSchema, moved(clusters));
   await writeTable(store, runKeys.skipped('references'), skippedSchema, skipped);
+  const lowerLayer = config.layers?.[config.layers.indexOf(layer) - 1] ?? 'input';
+  await writeTable(
+    store,
+    runKeys.layerPart('relevance', layer, all),
+    relevanceSchema,
+    relevanceRows(layer, lowerLayer),
+  );
   if (variant.evaluation) {
     const { rows, virtualNeurons } = variant.evaluation;
     await writeTable(store, runKeys.layerPart('evaluation', layer, all), evaluationSchema, moved(rows));
@@ -262,6 +307,9 @@ async function writeNeurons(
 describe('pure report', () => {
   let dir: string;
   let run: string;
+  let result: Awaited<ReturnType<typeof writeReport>>;
+  let index: string;
+  let layerIndex: string;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pure-report-'));
@@ -274,7 +322,11 @@ describe('pure report', () => {
       layers: [LOWER, UPPER],
       k: 20,
       clusterCounts: [2, 3],
+      preprocess: PREPROCESS_PRESETS.cifar10,
     });
+    result = await writeReport(run, { crops: false });
+    index = await readFile(result.indexLocation, 'utf8');
+    layerIndex = await readPage(run, 'layer-1.html');
   });
 
   after(async () => {
@@ -285,99 +337,196 @@ describe('pure report', () => {
     assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
   });
 
-  test('writes an index, a page per explained layer and 64x64 thumbnails (without crops)', async () => {
-    const result = await writeReport(run, { crops: false });
+  test('the overview: the run, per layer its numbers, plots and top neurons, and what the scores mean', () => {
     assert.equal(result.indexLocation, join(run, 'report', 'index.html'));
     assert.deepEqual(
-      result.layers.map((l) => [l.layer, l.index, l.page, l.neurons, l.shown]),
-      [[UPPER, 1, 'report/layer-1.html', 3, 3]],
+      result.layers.map((l) => [l.layer, l.index, l.page, l.neurons, l.heatmapped]),
+      [[UPPER, 1, 'report/layer-1.html', 3, 0]],
     );
     assert.equal(result.failedImages, 1, 'the missing reference image is reported, not fatal');
-
-    const index = await readFile(result.indexLocation, 'utf8');
     assert.ok(index.includes(escapeHtml(UPPER)), 'the layer is listed, escaped');
     assert.ok(!index.includes(UPPER) && !index.includes(LOWER), 'no raw special characters from names');
     assert.ok(index.includes('m&lt;odel&gt;.onnx'));
     assert.match(index, /<dt>images<\/dt><dd>21<\/dd>/);
     assert.match(index, /<dt>skipped images<\/dt><dd>1 \(references: 1\)<\/dd>/);
-    const order = [...index.matchAll(/<tr data-neuron="(\d+)">/g)].map((m) => Number(m[1]));
-    assert.deepEqual(order, [1, 2, 0], 'neurons by polysemanticity, most polysemantic first');
-    assert.ok(index.includes('href="layer-1.html#neuron-1"'));
-    assert.ok(!/<script|https?:\/\//.test(index), 'no scripts, no network fetches');
+    assert.ok(index.includes('3 neurons; <b>2</b> split into <b>5</b> virtual neurons, 1 kept whole.'));
+    const overview = index.slice(index.indexOf('<section data-test="overview">'));
+    assert.equal(
+      overview.match(/<figure class="chart [^"]*"><svg /g)?.length,
+      2,
+      'distribution, split counts',
+    );
+    assert.ok(index.includes('href="layer-1.html"'));
+    const top = [...index.matchAll(/<a href="layer-1\/neuron-(\d+)\.html">/g)].map((m) => Number(m[1]));
+    assert.deepEqual(top, [1, 2, 0], 'the most polysemantic neurons first');
+    assert.ok(
+      index.includes('<h2>What the scores mean</h2>') && index.includes('<dt>polysemanticity P</dt>'),
+    );
+    assertSelfContained(index);
+  });
 
-    const layerHtml = await readFile(join(run, 'report', 'layer-1.html'), 'utf8');
-    assert.ok(layerHtml.includes(escapeHtml(UPPER)) && !layerHtml.includes(UPPER));
-    assert.ok(!/<script|https?:\/\//.test(layerHtml));
-    const sections = layerHtml.split('<section class="neuron"').slice(1);
-    const shown = sections.map((s) => {
-      const m = /data-neuron="(\d+)" data-shown-clusters="(\d+)"/.exec(s);
-      return [Number(m?.[1]), Number(m?.[2])];
-    });
-    assert.deepEqual(shown, [
-      [1, 3],
-      [2, 2],
-      [0, 2],
-    ]);
-    for (const [i, section] of sections.entries()) {
-      const [pure = '', activation = ''] = section.split('data-method="activation"');
-      const count = shown[i]![1]!;
-      assert.equal(pure.match(/class="vn"/g)?.length, count, 'one block per virtual neuron (PURE)');
-      assert.equal(activation.match(/class="vn"/g)?.length, count, 'one block per cluster (baseline)');
-      for (const vn of section.split('class="vn"').slice(1)) {
-        const thumbs = (vn.match(/<img /g) ?? []).length + (vn.match(/class="missing"/g) ?? []).length;
-        assert.ok(thumbs >= 1 && thumbs <= 8, `1..8 thumbnails per virtual neuron, got ${thumbs}`);
-      }
-    }
-    assert.ok(sections[2]!.includes('Automatic choice: 1 (monosemantic)'), 'the fallback split is labelled');
-    // The verdict: the decision, the gates and the candidate counts, the best one marked.
-    assert.ok(sections.every((section) => section.includes('<div class="verdict"')));
-    assert.ok(sections[0]!.includes(escapeHtml('split in 3: evidence 6.1 >= 4, P 0.90 >= 0.5')));
-    assert.ok(sections[0]!.includes('<th class="num best">3 (best)</th>'));
-    assert.ok(sections[0]!.includes('evidence gate: max <b>6.10</b> ≥ 4? <span class="pass">passed</span>'));
+  test('the layer index lists every neuron, sortable and paginated, each linked to its page', () => {
+    const order = [...layerIndex.matchAll(/<tr data-neuron="(\d+)">/g)].map((m) => Number(m[1]));
+    assert.deepEqual(order, [1, 2, 0], 'neurons by polysemanticity, most polysemantic first');
+    assert.ok(layerIndex.includes('class="neuron-index sortable" data-page-size="50"'));
+    assert.ok(layerIndex.includes('<input type="search" id="neuron-search" data-search-for="neurons-1"'));
+    assert.equal(layerIndex.match(/<th data-sort>/g)?.length, 6, 'every column sorts');
+    const one = rowOf(layerIndex, 'data-neuron="1"');
+    assert.ok(one.includes('<a href="layer-1/neuron-1.html">1</a>'));
+    assert.ok(one.includes('<td class="num" data-value="0.9">0.900</td>'), one);
+    assert.ok(one.includes('<td>airplane 50 % · automobile 50 % · bird 100 %</td>'), 'PURE main labels');
     assert.ok(
-      sections[0]!.includes('P gate: <b>0.90</b> at 3 clusters ≥ 0.5? <span class="pass">passed</span>'),
+      rowOf(layerIndex, 'data-neuron="2"').includes(
+        escapeHtml('split in 2: evidence 4.5 >= 4, P 0.50 >= 0.5'),
+      ),
     );
-    assert.ok(sections[0]!.includes('<td class="num pass">5.000</td><td class="num best pass">6.100</td>'));
-    assert.ok(sections[0]!.includes('<td class="num">0.400</td><td class="num best pass">0.900</td>'));
-    assert.ok(sections[2]!.includes(escapeHtml('monosemantic: evidence 1.0 < 4')));
-    assert.ok(sections[2]!.includes('evidence gate: max <b>1.00</b> ≥ 4? <span class="fail">failed</span>'));
-    assert.ok(sections[2]!.includes('<td class="num best fail">0.100</td>'), 'P fails at the best count');
-    assert.ok(!/class="evaluation"|layer-evaluation|data-significant/.test(layerHtml), 'no evaluation');
-    assert.ok(index.includes('<th>decision</th>') && !index.includes('PURE p-value'));
+    assert.ok(!layerIndex.includes('PURE p-value'), 'no evaluation columns without an evaluation');
+    assertSelfContained(layerIndex);
+  });
+
+  test('a neuron page shows its virtual neurons beside the baseline, with pictures, labels and verdict', async () => {
+    const one = await neuronPageOf(run, 1);
+    assertSelfContained(one, '../');
     assert.ok(
-      rowOf(index, 'data-neuron="2"').includes(escapeHtml('split in 2: evidence 4.5 >= 4, P 0.50 >= 0.5')),
+      one.includes('<a href="../index.html">run run-1</a>') && one.includes('href="../layer-1.html"'),
     );
-    assert.ok(!sections[0]!.includes('Automatic choice'));
-    // Neuron 1, PURE, 3 clusters by class mod 3: {airplane, cat}, {automobile, deer}, {bird}.
-    const members = [...sections[0]!.split('data-method="activation"')[0]!.matchAll(/<b>(\d+)<\/b> images/g)];
+    assert.ok(one.includes('href="neuron-2.html" rel="next"') && !one.includes('rel="previous"'));
+    const [pure, activation] = galleriesOf(one);
+    assert.equal(pure.match(/class="vn"/g)?.length, 3, 'one block per virtual neuron (PURE)');
+    assert.equal(activation.match(/class="vn"/g)?.length, 3, 'one block per cluster (baseline)');
+    // PURE, 3 clusters by class mod 3: {airplane, cat}, {automobile, deer}, {bird}.
     assert.deepEqual(
-      members.map((m) => Number(m[1])),
+      [...pure.matchAll(/<b>(\d+)<\/b> images/g)].map((m) => Number(m[1])),
       [8, 8, 4],
     );
-    assert.ok(sections[0]!.includes('main label <b>airplane</b> (4/8)'));
-    // Neuron 2's top reference is missing: a grey box instead of a broken image.
-    assert.ok(sections[1]!.includes('class="missing"'));
-    assert.ok(!layerHtml.includes('src="img/20.png"'));
+    assert.ok(pure.includes('main label <b>airplane</b> (4/8)'));
+    assert.ok(pure.includes('title="airplane: 4 of 8"') && pure.includes('title="cat: 4 of 8"'), 'label mix');
+    for (const vn of [...pure.split('class="vn"').slice(1), ...activation.split('class="vn"').slice(1)]) {
+      const thumbs = vn.match(/<a class="zoom"/g)?.length ?? 0;
+      assert.ok(thumbs >= 1 && thumbs <= 8, `1..8 thumbnails per virtual neuron, got ${thumbs}`);
+    }
+    assert.match(
+      one,
+      /<a class="zoom" href="\.\.\/img\/0-view\.png" data-caption="#1 airplane\/0000\.jpg \(airplane\)"><img src="\.\.\/img\/0\.png"/,
+    );
+    assert.ok(one.includes('<dialog id="zoom">'));
+    // The verdict: the decision, the gates and the candidate counts, the best one marked.
+    assert.ok(one.includes(escapeHtml('split in 3: evidence 6.1 >= 4, P 0.90 >= 0.5')));
+    assert.ok(one.includes('<th class="num best">3 (best)</th>'));
+    assert.ok(one.includes('evidence gate: max <b>6.10</b> ≥ 4? <span class="pass">passed</span>'));
+    assert.ok(one.includes('P gate: <b>0.90</b> at 3 clusters ≥ 0.5? <span class="pass">passed</span>'));
+    assert.ok(one.includes('<td class="num pass">5.000</td><td class="num best pass">6.100</td>'));
+    assert.ok(!one.includes('Automatic choice'));
+    assert.ok(!/class="evaluation"|data-significant/.test(one), 'no evaluation');
 
-    const srcs = new Set([...layerHtml.matchAll(/<img src="(img\/\d+\.png)"/g)].map((m) => m[1]!));
+    const zero = await neuronPageOf(run, 0);
+    assert.ok(zero.includes('Automatic choice: 1 (monosemantic); showing the 2-cluster split'));
+    assert.ok(zero.includes(escapeHtml('monosemantic: evidence 1.0 < 4')));
+    assert.ok(zero.includes('evidence gate: max <b>1.00</b> ≥ 4? <span class="fail">failed</span>'));
+    assert.ok(zero.includes('rel="previous"') && !zero.includes('rel="next"'));
+  });
+
+  test("a PURE virtual neuron's circuit: its top lower-layer channels by mean relevance", async () => {
+    const [pure] = galleriesOf(await neuronPageOf(run, 1));
+    const circuits = pure
+      .split('class="vn"')
+      .slice(1)
+      .map((vn) => [...vn.matchAll(/<tr data-channel="(\d+)">/g)].map((m) => Number(m[1])));
+    // {airplane, cat}: 0.35 at channels 0 and 3, 0.1 elsewhere; {bird}: 0.6 at channel 2.
+    assert.deepEqual(circuits, [
+      [0, 3, 1, 2, 4],
+      [1, 4, 0, 2, 3],
+      [2, 0, 1, 3, 4],
+    ]);
+    assert.ok(
+      pure.includes(
+        '<tr data-channel="0"><td class="num">0</td><td class="num">0.350</td><td class="num">35.0 %</td>',
+      ),
+    );
+    assert.ok(!pure.includes('href="../layer-0/'), 'the lower layer was not explained: no links');
+  });
+
+  test('a neuron page draws its candidate curve and the map of its circuit vectors', async () => {
+    const one = await neuronPageOf(run, 1);
+    assert.match(one, /<figure class="chart candidate-curve"><svg /);
+    const map = /<figure class="chart circuit-map">(<svg [\s\S]*?<\/svg>)/.exec(one)?.[1] ?? '';
+    assert.ok(map.length > 0, 'a circuit map');
+    assert.equal(
+      map.match(/rank \d+, [a-z]+, virtual neuron \d, activation cluster \d/g)?.length,
+      20,
+      'one point per reference',
+    );
+    const again = await neuronPageOf(run, 1);
+    assert.equal(again, one, 'the same page from the same run');
+  });
+
+  test('pictures: each image once as a 64-pixel thumbnail and as the model sees it; a missing one is a grey box', async () => {
+    const two = await neuronPageOf(run, 2);
+    assert.ok(two.includes('class="missing"'), "neuron 2's top reference is missing");
+    assert.ok(!two.includes('img/20.png') && !two.includes('img/20-view.png'));
+    const pages = await Promise.all([0, 1, 2].map((n) => neuronPageOf(run, n)));
+    const srcs = new Set(
+      pages.flatMap((html) => [...html.matchAll(/<img src="\.\.\/(img\/\d+\.png)"/g)].map((m) => m[1]!)),
+    );
     assert.equal(srcs.size, 20, 'each real image once');
     assert.equal(result.images, 20);
     for (const src of srcs) {
-      const file = join(run, 'report', src);
-      assert.ok(existsSync(file), `${src} exists`);
-      const meta = await sharp(file).metadata();
-      assert.deepEqual([meta.format, meta.width, meta.height], ['png', 64, 64], src);
+      const thumb = await sharp(join(run, 'report', src)).metadata();
+      assert.deepEqual([thumb.format, thumb.width, thumb.height], ['png', 64, 64], src);
+      const view = await sharp(join(run, 'report', src.replace('.png', '-view.png'))).metadata();
+      assert.deepEqual([view.width, view.height], [32, 32], 'the enlarged view: the model input');
     }
+    assert.ok(existsSync(join(run, 'report', 'assets', 'report.css')));
+    assert.ok(existsSync(join(run, 'report', 'assets', 'report.js')));
+  });
+});
+
+describe('pure report of a run that explains two layers', () => {
+  let dir: string;
+  let run: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pure-report-two-'));
+    run = join(dir, 'run-4');
+    const config = {
+      ...{ runId: 'run-4', modelUri: '/models/m.onnx', dataUri: DATA, outUri: dir },
+      ...{
+        layers: ['input', LOWER, UPPER],
+        k: 20,
+        clusterCounts: [2, 3],
+        preprocess: PREPROCESS_PRESETS.cifar10,
+      },
+    };
+    await writeRun(run, LOWER, config);
+    // The second layer's tables beside the first's (writeRun writes the run files; these add a layer).
+    const store = openStore(run);
+    const moved = <T extends { layer: string }>(rows: T[]) => rows.map((r) => ({ ...r, layer: UPPER }));
+    const all = { first: 0, end: 3 };
+    await writeTable(store, runKeys.referencesLayer(UPPER), referencesSchema, moved(references));
+    await writeTable(store, runKeys.layerPart('neurons', UPPER, all), neuronsSchema, moved(neurons));
+    await writeTable(store, runKeys.layerPart('clusters', UPPER, all), clustersSchema, moved(clusters));
+    await writeTable(
+      store,
+      runKeys.layerPart('relevance', UPPER, all),
+      relevanceSchema,
+      relevanceRows(UPPER, LOWER),
+    );
+    await writeReport(run, { crops: false });
   });
 
-  test('--top limits the neurons on the layer page', async () => {
-    const result = await writeReport(run, { top: 1, crops: false });
-    assert.equal(result.layers[0]?.shown, 1);
-    const layerHtml = await readFile(join(run, 'report', 'layer-1.html'), 'utf8');
-    assert.equal(layerHtml.split('<section class="neuron"').length - 1, 1);
-    assert.ok(layerHtml.includes('id="neuron-1"'));
-    const index = await readFile(result.indexLocation, 'utf8');
-    assert.ok(index.includes('href="layer-1.html#neuron-1"') && !index.includes('#neuron-2"'));
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("a circuit's channels link to the lower layer's neuron pages, where that neuron was explained", async () => {
+    const [pure] = galleriesOf(await readPage(run, 'layer-2/neuron-1.html'));
+    assert.ok(pure.includes('<td class="num"><a href="../layer-1/neuron-0.html">0</a></td>'));
+    assert.ok(pure.includes('<td class="num"><a href="../layer-1/neuron-2.html">2</a></td>'));
+    // LOWER has neurons 0, 1, 2 only: channels 3 and 4 have no page.
+    assert.ok(pure.includes('<tr data-channel="3"><td class="num">3</td>'));
+    const index = await readFile(join(run, 'report', 'index.html'), 'utf8');
+    assert.equal(index.match(/<section class="layer"/g)?.length, 2);
+    assert.ok(existsSync(join(run, 'report', 'layer-1', 'neuron-2.html')));
   });
 });
 
@@ -385,7 +534,7 @@ describe('pure report of a run with an evaluation', () => {
   let dir: string;
   let run: string;
   let index: string;
-  let layerHtml: string;
+  let layerIndex: string;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'pure-report-evaluation-'));
@@ -395,7 +544,7 @@ describe('pure report of a run with an evaluation', () => {
       UPPER,
       {
         ...{ runId: 'run-3', modelUri: '/models/m.onnx', dataUri: DATA, outUri: dir },
-        ...{ layers: [LOWER, UPPER], k: 20, clusterCounts: [2, 3] },
+        ...{ layers: [LOWER, UPPER], k: 20, clusterCounts: [2, 3], preprocess: PREPROCESS_PRESETS.cifar10 },
         evaluator: { uri: '/models/clip<vit>.onnx', preprocess: PREPROCESS_PRESETS.cifar10 },
       },
       {
@@ -413,78 +562,81 @@ describe('pure report of a run with an evaluation', () => {
     );
     const result = await writeReport(run, { crops: false });
     index = await readFile(result.indexLocation, 'utf8');
-    layerHtml = await readFile(join(run, 'report', 'layer-1.html'), 'utf8');
+    layerIndex = await readPage(run, 'layer-1.html');
   });
 
   after(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('the index names the evaluator and marks the significant PURE splits', () => {
+  test('the overview names the evaluator and draws the evaluation chart', () => {
     assert.ok(index.includes('<dt>evaluator</dt><dd><code>/models/clip&lt;vit&gt;.onnx</code></dd>'));
-    assert.ok(index.includes('<th>PURE coherence gain</th><th>PURE p-value</th>'));
-    assert.ok(
-      rowOf(index, 'data-neuron="1"').endsWith('<td class="num">0.200</td><td class="num sig">0.010</td>'),
-    );
-    assert.ok(
-      rowOf(index, 'data-neuron="2"').endsWith('<td class="num">0.300</td><td class="num">0.300</td>'),
-    );
-    assert.ok(
-      rowOf(index, 'data-neuron="0"').endsWith('<td class="num sig">0.040</td>'),
-      'at its best count 3',
-    );
-    assert.ok(index.includes('(p &lt; 0.05) for 1 of them'), 'of the two split neurons, one is confirmed');
+    const overview = index.slice(index.indexOf('<section data-test="overview">'));
+    assert.equal(overview.match(/<figure class="chart [^"]*"><svg /g)?.length, 3, 'and the evaluation');
+    assert.ok(index.includes('significantly more coherent than random splits of its sizes for 1 of them'));
   });
 
-  test("the layer page summarises the layer's evaluation: mean ± standard error over neurons", () => {
+  test('the layer index marks the significant PURE splits', () => {
+    assert.ok(layerIndex.includes('<th data-sort>PURE coherence gain</th><th data-sort>PURE p-value</th>'));
+    assert.ok(
+      rowOf(layerIndex, 'data-neuron="1"').endsWith(
+        '<td class="num" data-value="0.2">0.200</td><td class="num sig" data-value="0.01">0.010</td>',
+      ),
+    );
+    assert.ok(rowOf(layerIndex, 'data-neuron="2"').endsWith('<td class="num" data-value="0.3">0.300</td>'));
+    assert.ok(
+      rowOf(layerIndex, 'data-neuron="0"').endsWith('<td class="num sig" data-value="0.04">0.040</td>'),
+      'at its best count 3',
+    );
+  });
+
+  test("the layer index summarises the layer's evaluation: mean ± standard error over neurons", () => {
     // PURE at 2 clusters: inner 1.02, 2.02, 3.02 (sd 1, se 1/sqrt(3)); gain 0.1, 0.2, 0.3; p < 0.05 for neuron 1.
-    const pure2 = rowOf(layerHtml, 'data-method="pure" data-clusters="2"');
+    const pure2 = rowOf(layerIndex, 'data-method="pure" data-clusters="2"');
     assert.ok(pure2.includes('<td>PURE</td><td class="num">2</td><td class="num">3</td>'), pure2);
     assert.ok(pure2.includes('<td class="num">2.020 ± 0.577</td>'), pure2);
     assert.ok(pure2.includes('<td class="num">4.000 ± 0.577</td>'), 'inter 3, 4, 5');
     assert.ok(pure2.includes('<td class="num">0.200 ± 0.058</td>'), pure2);
     assert.ok(pure2.endsWith('<td class="num">33 %</td>'), pure2);
-    assert.ok(rowOf(layerHtml, 'data-method="pure" data-clusters="3"').endsWith('<td class="num">67 %</td>'));
     assert.ok(
-      rowOf(layerHtml, 'data-method="activation" data-clusters="2"').endsWith('<td class="num">0 %</td>'),
+      rowOf(layerIndex, 'data-method="pure" data-clusters="3"').endsWith('<td class="num">67 %</td>'),
     );
-    const random = rowOf(layerHtml, 'data-method="random" data-clusters="3"');
+    assert.ok(
+      rowOf(layerIndex, 'data-method="activation" data-clusters="2"').endsWith('<td class="num">0 %</td>'),
+    );
+    const random = rowOf(layerIndex, 'data-method="random" data-clusters="3"');
     assert.ok(random.includes('Random split (chance)') && random.endsWith('<td class="num">–</td>'), random);
   });
 
-  test('a verdict made by the evaluation shows the coherence gate that decided, the circuit gates apart', () => {
-    const [one = '', two = ''] = neuronSections(layerHtml);
+  test('a verdict made by the evaluation shows the coherence gate that decided, the circuit gates apart', async () => {
+    const one = await neuronPageOf(run, 1);
     assert.match(
       one,
       /coherence gate \(decides\): gain <b>0\.200<\/b> ≥ 0\.03 and p <b>0\.010<\/b> &lt; 0\.05\? <span class="pass">/,
     );
     assert.ok(one.includes('circuit gates (not used with an evaluator): evidence gate'));
-    assert.ok(!two.includes('coherence gate'), 'a circuit verdict shows the circuit gates only');
+    assert.ok(
+      !(await neuronPageOf(run, 2)).includes('coherence gate'),
+      'a circuit verdict shows the circuit gates only',
+    );
   });
 
-  test('each neuron shows its evaluation, its significance and its virtual neurons as recorded', () => {
-    const sections = neuronSections(layerHtml);
-    const shown = sections.map((s) => /data-neuron="(\d+)" data-shown-clusters="(\d+)"/.exec(s)!.slice(1));
-    assert.deepEqual(shown, [
-      ['1', '3'],
-      ['2', '2'],
-      ['0', '3'],
-    ]);
-    const [one = '', two = '', zero = ''] = sections;
-    assert.ok(zero.includes('showing the 3-cluster split (its best count) for comparison'));
+  test('each neuron page shows its evaluation, its significance and its virtual neurons as recorded', async () => {
+    const [one, two, zero] = await Promise.all([1, 2, 0].map((n) => neuronPageOf(run, n)));
+    assert.ok(zero!.includes('showing the 3-cluster split (its best count) for comparison'));
     assert.ok(
-      one.includes(
+      one!.includes(
         'data-significant="true">PURE split in 3: significant (p 0.010 &lt; 0.05, coherence gain 0.200)',
       ),
     );
-    assert.ok(two.includes('data-significant="false">PURE split in 2: not significant (p 0.300 ≥ 0.05'));
+    assert.ok(two!.includes('data-significant="false">PURE split in 2: not significant (p 0.300 ≥ 0.05'));
     assert.ok(
-      zero.includes(
+      zero!.includes(
         `data-significant="true">Kept whole; PURE's split in 3 would be significant (p 0.040 &lt; 0.05`,
       ),
     );
     // Neuron 1's table: every method at both counts, the shown count marked, label purity 0.6.
-    const embedding3 = rowOf(one, 'class="shown" data-method="embedding" data-clusters="3"');
+    const embedding3 = rowOf(one!, 'class="shown" data-method="embedding" data-clusters="3"');
     assert.ok(
       embedding3.includes(
         '<td class="num">2.230</td><td class="num">4.000</td><td class="num">0.200</td><td class="num">0.500</td><td class="num">0.600</td>',
@@ -492,18 +644,18 @@ describe('pure report of a run with an evaluation', () => {
       embedding3,
     );
     assert.ok(
-      rowOf(one, 'class="shown" data-method="pure" data-clusters="3"').includes(
+      rowOf(one!, 'class="shown" data-method="pure" data-clusters="3"').includes(
         '<td class="num sig">0.010</td>',
       ),
     );
-    assert.ok(rowOf(one, 'data-method="random" data-clusters="2"').includes('<td class="num">2.320</td>'));
+    assert.ok(rowOf(one!, 'data-method="random" data-clusters="2"').includes('<td class="num">2.320</td>'));
     // Virtual neurons: size, majority label and purity from virtual_neurons, not counted by the report.
     assert.ok(
-      one.includes(
+      one!.includes(
         'virtual neuron 2: <b>4</b> images · majority label <b>majority-2</b> (purity 0.75) · inner 1.500',
       ),
     );
-    assert.ok(!layerHtml.includes('main label'));
+    assert.ok(!one!.includes('main label <b>'));
   });
 });
 
@@ -520,34 +672,34 @@ describe('pure report of a run that predates the verdict columns', () => {
 
   const config = (runId: string): Partial<SweepConfig> => ({
     ...{ runId, modelUri: '/models/m.onnx', dataUri: DATA, outUri: dir },
-    ...{ layers: [LOWER, UPPER], k: 20, clusterCounts: [2, 3] },
+    ...{ layers: [LOWER, UPPER], k: 20, clusterCounts: [2, 3], preprocess: PREPROCESS_PRESETS.cifar10 },
   });
 
   test('renders the silhouettes without a verdict', async () => {
     const run = join(dir, 'old');
     await writeRun(run, UPPER, config('old'), { withoutVerdicts: 'all' });
-    const result = await writeReport(run, { crops: false });
-    const index = await readFile(result.indexLocation, 'utf8');
-    assert.ok(!index.includes('<th>decision</th>') && !index.includes('PURE p-value'));
-    const sections = neuronSections(await readFile(join(run, 'report', 'layer-1.html'), 'utf8'));
-    assert.equal(sections.length, 3);
-    for (const section of sections) {
-      assert.ok(section.includes('predates the verdict columns') && !section.includes('class="decision"'));
-      assert.ok(section.includes('<th>silhouette PURE</th>') && !section.includes('evidence ('));
+    await writeReport(run, { crops: false });
+    const layerIndex = await readPage(run, 'layer-1.html');
+    assert.ok(!layerIndex.includes('<th data-sort>decision</th>') && !layerIndex.includes('PURE p-value'));
+    const pages = await Promise.all([1, 2, 0].map((n) => neuronPageOf(run, n)));
+    for (const page of pages) {
+      assert.ok(page.includes('predates the verdict columns') && !page.includes('class="decision"'));
+      assert.ok(page.includes('<th>silhouette PURE</th>') && !page.includes('evidence ('));
+      assert.match(page, /<figure class="chart candidate-curve"><svg /);
     }
-    assert.ok(sections[0]!.includes('<th class="num best">3 (chosen)</th>'));
-    assert.ok(sections[2]!.includes('data-shown-clusters="2"'), 'kept whole: shown at the smallest count');
+    assert.ok(pages[0]!.includes('<th class="num best">3 (chosen)</th>'));
+    assert.ok(pages[2]!.includes('showing the 2-cluster split'), 'kept whole: shown at the smallest count');
   });
 
   test('shows the verdicts a mix of old and new parts has', async () => {
     const run = join(dir, 'mixed');
     await writeRun(run, UPPER, config('mixed'), { withoutVerdicts: 2 });
-    const result = await writeReport(run, { crops: false });
-    const index = await readFile(result.indexLocation, 'utf8');
-    assert.ok(rowOf(index, 'data-neuron="2"').includes(escapeHtml('split in 2: evidence 4.5 >= 4')));
-    assert.ok(rowOf(index, 'data-neuron="1"').endsWith('<td>–</td>'));
-    const [one = '', two = ''] = neuronSections(await readFile(join(run, 'report', 'layer-1.html'), 'utf8'));
-    assert.ok(one.includes('predates the verdict columns'));
+    await writeReport(run, { crops: false });
+    const layerIndex = await readPage(run, 'layer-1.html');
+    assert.ok(rowOf(layerIndex, 'data-neuron="2"').includes(escapeHtml('split in 2: evidence 4.5 >= 4')));
+    assert.ok(rowOf(layerIndex, 'data-neuron="1"').endsWith('<td>–</td>'));
+    assert.ok((await neuronPageOf(run, 1)).includes('predates the verdict columns'));
+    const two = await neuronPageOf(run, 2);
     assert.ok(two.includes('class="decision"') && !two.includes('predates'));
   });
 });
@@ -586,19 +738,34 @@ describe('pure report with heatmap crops', () => {
     const progress: [number, number][] = [];
     const result = await writeReport(run, { top: 2, onCropProgress: (d, t) => progress.push([d, t]) });
     assert.equal(result.failedImages, 1, 'the missing image is a grey box, not a failure');
-    const total = result.images + result.failedImages;
-    assert.deepEqual(progress.at(-1), [total, total]);
     assert.ok(
       progress.every(([d], i) => i === 0 || d > progress[i - 1]![0]),
       'progress only grows',
     );
-    const layerHtml = await readFile(join(run, 'report', 'layer-1.html'), 'utf8');
-    assert.match(layerHtml, /cropped to what the neuron looks at/);
+    assert.deepEqual(
+      result.layers.map((l) => [l.neurons, l.heatmapped]),
+      [[3, 2]],
+      'the top 2 neurons are drawn with crops',
+    );
+    const [one, two, zero] = await Promise.all([1, 2, 0].map((n) => neuronPageOf(run, n)));
+    assert.match(one!, /cropped to what the neuron looks at/);
+    assert.ok(zero!.includes('as the model sees them') && !zero!.includes('crops/'), 'neuron 0: its images');
     const srcs = [
-      ...new Set([...layerHtml.matchAll(/<img src="(crops\/1\/(\d+)\/(\d+)\.png)"/g)].map((m) => m[1]!)),
+      ...new Set(
+        [one!, two!].flatMap((html) =>
+          [...html.matchAll(/<img src="\.\.\/(crops\/1\/(\d+)\/(\d+)\.png)"/g)].map((m) => m[1]!),
+        ),
+      ),
     ];
-    // Neurons 1 and 2 are shown, up to 8 images per virtual neuron, some images under both.
-    assert.equal(result.images, srcs.length);
+    assert.ok(
+      one!.includes('<a class="zoom" href="../crops/1/1/0-heat.png"'),
+      'a crop enlarges to its heatmap',
+    );
+    // Neurons 1 and 2 are drawn with crops, up to 8 images per virtual neuron, some images under both.
+    const images = [...new Set(zero!.match(/<img src="\.\.\/img\/\d+\.png"/g))].length;
+    assert.equal(result.images, srcs.length + images);
+    const crops = srcs.length + 1; // and neuron 2's missing image
+    assert.deepEqual(progress.at(-1), [crops, crops]);
     assert.ok(srcs.some((s) => s.startsWith('crops/1/1/')) && srcs.some((s) => s.startsWith('crops/1/2/')));
 
     const engine = new AttributionEngine({ intraOpNumThreads: 1 });
@@ -629,6 +796,16 @@ describe('pure report with heatmap crops', () => {
           .raw()
           .toBuffer();
         assert.ok(Buffer.compare(png.data.subarray(0, expected.length), expected) === 0, `${src} differs`);
+        const overlay = await sharp(file.replace('.png', '-heat.png'))
+          .raw()
+          .toBuffer({ resolveWithObject: true });
+        assert.deepEqual(
+          [overlay.info.width, overlay.info.height],
+          [32, 32],
+          'the heatmap over the model input',
+        );
+        const plane = heatPlane(heat.data as Float32Array, 0, 32, 32);
+        assert.deepEqual(overlay.data, Buffer.from(heatOverlay(view, plane)), `${src}: its own heatmap`);
       }
     } finally {
       await engine.release();
