@@ -174,7 +174,8 @@ export const REPORT_SCREENSHOTS: Record<string, RegExp> = {
  * each once, and checks on each: it loads (HTTP status < 400); no console error, no uncaught exception,
  * no `alert`/`confirm`/`prompt` dialog; no request outside `root` (another origin, a parent folder) and
  * none failed; every `<img>` with a `src` loaded (lazy ones are made eager first), except in a closed
- * `<dialog>`; every outermost inline `<svg>` has a non-zero size; every link under `root` to something
+ * `<dialog>`; every outermost inline `<svg>` that is rendered (not inside something hidden, such as a
+ * closed dialog or a table row on another page) has a non-zero size; every link under `root` to something
  * other than a page points at a file that exists; and every `#fragment` of a link to a crawled page names
  * an element there. Reuses the one page; never sleeps for a fixed time.
  */
@@ -423,7 +424,8 @@ async function pageFacts(
         problems.push(`picture not loaded: ${src} (${where(img)})`);
     }
     for (const svg of d.querySelectorAll('svg')) {
-      if (svg.parentElement?.closest('svg') || closedDialog(svg)) continue;
+      // Hidden by design (a closed dialog, a row on another page of a table): not drawn, no size.
+      if (svg.parentElement?.closest('svg') || !svg.checkVisibility()) continue;
       const { width, height } = svg.getBoundingClientRect();
       if (!(width > 0 && height > 0)) problems.push(`svg of size ${width} x ${height} (${where(svg)})`);
     }
