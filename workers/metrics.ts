@@ -31,7 +31,8 @@ const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
 /** Seconds: one onnxruntime run, a small batch on a GPU to a large one on 2 CPU cores. */
 const INFERENCE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
-function definitions(registry: Registry) {
+/** Activity attempts: outcomes, retries, queue latency and run time. */
+function activityDefinitions(registry: Registry) {
   const registers = [registry];
   const labelNames = ACTIVITY_LABELS;
   return {
@@ -73,10 +74,17 @@ function definitions(registry: Registry) {
       buckets: DURATION_BUCKETS,
       registers,
     }),
+  };
+}
+
+/** What the work amounts to: inference time, circuit vectors, images. */
+function workDefinitions(registry: Registry) {
+  const registers = [registry];
+  return {
     inference: new Histogram({
       name: 'pure_inference_seconds',
       help: 'One onnxruntime session run (a batch through a model), by the activity that ran it',
-      labelNames,
+      labelNames: ACTIVITY_LABELS,
       buckets: INFERENCE_BUCKETS,
       registers,
     }),
@@ -92,6 +100,10 @@ function definitions(registry: Registry) {
       registers,
     }),
   };
+}
+
+function definitions(registry: Registry) {
+  return { ...activityDefinitions(registry), ...workDefinitions(registry) };
 }
 
 type Metrics = ReturnType<typeof definitions>;
