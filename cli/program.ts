@@ -15,7 +15,7 @@ import { cancelCommand } from './cancel.js';
 import { type ConfigValues, mergeConfig, RUN_ONLY_FIELDS, readConfigFile } from './config-file.js';
 import { installInterruptHandler } from './interrupt.js';
 import { layersCommand } from './layers.js';
-import { installTemporalLogging } from './logging.js';
+import { installTemporalRuntime, LOG_FORMATS, type LogFormat } from './logging.js';
 import { plantedCommand } from './planted.js';
 import { queryCommand } from './query.js';
 import { reportCommand } from './report.js';
@@ -44,6 +44,12 @@ function positiveInt(name: string, min = 1) {
       throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
     return n;
   };
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port, 0 to 65535');
+  return n;
 }
 
 function countList(value: string): number[] {
@@ -96,6 +102,30 @@ function withInferenceOptions(command: Command): Command {
   return command
     .option('--threads <n>', 'onnxruntime threads per session', positiveInt('threads'))
     .option('--device <device>', `onnxruntime device: ${DEVICES.join(' | ')}`, device, 'cpu');
+}
+
+/** How a long-running worker is watched: metrics, health and log format (docs/operations.md). */
+function withOperationsOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        '--metrics-port <port>',
+        'serve Prometheus /metrics and /healthz on this port (0: any free one)',
+      )
+        .env('PURE_METRICS_PORT')
+        .argParser(port),
+    )
+    .addOption(
+      new Option('--temporal-metrics-port <port>', "serve the Temporal SDK's own metrics on this port")
+        .env('PURE_TEMPORAL_METRICS_PORT')
+        .argParser(port),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'text, or json: one object per line')
+        .choices([...LOG_FORMATS])
+        .env('PURE_LOG_FORMAT')
+        .default('text'),
+    );
 }
 
 /** The options that say what to sweep: shared by `run` and `schedule create`. */
@@ -204,7 +234,7 @@ export interface SweepActions {
 
 async function runAction(options: RunOptions): Promise<void> {
   installInterruptHandler();
-  installTemporalLogging({ file: resolve(options.stateDir, 'pure.log') });
+  installTemporalRuntime({ target: { file: resolve(options.stateDir, 'pure.log') } });
   const result = await runCommand(options);
   process.stdout.write(sweepSummary(result, runsStage(options, 'crops')));
 }
@@ -300,17 +330,23 @@ function addServiceCommands(program: Command): void {
     'default: $TEMPORAL_ADDRESS',
   ).action(statusCommand);
 
-  withInferenceOptions(
-    withTemporalOptions(
-      program
-        .command('worker')
-        .description('Run a worker that serves the inference and/or CPU task queues of a Temporal server.')
-        .option('--queues <list>', `${QUEUE_ROLES.join(', ')}, or both`, QUEUE_ROLES.join(',')),
-      `default: $TEMPORAL_ADDRESS, else ${LOCAL_TEMPORAL_ADDRESS}`,
-      true,
+  withOperationsOptions(
+    withInferenceOptions(
+      withTemporalOptions(
+        program
+          .command('worker')
+          .description('Run a worker that serves the inference and/or CPU task queues of a Temporal server.')
+          .option('--queues <list>', `${QUEUE_ROLES.join(', ')}, or both`, QUEUE_ROLES.join(',')),
+        `default: $TEMPORAL_ADDRESS, else ${LOCAL_TEMPORAL_ADDRESS}`,
+        true,
+      ),
     ),
   ).action((opts) => {
-    installTemporalLogging('stderr');
+    installTemporalRuntime({
+      target: 'stderr',
+      format: opts.logFormat as LogFormat,
+      ...(opts.temporalMetricsPort === undefined ? {} : { sdkMetricsPort: opts.temporalMetricsPort }),
+    });
     return workerCommand({ ...opts, temporal: temporalAddress(opts.temporal) ?? LOCAL_TEMPORAL_ADDRESS });
   });
 

@@ -27,6 +27,8 @@ export PURE_DUCKDB_VERSION="${PURE_DUCKDB_VERSION:-1.5.5}"
 export PURE_PANDAS_VERSION="${PURE_PANDAS_VERSION:-3.1.1}"
 export PURE_PYARROW_VERSION="${PURE_PYARROW_VERSION:-26.0.1}"
 export PURE_POLARS_VERSION="${PURE_POLARS_VERSION:-2.1.0}"
+# kubernetes-validate: Kubernetes' JSON schemas (1.25-1.37) in a wheel, for infra/validate-manifests.py.
+export PURE_KUBERNETES_VALIDATE_VERSION="${PURE_KUBERNETES_VALIDATE_VERSION:-1.37.0}"
 
 # Chromium for the report's browser tests (test/support/browser.ts); `tools.sh install browser` installs
 # Debian's chromium at the default path.

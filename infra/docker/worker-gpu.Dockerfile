@@ -23,6 +23,11 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/package.json ./
+# As the CPU image: metrics and /healthz on 9464, JSON logs (docs/operations.md).
+ENV NODE_ENV=production PURE_METRICS_PORT=9464 PURE_LOG_FORMAT=json
 USER 1000:1000
+EXPOSE 9464
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PURE_METRICS_PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["worker", "--queues", "inference", "--device", "cuda"]

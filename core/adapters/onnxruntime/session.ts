@@ -3,6 +3,7 @@
  * benchmark process once hung at 0 % CPU inside a run, so no caller waits forever.
  */
 
+import { channel } from 'node:diagnostics_channel';
 import * as ort from 'onnxruntime-node';
 import { encodeModel, type ModelProto } from '../../compute/onnx/model.js';
 import { type DType, type Tensor, tensor } from '../../compute/onnx/tensor.js';
@@ -82,6 +83,19 @@ export class InferenceTimeoutError extends Error {
   }
 }
 
+/**
+ * Every onnxruntime run is published here when it ends, as an InferenceRun. Workers subscribe to it for
+ * their inference-time metric (workers/metrics.ts); core itself knows nothing of metrics, and with no
+ * subscriber publishing costs nothing.
+ */
+export const INFERENCE_RUNS = 'pure:onnxruntime:run';
+const inferenceRuns = channel(INFERENCE_RUNS);
+
+export interface InferenceRun {
+  seconds: number;
+  ok: boolean;
+}
+
 /** Run a session, rejecting with InferenceTimeoutError after `timeoutMs` (the run itself cannot be cancelled). */
 export async function runWithTimeout(
   session: OrtSession,
@@ -97,14 +111,21 @@ export async function runWithTimeout(
   // A run in flight is progress: its own timeout, not the activity's stall detector, bounds it.
   noteProgress();
   const running = setInterval(noteProgress, 10_000);
+  const started = performance.now();
+  let ok = false;
   try {
-    return await Promise.race([session.run(feeds, [...outputs]), timeout]);
+    const results = await Promise.race([session.run(feeds, [...outputs]), timeout]);
+    ok = true;
+    return results;
   } catch (e) {
     if (e instanceof InferenceTimeoutError) throw e;
     throw new Error(`onnxruntime run of ${what} failed: ${(e as Error).message}`);
   } finally {
     clearInterval(running);
     clearTimeout(timer);
+    if (inferenceRuns.hasSubscribers) {
+      inferenceRuns.publish({ seconds: (performance.now() - started) / 1000, ok } satisfies InferenceRun);
+    }
   }
 }
 
