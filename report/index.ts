@@ -101,15 +101,11 @@ export async function writeReport(runUri: string, options: ReportOptions = {}): 
     await putText(store, reportKey(ASSETS.js), REPORT_JS, 'text/javascript; charset=utf-8');
     const plots = new ReportPlots();
     const figures = new Map<number, Figure[]>();
-    try {
-      const pages = new NeuronPages(db, store, run, layers, { ...settings, large }, pictures.failed, plots);
-      for (const layer of layers) {
-        await pages.write(layer);
-        await putHtml(store, reportKey(layerPage(layer.index)), layerIndexHtml(run, layer));
-        figures.set(layer.index, await plots.layerFigures(layer));
-      }
-    } finally {
-      plots.close();
+    const pages = new NeuronPages(db, store, run, layers, { ...settings, large }, pictures.failed, plots);
+    for (const layer of layers) {
+      await pages.write(layer);
+      await putHtml(store, reportKey(layerPage(layer.index)), layerIndexHtml(run, layer));
+      figures.set(layer.index, await plots.layerFigures(layer));
     }
     const indexKey = reportKey('index.html');
     await putHtml(store, indexKey, overviewHtml(run, layers, figures));

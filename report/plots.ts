@@ -22,13 +22,9 @@ import type { ReportNeuron, VirtualNeuron } from './data.js';
 import type { Figure } from './neuron-page.js';
 import type { LayerReport } from './run.js';
 
-/** Draws the figures of one report; the charts of one kind share a compiled view. Close when done. */
+/** Draws the figures of one report; the charts of one kind share a compiled spec. */
 export class ReportPlots {
   private readonly renderer = new ChartRenderer();
-
-  close(): void {
-    this.renderer.close();
-  }
 
   /** A layer's figures for the overview: distribution, split counts, and the evaluation where there is one. */
   async layerFigures(layer: LayerReport): Promise<Figure[]> {
