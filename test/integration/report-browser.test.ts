@@ -31,9 +31,8 @@ import { temporalAddress } from '../support/services.js';
  * shows), `pure report` on it, then every page opened from file:// and from a static HTTP server on
  * loopback. Two class folders and one file name of the data set are HTML: they must show as text.
  *
- * The second describe checks the contract of the report's pages (a page per neuron, a sortable,
- * searchable, paginated layer index, zoomable galleries, charts, assets/report.{css,js}); it fails until
- * the pages that follow it land.
+ * The second describe checks what the pages offer (a page per neuron, a sortable, searchable, paginated
+ * layer index, zoomable galleries, charts, assets/report.{css,js}) by using them as a reader would.
  */
 
 const cli = join(projectRoot, 'dist', 'cli', 'main.js');
@@ -358,7 +357,7 @@ describe('the HTML report in a browser', () => {
     );
   });
 
-  describe('contract of the report pages (fails until the new pages land)', () => {
+  describe('the pages as a reader uses them', () => {
     const layerPage = (e: Explained) => `layer-${e.index}.html`;
     const neuronPage = (e: Explained, neuron: number) => `layer-${e.index}/neuron-${neuron}.html`;
     const factsOf = async (path: string): Promise<ContractFacts> => {
@@ -539,20 +538,30 @@ describe('the HTML report in a browser', () => {
       },
     );
 
-    browserTest('layer index: the search box finds a neuron on a later page', async () => {
-      const e = explained[0]!;
-      await openLayerIndex(e);
-      const rows = await rowOrder(page);
-      const target = rows[rows.length - 1]!;
-      const search = page.locator('input#neuron-search');
-      assert.equal(await search.count(), 1, 'input#neuron-search');
-      await search.fill(target);
-      await search.press('Enter');
-      await page
-        .locator(`table.neuron-index tr[data-neuron="${target}"]`)
-        .waitFor({ state: 'visible', timeout: 5000 });
-      assert.ok((await visibleRows(page)).includes(target), `neuron ${target} shows after searching for it`);
-    });
+    browserTest(
+      'layer index: the search box finds a neuron on a later page; Enter opens its page',
+      async () => {
+        const e = explained[0]!;
+        await openLayerIndex(e);
+        const rows = await rowOrder(page);
+        const target = rows[rows.length - 1]!;
+        const search = page.locator('input#neuron-search');
+        assert.equal(await search.count(), 1, 'input#neuron-search');
+        await search.fill(target);
+        await page
+          .locator(`table.neuron-index tr[data-neuron="${target}"]`)
+          .waitFor({ state: 'visible', timeout: 5000 });
+        assert.ok(
+          (await visibleRows(page)).includes(target),
+          `neuron ${target} shows after searching for it`,
+        );
+        await Promise.all([
+          page.waitForURL(`**/neuron-${target}.html`, { timeout: 5000 }),
+          search.press('Enter'),
+        ]);
+        assert.equal(await page.locator('.gallery[data-method=pure]').count(), 1, 'the neuron page opened');
+      },
+    );
 
     browserTest(
       'layer index: 50 rows a page, the pager reaches the last page; without JavaScript every row shows',
