@@ -67,14 +67,14 @@ ${significanceHtml(pureScoresAt(layer.evaluation, n.neuron, count), n.nClusters 
 ${figureHtml('candidate-curve', ctx.candidateCurve)}
 ${figureHtml('circuit-map', ctx.circuitMap)}
 </div>
-<div class="evidence">
-${verdictHtml(n, counts)}
-${evaluationHtml(layer.evaluation?.byNeuron.get(n.neuron), count)}
-</div>
 <p class="muted">${picturesNote(ctx.pictureKind)}</p>
 <div class="methods">
 ${galleryHtml(ctx, 'pure', byMethod?.get('pure'), count, silhouetteAt(n.silhouettes, counts, count))}
 ${galleryHtml(ctx, 'activation', byMethod?.get('activation'), count, silhouetteAt(n.activationSilhouettes, counts, count))}
+</div>
+<div class="evidence">
+${verdictHtml(n, counts)}
+${evaluationHtml(layer.evaluation?.byNeuron.get(n.neuron), count)}
 </div>
 <dialog id="zoom"><figure><img alt=""><figcaption></figcaption></figure></dialog>`;
   return page(`neuron ${n.neuron} · ${layer.layer} · ${run.config.runId}`, body, '../');
