@@ -15,6 +15,7 @@ import { tensor } from '../core/compute/onnx/tensor.js';
 import type { SweepConfig } from '../core/compute/run/config.js';
 import { featureCrop, heatPlane, renderCrop } from '../core/compute/visualisation/crop.js';
 import { heatOverlay } from '../core/compute/visualisation/overlay.js';
+import { encodeLarge } from './encode.js';
 
 /** A picture a report page shows: neuron (L, c) on an image, and the key it is written to. */
 export interface CropRequest {
@@ -165,12 +166,11 @@ async function writeBatch(
     const heatOfImage = heatPlane(heat.data as Float32Array, i * plane, side, side);
     const crop = featureCrop(heatOfImage, side, side);
     const rgb = renderCrop(view, side, crop);
-    const overlay = await sharp(heatOverlay(view, heatOfImage), {
+    const overlay = sharp(heatOverlay(view, heatOfImage), {
       raw: { width: side, height: side, channels: 3 },
-    })
-      .png()
-      .toBuffer();
-    await store.put(request.largeKey, overlay, { contentType: 'image/png' });
+    });
+    const large = await encodeLarge(overlay, request.largeKey);
+    await store.put(request.largeKey, large.data, { contentType: large.contentType });
     const png = await sharp(rgb, { raw: { width: crop.box.size, height: crop.box.size, channels: 3 } })
       // Small crops (CIFAR) stay crisp; large ones are downscaled smoothly.
       .resize(settings.size, settings.size, {

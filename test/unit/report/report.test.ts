@@ -481,6 +481,33 @@ describe('pure report', () => {
   });
 });
 
+describe('pure report of a run with 224-pixel inputs', () => {
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pure-report-large-'));
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('enlarged pictures are JPEG from 96 pixels up (a 224-pixel PNG is ~8x larger)', async () => {
+    const run = join(dir, 'large');
+    await writeRun(run, UPPER, {
+      ...{ runId: 'large', modelUri: '/models/m.onnx', dataUri: DATA, outUri: dir },
+      ...{ layers: [LOWER, UPPER], k: 20, clusterCounts: [2, 3], preprocess: PREPROCESS_PRESETS.imagenet },
+    });
+    await writeReport(run, { crops: false });
+    const one = await neuronPageOf(run, 1);
+    assert.match(one, /<a class="zoom" href="\.\.\/img\/0-view\.jpg"/);
+    const view = await sharp(join(run, 'report', 'img', '0-view.jpg')).metadata();
+    assert.deepEqual([view.format, view.width, view.height], ['jpeg', 224, 224]);
+    const thumb = await sharp(join(run, 'report', 'img', '0.png')).metadata();
+    assert.deepEqual([thumb.format, thumb.width], ['png', 64], 'thumbnails stay PNG');
+  });
+});
+
 describe('pure report of a run that explains two layers', () => {
   let dir: string;
   let run: string;
