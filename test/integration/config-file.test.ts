@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { SweepConfig } from '../../core/compute/run/config.js';
-import { sharedDataset, sharedModel } from '../support/paths.js';
+import { sharedDataset, sharedModel, squeezenetEvaluatorArgs } from '../support/paths.js';
 
 /** The compiled CLI beside this compiled test (dist/ or any other outDir). */
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
@@ -63,12 +63,7 @@ test('pure run --config sweep.yaml is the same run as the same flags', async () 
       '10',
       '--until',
       'references',
-      '--evaluator',
-      sharedModel('squeezenet1.1-imagenet.onnx'),
-      '--evaluator-output',
-      '/fires.7/Concat_output_0',
-      '--evaluator-preprocess',
-      'imagenet',
+      ...squeezenetEvaluatorArgs(),
       '--crop-images',
       '--out',
       join(dir, 'out-flags'),

@@ -15,7 +15,7 @@ import type { SweepConfig } from '../../core/compute/run/config.js';
 import { STAGE_TABLES } from '../../core/compute/run/layout.js';
 import { taskQueues } from '../../core/compute/run/temporal-names.js';
 import { sweepWorkflow } from '../../workflows/sweep.js';
-import { projectRoot, sharedDataset, sharedModel } from '../support/paths.js';
+import { projectRoot, sharedDataset, sharedModel, squeezenetEvaluatorArgs } from '../support/paths.js';
 import { temporalAddress } from '../support/services.js';
 
 /**
@@ -106,12 +106,7 @@ describe('steps 4-5: crops, embeddings and evaluation on a real sweep', () => {
         String(K),
         '--neuron-batch',
         String(NEURON_BATCH),
-        '--evaluator',
-        sharedModel('squeezenet1.1-imagenet.onnx'),
-        '--evaluator-output',
-        '/fires.7/Concat_output_0',
-        '--evaluator-preprocess',
-        'imagenet',
+        ...squeezenetEvaluatorArgs(),
         '--out',
         join(dir, 'out'),
         '--state-dir',

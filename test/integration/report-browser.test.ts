@@ -22,7 +22,7 @@ import {
   type StaticServer,
   serveFolder,
 } from '../support/browser.js';
-import { projectRoot, sharedDataset, sharedModel } from '../support/paths.js';
+import { projectRoot, sharedDataset, sharedModel, squeezenetEvaluatorArgs } from '../support/paths.js';
 import { temporalAddress } from '../support/services.js';
 
 /**
@@ -90,12 +90,7 @@ async function runAndReport(dir: string, address: string, timings: string[]): Pr
       '8',
       '--clusters',
       '2,3',
-      '--evaluator',
-      sharedModel('squeezenet1.1-imagenet.onnx'),
-      '--evaluator-output',
-      '/fires.7/Concat_output_0',
-      '--evaluator-preprocess',
-      'imagenet',
+      ...squeezenetEvaluatorArgs(),
       '--out',
       join(dir, 'out'),
       '--state-dir',

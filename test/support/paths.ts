@@ -26,3 +26,16 @@ export const readersPython = resolve(
   'bin',
   'python',
 );
+
+/**
+ * The evaluator the tests and the demo use: the shared SqueezeNet's pooled last Fire module (512-d), as
+ * `pure run` flags.
+ */
+export const squeezenetEvaluatorArgs = (): string[] => [
+  '--evaluator',
+  sharedModel('squeezenet1.1-imagenet.onnx'),
+  '--evaluator-output',
+  '/fires.7/Concat_output_0',
+  '--evaluator-preprocess',
+  'imagenet',
+];
