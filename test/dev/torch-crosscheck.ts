@@ -1,6 +1,7 @@
 /**
  * Dev-only cross-check of the attribution engine against PyTorch autograd and zennit (the LRP library
- * the PURE authors use), on the three shared models and real images. Not part of CI: it needs Debian's
+ * the PURE authors use), on the three shared models (real images) and two built ones (random weights:
+ * bottleneck blocks with unfused BatchNorm, and the ops of mixed-ops.ts). Not part of CI: it needs Debian's
  * PyTorch and a small virtual environment that test/dev/torch-setup.sh installs (docs/attribution.md,
  * "Cross-check with PyTorch and zennit"):
  *
@@ -31,6 +32,7 @@ import { fromOrt, toOrt } from '../../core/adapters/onnxruntime/session.js';
 import type { ModelProto } from '../../core/compute/onnx/model.js';
 import { type Tensor, tensor } from '../../core/compute/onnx/tensor.js';
 import { bottleneckStage } from '../support/bottleneck.js';
+import { mixedOpsModel } from '../support/mixed-ops.js';
 import { projectRoot, sharedModel } from '../support/paths.js';
 import { seededRandom } from '../support/random.js';
 import { loadImages, samplePaths } from '../unit/attribution/images.js';
@@ -162,6 +164,37 @@ const MODELS: readonly ModelCases[] = [
         layer: 'block1_out',
         composite: 'epsilon-plus-flat',
         region: 'map',
+      },
+    ],
+  },
+  {
+    // The ops of issue 13 that no shared model has: HardSwish, Resize (bilinear up, nearest down),
+    // reflect Pad, Softmax over channels, LayerNormalization, GELU through Erf, Gather with repeats.
+    model: { name: 'mixed-ops.onnx', build: () => mixedOpsModel() },
+    images: async () => {
+      const random = seededRandom(13);
+      return tensor(
+        'float32',
+        [4, 3, 8, 8],
+        Float32Array.from({ length: 4 * 3 * 64 }, () => random() * 2 - 1),
+      );
+    },
+    cases: [
+      { kind: 'circuit', name: 'block0 -> block1', lower: 'block0_out', upper: 'block1_out' },
+      { kind: 'heatmap', name: 'gradient map', layer: 'block1_out', composite: 'gradient', region: 'map' },
+      {
+        kind: 'heatmap',
+        name: 'EpsilonPlusFlat map',
+        layer: 'block1_out',
+        composite: 'epsilon-plus-flat',
+        region: 'map',
+      },
+      {
+        kind: 'heatmap',
+        name: 'EpsilonPlusFlat arg-max',
+        layer: 'block1_out',
+        composite: 'epsilon-plus-flat',
+        region: 'argmax',
       },
     ],
   },

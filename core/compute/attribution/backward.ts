@@ -291,6 +291,7 @@ function adjointContext(node: NodeProto, walk: Walk): AdjointContext {
     },
     hasInput: (k) => (node.input?.[k] ?? '') !== '',
     gradOutput: (k = 0) => sums.total(outputs[k] ?? '') ?? emit.zerosLike(ctx.output(k)),
+    reached: (k) => sums.total(outputs[k] ?? '') !== undefined,
     gradChannel: () => {
       const grad = sums.total(outputs[0] ?? '');
       return grad === undefined || outputs.length !== 1 ? undefined : sums.channelOf(grad);

@@ -38,7 +38,21 @@ export interface CompositeOptions {
 
 /** Ops with weights: the layers LRP rules are about. */
 const PARAMETRIC = new Set(['Conv', 'Gemm', 'MatMul']);
-const ACTIVATIONS = new Set(['Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'Tanh']);
+/**
+ * Single-op activations: the pass rule, as zennit's `Activation` type (which lists Hardsigmoid,
+ * Hardswish and GELU too). GELU before opset 20 and SiLU arrive decomposed (Erf, Sigmoid x Mul) and
+ * are not recognised as one activation: their Mul takes the gradient rule.
+ */
+const ACTIVATIONS = new Set([
+  'Relu',
+  'LeakyRelu',
+  'Clip',
+  'Sigmoid',
+  'Tanh',
+  'HardSigmoid',
+  'HardSwish',
+  'Gelu',
+]);
 const SUMS_AND_MEANS = new Set(['Add', 'Sum', 'AveragePool', 'GlobalAveragePool', 'ReduceMean']);
 
 function stabilize(ctx: AdjointContext, z: string, epsilon: number): string {

@@ -10,15 +10,20 @@
  *     it with the output gradient and sums broadcast axes back to the input's shape.
  *   - `adjoint`: anything else; the entry gives the full vector-Jacobian product.
  * To add an op: one entry here and one row in test/unit/attribution/rules.test.ts. Formulas too
- * long to read inline live in window-adjoints.ts (Conv and the pools) and shape-adjoints.ts
- * (reshapes, selections, reductions), named after the op they differentiate (`convBack`, ...).
+ * long to read inline live in window-adjoints.ts (Conv and the pools), shape-adjoints.ts (reshapes,
+ * constant selections, reductions), index-adjoints.ts (Gather, GatherElements, computed slices),
+ * norm-adjoints.ts (Softmax, LayerNormalization) and resize-adjoint.ts, named after the op they
+ * differentiate (`convBack`, ...).
  */
 
-import { attrFloat, attrInt } from '../onnx/attributes.js';
+import { attrFloat, attrInt, attrString } from '../onnx/attributes.js';
 import { GraphIndex, type NodeProto } from '../onnx/model.js';
 import type { Tensor } from '../onnx/tensor.js';
 import type { Dim } from '../onnx/tensor-info.js';
 import { type Emitter, FLOAT } from './emitter.js';
+import { gatherBack, gatherElementsBack, sliceBack } from './index-adjoints.js';
+import { layerNormBack, layerNormBiasBack, layerNormScaleBack, softmaxBack } from './norm-adjoints.js';
+import { resizeBack } from './resize-adjoint.js';
 import {
   matMulRanks,
   normaliseAxis,
@@ -26,7 +31,6 @@ import {
   rankOf,
   reduceBack,
   reshapeBack,
-  sliceBack,
   swapLastTwo,
   transposeBack,
 } from './shape-adjoints.js';
@@ -43,6 +47,8 @@ export interface AdjointContext {
   hasInput(k: number): boolean;
   /** The gradient arriving at output k, zeros when nothing reached it. */
   gradOutput(k?: number): string;
+  /** Whether any gradient reached output k (rules with optional outputs skip the terms of the others). */
+  reached(k: number): boolean;
   /**
    * When the gradient arriving at output 0 is known to be zero outside one channel (axis 1) per row,
    * the int64 [B] tensor holding that channel; otherwise undefined. Circuits and gradient heatmaps seed
@@ -98,6 +104,7 @@ export const unsupported = (why: string): NotImplemented => ({ gradient: 'unsupp
 
 const PARAMETER = unsupported('a model parameter: attribution differentiates activations only');
 const SHAPE_INPUT = none('a shape or index input (integer valued)');
+const INDICES = none('indices (integer valued)');
 
 /** The slots of a rule for one node, whatever its kind. */
 export function slotsOf(rule: BackwardRule, node: NodeProto): readonly Slot<Formula | LocalDerivative>[] {
@@ -132,6 +139,61 @@ const relu: BackwardRule = {
   kind: 'elementwise',
   derivative: () => [(ctx) => ctx.emit.mask(ctx.emit.op('Greater', [ctx.input(0), ctx.emit.scalar(0)]))],
 };
+
+/** Elementwise functions whose derivative is a formula in x and y = f(x). */
+function smooth(derivative: (ctx: AdjointContext, x: string, y: string) => string): BackwardRule {
+  return { kind: 'elementwise', derivative: () => [(ctx) => derivative(ctx, ctx.input(0), ctx.output(0))] };
+}
+
+const SMOOTH_UNARY: Readonly<Record<string, BackwardRule>> = {
+  // GELU as exported before opset 20: x * 0.5 * (1 + Erf(x / sqrt 2)); d erf / dx = 2 / sqrt(pi) e^(-x^2).
+  Erf: smooth((ctx, x) => {
+    const e = ctx.emit;
+    return e.op('Mul', [e.scalar(2 / Math.sqrt(Math.PI)), e.op('Exp', [e.op('Neg', [e.op('Mul', [x, x])])])]);
+  }),
+  Sqrt: smooth((ctx, _x, y) => ctx.emit.op('Div', [ctx.emit.scalar(0.5), y])),
+  Reciprocal: smooth((ctx, _x, y) => ctx.emit.op('Neg', [ctx.emit.op('Mul', [y, y])])),
+  Exp: smooth((_ctx, _x, y) => y),
+  Log: smooth((ctx, x) => ctx.emit.op('Reciprocal', [x])),
+  Neg: { kind: 'elementwise', derivative: () => [() => -1] },
+};
+
+/**
+ * Gelu (opset 20; earlier exports decompose it through Erf). Exact: Phi(x) + x phi(x). Tanh form,
+ * y = x (1 + t) / 2 with t = tanh(u), u = c (x + 0.044715 x^3), c = sqrt(2 / pi):
+ * (1 + t) / 2 + x (1 - t^2) c (1 + 3 * 0.044715 x^2) / 2.
+ */
+function geluDerivative(ctx: AdjointContext, approximate: string): string {
+  const e = ctx.emit;
+  const x = ctx.input(0);
+  const x2 = e.op('Mul', [x, x]);
+  const half = e.scalar(0.5);
+  if (approximate === 'none') {
+    const cdf = e.op('Mul', [
+      half,
+      e.op('Add', [e.scalar(1), e.op('Erf', [e.op('Mul', [x, e.scalar(Math.SQRT1_2)])])]),
+    ]);
+    const pdf = e.op('Mul', [
+      e.scalar(1 / Math.sqrt(2 * Math.PI)),
+      e.op('Exp', [e.op('Mul', [x2, e.scalar(-0.5)])]),
+    ]);
+    return e.op('Add', [cdf, e.op('Mul', [x, pdf])]);
+  }
+  if (approximate !== 'tanh') throw ctx.fail(`Gelu approximate='${approximate}' has no adjoint here`);
+  const c = Math.sqrt(2 / Math.PI);
+  const cubic = e.op('Add', [e.scalar(1), e.op('Mul', [x2, e.scalar(0.044715)])]);
+  const t = e.op('Tanh', [e.op('Mul', [e.op('Mul', [x, cubic]), e.scalar(c)])]);
+  const slope = e.op('Add', [e.scalar(c), e.op('Mul', [x2, e.scalar(3 * 0.044715 * c)])]);
+  const tail = e.op('Mul', [e.op('Mul', [x, e.op('Sub', [e.scalar(1), e.op('Mul', [t, t])])]), slope]);
+  return e.op('Mul', [half, e.op('Add', [e.op('Add', [e.scalar(1), t]), tail])]);
+}
+
+/** 0/1: where 0 < alpha x + beta < 1 (HardSigmoid's linear part). */
+function hardSigmoidInside(ctx: AdjointContext, alpha: number, beta: number): string {
+  const e = ctx.emit;
+  const z = e.op('Add', [e.op('Mul', [ctx.input(0), e.scalar(alpha)]), e.scalar(beta)]);
+  return e.mask(e.op('And', [e.op('Greater', [z, e.scalar(0)]), e.op('Less', [z, e.scalar(1)])]));
+}
 
 export const BACKWARD_RULES: Readonly<Record<string, BackwardRule>> = {
   Identity: identity,
@@ -185,6 +247,40 @@ export const BACKWARD_RULES: Readonly<Record<string, BackwardRule>> = {
       (ctx) => ctx.emit.op('Sub', [ctx.emit.scalar(1), ctx.emit.op('Mul', [ctx.output(0), ctx.output(0)])]),
     ],
   },
+  ...SMOOTH_UNARY,
+  HardSigmoid: {
+    kind: 'elementwise',
+    derivative: (node) => [
+      (ctx) => {
+        // y = max(0, min(1, alpha x + beta)): slope alpha where 0 < alpha x + beta < 1.
+        const alpha = attrFloat(node, 'alpha', 0.2);
+        return ctx.emit.op('Mul', [
+          hardSigmoidInside(ctx, alpha, attrFloat(node, 'beta', 0.5)),
+          ctx.emit.scalar(alpha),
+        ]);
+      },
+    ],
+  },
+  HardSwish: {
+    kind: 'elementwise',
+    derivative: () => [
+      (ctx) => {
+        // y = x hardsigmoid(x) (alpha 1/6, beta 1/2): 0 below -3, 1 above 3, x/3 + 1/2 between.
+        const e = ctx.emit;
+        const x = ctx.input(0);
+        const ramp = e.op('Add', [e.op('Mul', [x, e.scalar(1 / 3)]), e.scalar(0.5)]);
+        const above = e.op('Greater', [x, e.scalar(3)]);
+        return e.op('Mul', [
+          e.op('Where', [above, e.scalar(1), ramp]),
+          e.mask(e.op('Greater', [x, e.scalar(-3)])),
+        ]);
+      },
+    ],
+  },
+  Gelu: {
+    kind: 'elementwise',
+    derivative: (node) => [(ctx) => geluDerivative(ctx, attrString(node, 'approximate', 'none'))],
+  },
   Add: { kind: 'elementwise', derivative: () => [() => 1, () => 1] },
   Sub: { kind: 'elementwise', derivative: () => [() => 1, () => -1] },
   Mul: { kind: 'elementwise', derivative: () => [(ctx) => ctx.input(1), (ctx) => ctx.input(0)] },
@@ -195,6 +291,32 @@ export const BACKWARD_RULES: Readonly<Record<string, BackwardRule>> = {
       // d(a/b)/db = -a/b^2 = -(a/b)/b
       (ctx) => ctx.emit.op('Neg', [ctx.emit.op('Div', [ctx.output(0), ctx.input(1)])]),
     ],
+  },
+  Pow: {
+    kind: 'elementwise',
+    derivative: () => [
+      // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a (defined for a > 0, as in PyTorch).
+      (ctx) =>
+        ctx.emit.op('Mul', [
+          ctx.input(1),
+          ctx.emit.op('Pow', [ctx.input(0), ctx.emit.op('Sub', [ctx.input(1), ctx.emit.scalar(1)])]),
+        ]),
+      (ctx) => ctx.emit.op('Mul', [ctx.output(0), ctx.emit.op('Log', [ctx.input(0)])]),
+    ],
+  },
+  Where: {
+    kind: 'elementwise',
+    derivative: () => [
+      none('the condition (boolean)'),
+      (ctx) => ctx.emit.mask(ctx.input(0)),
+      (ctx) => ctx.emit.mask(ctx.emit.op('Not', [ctx.input(0)])),
+    ],
+  },
+  Softmax: { kind: 'adjoint', adjoint: () => [softmaxBack] },
+  LayerNormalization: {
+    kind: 'adjoint',
+    // Scale and bias have formulas (FD-checked) although attribution only needs the input's.
+    adjoint: () => [layerNormBack, layerNormScaleBack, layerNormBiasBack],
   },
   BatchNormalization: {
     kind: 'adjoint',
@@ -307,9 +429,19 @@ export const BACKWARD_RULES: Readonly<Record<string, BackwardRule>> = {
     ],
   },
   Slice: { kind: 'linear', transpose: () => [sliceBack, SHAPE_INPUT, SHAPE_INPUT, SHAPE_INPUT, SHAPE_INPUT] },
+  Gather: { kind: 'linear', transpose: () => [gatherBack, INDICES] },
+  GatherElements: { kind: 'linear', transpose: () => [gatherElementsBack, INDICES] },
+  Expand: {
+    kind: 'linear',
+    transpose: () => [(ctx) => ctx.sumToInput(ctx.gradOutput(), ctx.dims(ctx.output(0)), 0), SHAPE_INPUT],
+  },
   Pad: {
     kind: 'linear',
     transpose: () => [padBack, SHAPE_INPUT, unsupported('the constant pad value'), SHAPE_INPUT],
+  },
+  Resize: {
+    kind: 'linear',
+    transpose: () => [resizeBack, none('region of interest'), none('scales'), SHAPE_INPUT],
   },
   Reshape: { kind: 'linear', transpose: () => [reshapeBack, SHAPE_INPUT] },
   Flatten: { kind: 'linear', transpose: () => [reshapeBack] },

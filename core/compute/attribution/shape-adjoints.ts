@@ -7,6 +7,7 @@
 
 import { attrInt, attrInts, attrString } from '../onnx/attributes.js';
 import { toNumbers } from '../onnx/tensor.js';
+import { FLOAT } from './emitter.js';
 import type { AdjointContext, Formula } from './rules.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -25,7 +26,7 @@ export function normaliseAxis(axis: number, rank: number): number {
  * The integer values of constant input k (starts, ends, axes, pads...), undefined when the input is
  * absent. Adjoints built at graph-construction time need them fixed; a computed one is an error.
  */
-function constantInts(ctx: AdjointContext, k: number, what: string): number[] | undefined {
+export function constantInts(ctx: AdjointContext, k: number, what: string): number[] | undefined {
   if (!ctx.hasInput(k)) return undefined;
   const value = ctx.constant(ctx.input(k));
   if (!value) throw ctx.fail(`${what} (input ${k}) must be a constant to differentiate`);
@@ -94,6 +95,39 @@ export function sliceIndices(start: number, end: number, step: number, size: num
 }
 
 /**
+ * `grad` (length `rows` along `axis`) times a constant [rows, cols] matrix along that axis: the
+ * transpose of a fixed linear map along one axis (out[j] = sum_i M[j, i] in[i]) applied to a gradient.
+ * Selections, reflect/edge padding and resize interpolation are such maps.
+ */
+export function applyAlongAxis(
+  ctx: AdjointContext,
+  grad: string,
+  rank: number,
+  axis: number,
+  matrix: Float32Array,
+  rows: number,
+): string {
+  const m = ctx.emit.float(matrix, [rows, matrix.length / rows]);
+  if (axis === rank - 1) return ctx.emit.op('MatMul', [grad, m]);
+  const perm = swapAxesPerm(rank, axis, rank - 1);
+  const moved = ctx.emit.op('Transpose', [grad], { perm });
+  return ctx.emit.op('Transpose', [ctx.emit.op('MatMul', [moved, m])], { perm });
+}
+
+/**
+ * The transpose of reading input position `sources[j]` into output position j along `axis` (of input
+ * length `size`; -1 reads nothing): the 0/1 matrix with a one at (j, sources[j]). Repeated sources
+ * (reflect and edge padding) sum their gradients.
+ */
+function gatherMatrix(sources: readonly number[], size: number): Float32Array {
+  const matrix = new Float32Array(sources.length * size);
+  sources.forEach((v, j) => {
+    if (v >= 0) matrix[j * size + v] = 1;
+  });
+  return matrix;
+}
+
+/**
  * The transpose of selecting `indices` along `axis` (of length `size`): contiguous ascending runs
  * become padding; anything else (steps, reversal) a product with the 0/1 selection matrix.
  */
@@ -108,16 +142,7 @@ function scatterAlongAxis(
   const first = indices[0]!;
   const contiguous = indices.every((v, i) => v === first + i);
   if (contiguous) return { grad, pads: [first, size - first - indices.length] };
-  const selection = new Float32Array(indices.length * size);
-  indices.forEach((v, i) => {
-    selection[i * size + v] = 1;
-  });
-  const matrix = ctx.emit.float(selection, [indices.length, size]);
-  if (axis === rank - 1) return { grad: ctx.emit.op('MatMul', [grad, matrix]) };
-  const perm = swapAxesPerm(rank, axis, rank - 1);
-  const moved = ctx.emit.op('Transpose', [grad], { perm });
-  const scattered = ctx.emit.op('MatMul', [moved, matrix]);
-  return { grad: ctx.emit.op('Transpose', [scattered], { perm }) };
+  return { grad: applyAlongAxis(ctx, grad, rank, axis, gatherMatrix(indices, size), indices.length) };
 }
 
 /** Zero-pad `grad` by [begin, end] along each listed axis; one Pad node, none when all are zero. */
@@ -136,8 +161,8 @@ function padAxes(
   return ctx.emit.op('Pad', [grad, ctx.emit.int64(pads)], { mode: 'constant' });
 }
 
-/** Slice's transpose: each sliced axis scattered back (padding or a selection matrix). */
-export const sliceBack: Formula = (ctx) => {
+/** Slice's transpose for constant starts, ends and steps: each sliced axis scattered back (padding or a selection matrix). */
+export const constantSliceBack: Formula = (ctx) => {
   const data = ctx.input(0);
   const rank = rankOf(ctx, data);
   const starts = constantInts(ctx, 1, 'starts')!;
@@ -163,24 +188,68 @@ export const sliceBack: Formula = (ctx) => {
   return padAxes(ctx, grad, rank, pads);
 };
 
-/** Pad's transpose (constant mode): positive pads are cut away again, negative pads (crops) padded back. */
-export const padBack: Formula = (ctx) => {
-  const mode = attrString(ctx.node, 'mode', 'constant');
-  if (mode !== 'constant') throw ctx.fail(`Pad mode '${mode}' has no adjoint here (only 'constant')`);
-  const data = ctx.input(0);
-  const rank = rankOf(ctx, data);
+/** Pad's constant pads per padded axis: [begin, end], negative values crop. */
+function padsPerAxis(ctx: AdjointContext, rank: number): Map<number, [number, number]> {
   const raw = constantInts(ctx, 1, 'pads')!;
   const axes = (constantInts(ctx, 3, 'axes') ?? allAxes(rank)).map((a) => normaliseAxis(a, rank));
-  const n = axes.length;
+  const perAxis = new Map<number, [number, number]>();
+  axes.forEach((axis, i) => {
+    const pads: [number, number] = [raw[i]!, raw[i + axes.length]!];
+    if (pads[0] === 0 && pads[1] === 0) return;
+    if (ctx.dims(ctx.input(0))[axis] === 'N')
+      throw ctx.fail(`padding the batch axis ${axis} has no adjoint here`);
+    perAxis.set(axis, pads);
+  });
+  return perAxis;
+}
+
+/**
+ * Pad's transpose. Constant mode: positive pads are cut away again, negative pads (crops) padded back.
+ * Reflect, edge and wrap modes copy input elements into the border, so each padded axis is a fixed
+ * gather whose transpose (a 0/1 matrix, `gatherMatrix`) adds the border's gradients onto the elements
+ * they copy.
+ */
+export const padBack: Formula = (ctx) => {
+  const mode = attrString(ctx.node, 'mode', 'constant');
+  const rank = rankOf(ctx, ctx.input(0));
+  const perAxis = padsPerAxis(ctx, rank);
+  if (mode === 'constant') return constantPadBack(ctx, rank, perAxis);
+  let grad = ctx.gradOutput();
+  for (const [axis, [begin, end]] of perAxis) {
+    const size = ctx.fixedDim(ctx.input(0), axis);
+    const sources = Array.from({ length: size + begin + end }, (_, j) =>
+      padSource(ctx, mode, j - begin, size),
+    );
+    grad = applyAlongAxis(ctx, grad, rank, axis, gatherMatrix(sources, size), sources.length);
+  }
+  return grad;
+};
+
+/** The input position that output position `i` (counted from the input's start) of a Pad copies. */
+function padSource(ctx: AdjointContext, mode: string, i: number, size: number): number {
+  if (i >= 0 && i < size) return i;
+  switch (mode) {
+    case 'edge':
+      return Math.min(Math.max(i, 0), size - 1);
+    case 'wrap':
+      return ((i % size) + size) % size;
+    case 'reflect': {
+      const period = 2 * (size - 1);
+      const k = period === 0 ? 0 : ((i % period) + period) % period;
+      return k < size ? k : period - k;
+    }
+    default:
+      throw ctx.fail(`Pad mode '${mode}' has no adjoint here (constant, reflect, edge, wrap)`);
+  }
+}
+
+/** Constant-mode Pad's transpose: slice the pads away, pad the crops back with zeros. */
+function constantPadBack(ctx: AdjointContext, rank: number, perAxis: ReadonlyMap<number, [number, number]>) {
   const starts: number[] = [];
   const ends: number[] = [];
   const sliced: number[] = [];
   const restore = new Map<number, [number, number]>();
-  axes.forEach((axis, i) => {
-    const begin = raw[i]!;
-    const end = raw[i + n]!;
-    if (begin === 0 && end === 0) return;
-    if (ctx.dims(data)[axis] === 'N') throw ctx.fail(`padding the batch axis ${axis} has no adjoint here`);
+  for (const [axis, [begin, end]] of perAxis) {
     if (begin > 0 || end > 0) {
       const size = ctx.fixedDim(ctx.output(0), axis);
       sliced.push(axis);
@@ -188,13 +257,13 @@ export const padBack: Formula = (ctx) => {
       ends.push(size - Math.max(end, 0));
     }
     restore.set(axis, [Math.max(-begin, 0), Math.max(-end, 0)]);
-  });
+  }
   let grad = ctx.gradOutput();
   if (sliced.length > 0) {
     grad = ctx.emit.op('Slice', [grad, ctx.emit.int64(starts), ctx.emit.int64(ends), ctx.emit.int64(sliced)]);
   }
   return padAxes(ctx, grad, rank, restore);
-};
+}
 
 // ---------------------------------------------------------------------------------------------
 // Reductions: the transpose of a sum is a broadcast.
@@ -215,6 +284,19 @@ function reduceAxes(ctx: AdjointContext, inputAxesFrom: number): number[] {
   return axes.map((a) => normaliseAxis(a, rank)).sort((a, b) => a - b);
 }
 
+/**
+ * How many elements each output of a reduction over `axes` averages: a constant when those axes are
+ * fixed, else (the batch axis reduced) size(input) / size(output) at run time.
+ */
+function reducedCount(ctx: AdjointContext, axes: readonly number[]): string {
+  const dims = ctx.dims(ctx.input(0));
+  if (axes.every((a) => typeof dims[a] === 'number')) {
+    return ctx.emit.scalar(axes.reduce((n, a) => n * (dims[a] as number), 1));
+  }
+  const size = (name: string) => ctx.emit.op('Cast', [ctx.emit.op('Size', [name])], { to: FLOAT });
+  return ctx.emit.op('Div', [size(ctx.input(0)), size(ctx.output(0))]);
+}
+
 /** ReduceSum's (with `mean`, ReduceMean's) transpose: the gradient broadcast back over the reduced axes. */
 export function reduceBack(ctx: AdjointContext, inputAxesFrom: number, mean: boolean): string {
   const axes = reduceAxes(ctx, inputAxesFrom);
@@ -222,9 +304,6 @@ export function reduceBack(ctx: AdjointContext, inputAxesFrom: number, mean: boo
   if (axes.length > 0 && attrInt(ctx.node, 'keepdims', 1) === 0) {
     grad = ctx.emit.op('Unsqueeze', [grad, ctx.emit.int64(axes)]);
   }
-  if (mean) {
-    const count = axes.reduce((n, a) => n * ctx.fixedDim(ctx.input(0), a), 1);
-    grad = ctx.emit.op('Div', [grad, ctx.emit.scalar(count)]);
-  }
+  if (mean) grad = ctx.emit.op('Div', [grad, reducedCount(ctx, axes)]);
   return ctx.emit.op('Expand', [grad, ctx.emit.op('Shape', [ctx.input(0)])]);
 }

@@ -4,8 +4,16 @@
  * need rewriting; they are rewritten here, every other node is copied. Models above the target keep
  * their opset (the emitted backward nodes are valid there too).
  */
-import { attrFloat, attrInts, hasAttr } from './attributes.js';
-import { graphOf, type ModelProto, type NodeProto, onnx, opsetVersion, type TensorProto } from './model.js';
+import { attrFloat, attrInt, attrInts, hasAttr } from './attributes.js';
+import {
+  graphOf,
+  type ModelProto,
+  makeNode,
+  type NodeProto,
+  onnx,
+  opsetVersion,
+  type TensorProto,
+} from './model.js';
 import { type Int64Like, int64ToNumber, tensor, tensorToProto } from './tensor.js';
 
 export const EMITTED_OPSET = 17;
@@ -38,7 +46,11 @@ export function upgradeOpset(model: ModelProto): ModelProto {
     extra.push(tensorToProto(name, tensor('float32', [], [value])));
     return name;
   };
-  const nodes = (graph.node ?? []).map((node) => rewrite(node, from, constant, scalar));
+  const nodes = (graph.node ?? []).flatMap((node) =>
+    COERCED_TO_2D.has(node.opType ?? '') && from < 13
+      ? flattenedSoftmax(node)
+      : [rewrite(node, from, constant, scalar)],
+  );
   return onnx.ModelProto.create({
     ...model,
     irVersion: Math.max(EMITTED_IR_VERSION, int64ToNumber((model.irVersion ?? 0) as Int64Like)),
@@ -48,6 +60,30 @@ export function upgradeOpset(model: ModelProto): ModelProto {
     ],
     graph: { ...graph, node: nodes, initializer: [...(graph.initializer ?? []), ...extra] },
   });
+}
+
+/** Ops that, before opset 13, worked on the input flattened to 2-D at `axis` (default 1). */
+const COERCED_TO_2D = new Set(['Softmax', 'LogSoftmax', 'Hardmax']);
+
+/**
+ * Softmax, LogSoftmax and Hardmax before opset 13 normalise over all axes from `axis` (default 1)
+ * together; from 13 over `axis` alone (default -1). Keeping the node would silently change what the
+ * model computes on inputs of rank > 2, so the old meaning is spelled out: Flatten at `axis`, the op
+ * on the last axis of the 2-D result, Reshape back to the input's shape.
+ */
+function flattenedSoftmax(node: NodeProto): NodeProto[] {
+  const [x] = node.input ?? [];
+  const [y] = node.output ?? [];
+  if (!x || !y) throw new Error(`${node.opType} node '${node.name ?? ''}' lacks its input or output`);
+  const op = node.opType ?? '';
+  const base = `${y}__opset13`;
+  const name = node.name || y;
+  return [
+    makeNode('Flatten', [x], [`${base}_2d`], { axis: attrInt(node, 'axis', 1) }, `${name}/Flatten`),
+    makeNode(op, [`${base}_2d`], [`${base}_out`], { axis: 1 }, name),
+    makeNode('Shape', [x], [`${base}_shape`], {}, `${name}/Shape`),
+    makeNode('Reshape', [`${base}_out`, `${base}_shape`], [y], {}, `${name}/Reshape`),
+  ];
 }
 
 function rewrite(
@@ -98,6 +134,16 @@ function rewrite(
     case 'BatchNormalization':
       // `spatial` (before opset 9) and `is_test` are gone; inference semantics are unchanged.
       return keepAttrs(['spatial', 'is_test', 'consumed_inputs']);
+    case 'Upsample':
+    case 'Resize':
+      // Upsample (removed at 10) and Resize-10 (no roi input, asymmetric coordinates) have no
+      // faithful one-node form here; exporters emit Resize-11+ from opset 11 on.
+      if (from < 11) {
+        throw new Error(
+          `${op} node '${node.name ?? base}' of opset ${from}: re-export the model with opset >= 11`,
+        );
+      }
+      return node;
     case 'Dropout':
       // Before opset 12 `ratio` was an attribute; at inference it has no effect, so it is dropped.
       if (outputs.length > 1 && outputs[1]) {

@@ -75,7 +75,7 @@ export const unaryOps: Record<string, OpImpl> = {
 };
 
 /** erf to ~1e-15 (series for small |x|, continued fraction via erfc otherwise). */
-function erf(x: number): number {
+export function erf(x: number): number {
   const ax = Math.abs(x);
   if (ax < 2.5) {
     // Maclaurin series: erf(x) = 2/sqrt(pi) * sum (-1)^n x^(2n+1) / (n! (2n+1))

@@ -10,8 +10,10 @@ import { binaryOps, otherElementwiseOps, unaryOps } from './elementwise.js';
 import { generatorOps } from './generators.js';
 import { indexingOps } from './indexing.js';
 import { linalgOps } from './linalg.js';
+import { normalizeOps } from './normalize.js';
 import { poolOps } from './pool.js';
 import { reduceOps } from './reduce.js';
+import { resizeOps } from './resize.js';
 import { shapeOps } from './shape.js';
 import { describe, type OpContext, type OpImpl } from './util.js';
 
@@ -35,6 +37,8 @@ const ops: Readonly<Record<string, OpImpl>> = {
   ...indexingOps,
   ...reduceOps,
   ...generatorOps,
+  ...normalizeOps,
+  ...resizeOps,
 };
 
 export const supportedOps: readonly string[] = Object.keys(ops).sort();

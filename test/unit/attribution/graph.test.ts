@@ -217,6 +217,56 @@ describe('opset upgrade', () => {
     assert.deepEqual(Array.from(out.y!.data as Float32Array), [1, 2, 3]);
     await session.release();
   });
+
+  test('opset 11 Softmax keeps its flattening meaning at opset 17 (default axis 1 on rank 3)', async () => {
+    const model = modelProto({
+      nodes: [{ op: 'Softmax', inputs: ['x'], outputs: ['y'], name: 'old_softmax' }],
+      inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 2, 3] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      opset: 11,
+    });
+    const x = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)),
+      [2, 2, 3],
+    );
+    const run = async (m: typeof model) => {
+      const session = await createSession(m, { intraOpNumThreads: 1 });
+      const out = await session.run({ x });
+      await session.release();
+      return Array.from(out.y!.data as Float32Array);
+    };
+    const upgraded = upgradeOpset(model);
+    assert.equal(opsetVersion(upgraded), 17);
+    const [before, after] = [await run(model), await run(upgraded)];
+    // Each row of 6 (2 x 3) sums to one: the opset-11 meaning, not softmax over the last 3.
+    assert.ok(Math.abs(before.slice(0, 6).reduce((a, b) => a + b, 0) - 1) < 1e-6);
+    for (const [i, v] of after.entries()) {
+      assert.ok(Math.abs(v - before[i]!) < 1e-6, `element ${i}: ${v} vs ${before[i]}`);
+    }
+  });
+
+  test('Upsample and Resize of opsets below 11 fail naming the node', () => {
+    const model = modelProto({
+      nodes: [
+        {
+          op: 'Upsample',
+          inputs: ['x', 's'],
+          outputs: ['y'],
+          name: 'old_up',
+          attributes: { mode: 'nearest' },
+        },
+      ],
+      inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 1, 2, 2] }],
+      outputs: [{ name: 'y', dtype: 'float32' }],
+      initializers: { s: tensor('float32', [4], [1, 1, 2, 2]) },
+      opset: 9,
+    });
+    assert.throws(
+      () => upgradeOpset(model),
+      /Upsample node 'old_up' of opset 9: re-export the model with opset >= 11/,
+    );
+  });
 });
 
 describe('timeouts', () => {

@@ -60,6 +60,20 @@ const rows: Record<string, Row[]> = {
   Floor: unaryRows(),
   Ceil: unaryRows(),
   Erf: unaryRows(-4, 4),
+  HardSigmoid: [
+    { label: 'default alpha, beta', inputs: [f([2, 3, 5], -4, 4)] },
+    { label: 'PyTorch: alpha 1/6', inputs: [f([2, 3, 5], -5, 5)], attributes: { alpha: 1 / 6, beta: 0.5 } },
+  ],
+  HardSwish: unaryRows(-5, 5),
+  Gelu: [
+    { label: 'exact (opset 20)', inputs: [f([2, 3, 5], -4, 4)], opset: 20 },
+    {
+      label: 'tanh approximation',
+      inputs: [f([2, 3, 5], -4, 4)],
+      attributes: { approximate: 'tanh' },
+      opset: 20,
+    },
+  ],
   // ---- element-wise binary, with numpy broadcasting ----
   Add: [
     { label: 'broadcast', inputs: [f([2, 3, 4]), f([3, 1])] },
@@ -131,6 +145,75 @@ const rows: Record<string, Row[]> = {
   Softmax: [
     { label: 'last axis', inputs: [f([2, 3, 5], -5, 5)] },
     { label: 'axis 1', inputs: [f([2, 3, 5], -5, 5)], attributes: { axis: 1 } },
+  ],
+  LayerNormalization: [
+    {
+      label: 'last axis, scale and bias',
+      inputs: [f([2, 3, 5]), f([5]), f([5])],
+      attributes: { epsilon: 1e-3 },
+    },
+    {
+      label: 'axis 1, no bias, mean and inverse std outputs',
+      inputs: [f([2, 3, 2, 2]), f([3, 2, 2])],
+      attributes: { axis: 1 },
+      outputs: 3,
+    },
+  ],
+  // ---- resize ----
+  Resize: [
+    {
+      label: 'nearest x2, asymmetric floor (PyTorch nearest)',
+      inputs: [f([1, 2, 3, 4]), undefined, tensor('float32', [4], [1, 1, 2, 2])],
+      attributes: { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' },
+    },
+    {
+      label: 'nearest down, half_pixel, round_prefer_floor',
+      inputs: [f([1, 2, 6, 7]), undefined, tensor('float32', [4], [1, 1, 0.5, 0.6])],
+    },
+    {
+      label: 'nearest up, round_prefer_ceil and ceil',
+      inputs: [f([1, 1, 3, 3]), undefined, undefined, i64([4], [1, 1, 7, 5])],
+      attributes: {
+        nearest_mode: 'round_prefer_ceil',
+        coordinate_transformation_mode: 'tf_half_pixel_for_nn',
+      },
+    },
+    {
+      label: 'linear x2, half_pixel (PyTorch bilinear)',
+      inputs: [f([2, 2, 3, 4]), undefined, tensor('float32', [4], [1, 1, 2, 2])],
+      attributes: { mode: 'linear' },
+    },
+    {
+      label: 'linear to sizes, align_corners',
+      inputs: [f([1, 2, 4, 3]), undefined, undefined, i64([4], [1, 2, 7, 8])],
+      attributes: { mode: 'linear', coordinate_transformation_mode: 'align_corners' },
+    },
+    {
+      label: 'linear down to sizes, pytorch_half_pixel, one row out',
+      inputs: [f([1, 2, 5, 6]), undefined, undefined, i64([4], [1, 2, 1, 4])],
+      attributes: { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' },
+    },
+    {
+      label: 'cubic x2, half_pixel',
+      inputs: [f([1, 2, 4, 5]), undefined, tensor('float32', [4], [1, 1, 2, 2])],
+      attributes: { mode: 'cubic' },
+    },
+    {
+      label: 'cubic, exclude_outside, align_corners, a=-0.5',
+      inputs: [f([1, 1, 4, 4]), undefined, undefined, i64([4], [1, 1, 6, 3])],
+      attributes: {
+        mode: 'cubic',
+        exclude_outside: 1,
+        cubic_coeff_a: -0.5,
+        coordinate_transformation_mode: 'align_corners',
+      },
+    },
+    {
+      label: 'opset 18 axes',
+      inputs: [f([1, 2, 3, 3]), undefined, tensor('float32', [2], [2, 1.5])],
+      attributes: { mode: 'linear', axes: [2, 3] },
+      opset: 18,
+    },
   ],
   // ---- conv ----
   Conv: [
