@@ -180,7 +180,13 @@ describe('pure assign on the real Temporal server and S3', () => {
       [['assign', 'red_disc/corrupt.png']],
     );
     assert.match(String(skipped[0]!.error), /could not decode image/);
-    await createRunViews(db, assignment); // `pure query <assignment>` sees its tables
+    // `pure query <assignment>` sees its tables.
+    assert.deepEqual((await createRunViews(db, assignment)).sort(), [
+      'assignments',
+      'centroids',
+      'samples',
+      'skipped',
+    ]);
 
     const again = await pureAssign([run, images.uri], true);
     assert.match(again.stderr, /embedded dev server/);
