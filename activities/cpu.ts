@@ -1,14 +1,22 @@
-import { runStore } from '../core/adapters/storage/index.js';
+import { openDataset } from '../core/adapters/datasets/dataset.js';
+import { openStore, runStore } from '../core/adapters/storage/index.js';
+import type { AssignConfig } from '../core/compute/assign/config.js';
 import { asInputError } from '../core/compute/errors.js';
 import { type SweepConfig, shardRanges } from '../core/compute/run/config.js';
 import { runUri } from '../core/compute/run/layout.js';
+import { finishAssign } from '../core/stages/assign.js';
+import { centroidsLayer, type PreparedAssign, prepareAssign } from '../core/stages/assign-setup.js';
 import { configureSweep, type SweepRequest } from '../core/stages/configure.js';
 import { evaluationPart } from '../core/stages/evaluation.js';
 import { finishReferences, mergeReferences } from '../core/stages/references.js';
 import { finishLayer, virtualNeuronsPart } from '../core/stages/virtual-neurons.js';
 import type {
+  AssignCentroidsInput,
+  AssignSummary,
+  CentroidsResult,
   CropsInput,
   EvaluationResult,
+  FinishAssignInput,
   FinishLayerInput,
   FinishReferencesInput,
   FinishReferencesResult,
@@ -62,6 +70,26 @@ export function createCpuActivities() {
      */
     configureScheduledSweep(request: SweepRequest): Promise<SweepConfig> {
       return asInputError('InvalidSweepRequest', () => configureSweep(request));
+    },
+
+    ...assignActivities(),
+  };
+}
+
+/** `pure assign`'s steps that do not run the model: checks and manifest, centroids, the summary. */
+function assignActivities() {
+  const store = (config: AssignConfig) => openStore(config.assignUri);
+  return {
+    prepareAssign(config: AssignConfig): Promise<PreparedAssign> {
+      return prepareAssign(config, store(config), () => openDataset(config.dataUri));
+    },
+
+    assignCentroids({ config, layer }: AssignCentroidsInput): Promise<CentroidsResult> {
+      return centroidsLayer(config, layer, openStore(config.runUri), store(config));
+    },
+
+    finishAssign({ config, numSamples, layers }: FinishAssignInput): Promise<AssignSummary> {
+      return finishAssign(config, numSamples, layers, store(config));
     },
   };
 }

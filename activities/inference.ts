@@ -1,15 +1,23 @@
 import { readFile } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
 import { type InferenceSettings, sessionSettingsFor } from '../core/adapters/onnxruntime/session.js';
-import { runStore } from '../core/adapters/storage/index.js';
+import { openStore, runStore } from '../core/adapters/storage/index.js';
+import { readTable } from '../core/adapters/tables/io.js';
+import type { AssignConfig } from '../core/compute/assign/config.js';
+import { type VirtualNeuronSet, virtualNeuronSets } from '../core/compute/assign/nearest.js';
 import { decodeModel } from '../core/compute/onnx/model.js';
 import type { SweepConfig } from '../core/compute/run/config.js';
+import { assignKeys } from '../core/compute/run/layout.js';
+import { centroidsSchema, type SampleRow, samplesSchema } from '../core/compute/tables/schemas.js';
+import { assignShard } from '../core/stages/assign.js';
 import { circuitsPart } from '../core/stages/circuits.js';
 import { writeCropImage } from '../core/stages/crop-images.js';
 import { cropsPart } from '../core/stages/crops.js';
 import { embeddingsPart } from '../core/stages/embeddings.js';
 import { type PreparedSweep, prepareSweep, referencesShard } from '../core/stages/references.js';
 import type {
+  AssignShardInput,
+  AssignShardResult,
   CircuitsInput,
   CircuitsResult,
   CropsInput,
@@ -18,6 +26,7 @@ import type {
   ReferencesShardInput,
   ReferencesShardResult,
 } from './inputs.js';
+import { promiseCache } from './io.js';
 import { inferenceResources } from './resources.js';
 
 /**
@@ -68,6 +77,44 @@ export function createInferenceActivities(settings: InferenceSettings = {}) {
     },
 
     ...evaluationActivities(resources),
+    ...assignActivities(resources),
+  };
+}
+
+/**
+ * `pure assign` on the inference queue: a shard of new images through the run's model. Its image
+ * manifest and each layer's virtual neurons are read once per worker, not once per shard.
+ */
+function assignActivities(resources: ReturnType<typeof inferenceResources>) {
+  const samples = promiseCache<SampleRow[]>();
+  const virtualNeurons = promiseCache<VirtualNeuronSet[]>();
+  const store = (config: AssignConfig) => openStore(config.assignUri);
+  return {
+    assignShard({ config, layers, shard }: AssignShardInput): Promise<AssignShardResult> {
+      const context = Context.current();
+      return assignShard(config, shard, store(config), async () => ({
+        engine: await resources.engine(config.run),
+        modelPath: await resources.modelFile(config.run),
+        dataset: resources.datasetAt(config.dataUri),
+        preprocess: config.run.preprocess,
+        samples: (
+          await samples(config.assignUri, () => readTable(store(config), assignKeys.samples, samplesSchema))
+        ).slice(shard.first, shard.end),
+        layers: await Promise.all(
+          layers.map(async (layer) => ({
+            layer,
+            virtualNeurons: await virtualNeurons(`${config.assignUri}\n${layer.layer}`, async () =>
+              virtualNeuronSets(
+                await readTable(store(config), assignKeys.centroids(layer.layer), centroidsSchema),
+              ),
+            ),
+          })),
+        ),
+        minActivation: config.minActivation,
+        batchSize: config.batchSize,
+        onProgress: (done, total) => context.heartbeat({ shard, done, total }),
+      }));
+    },
   };
 }
 

@@ -2,9 +2,17 @@
  * The activities' inputs and results: what travels in Temporal payloads between workflows and workers.
  * URIs, names, ranges and counts only, never tensors (docs/design.md, "Workflows hold references").
  */
+
+import type { AssignConfig } from '../core/compute/assign/config.js';
 import type { LayerShape, NeuronRange, ShardRange, SweepConfig } from '../core/compute/run/config.js';
+import type { AssignLayer, CentroidsResult } from '../core/stages/assign-setup.js';
 import type { MergedLayer } from '../core/stages/references.js';
 
+export type {
+  AssignShardResult,
+  AssignSummary,
+} from '../core/stages/assign.js';
+export type { CentroidsResult, PreparedAssign } from '../core/stages/assign-setup.js';
 export type { CircuitsPart as CircuitsResult } from '../core/stages/circuits.js';
 export type { CropsPart as CropsResult } from '../core/stages/crops.js';
 export type { EmbeddingsPart as EmbeddingsResult } from '../core/stages/embeddings.js';
@@ -69,4 +77,23 @@ export interface CropsInput {
   config: SweepConfig;
   layer: LayerShape;
   neurons: NeuronRange;
+}
+
+/** A layer of `pure assign` whose centroids are computed. */
+export interface AssignCentroidsInput {
+  config: AssignConfig;
+  layer: AssignLayer;
+}
+
+/** A shard of `pure assign`'s images; shards follow from the image count (shardRanges), as the sweep's. */
+export interface AssignShardInput {
+  config: AssignConfig;
+  layers: AssignLayer[];
+  shard: ShardRange;
+}
+
+export interface FinishAssignInput {
+  config: AssignConfig;
+  numSamples: number;
+  layers: (AssignLayer & Omit<CentroidsResult, 'reused' | 'layer'>)[];
 }

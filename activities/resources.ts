@@ -47,6 +47,12 @@ export function inferenceResources(session: SessionSettings) {
   const references = layerReferences();
   const datasets = new Map<string, Dataset>();
 
+  function datasetAt(uri: string): Dataset {
+    const dataset = datasets.get(uri) ?? openDataset(uri);
+    datasets.set(uri, dataset);
+    return dataset;
+  }
+
   /** The local, verified file of the run's model: every stage opens the model through this. */
   function modelFile(config: SweepConfig): Promise<string> {
     return modelFiles(`${config.modelUri}\n${config.modelDigest}`, () =>
@@ -77,10 +83,10 @@ export function inferenceResources(session: SessionSettings) {
       );
     },
     dataset(config: SweepConfig): Dataset {
-      const dataset = datasets.get(config.dataUri) ?? openDataset(config.dataUri);
-      datasets.set(config.dataUri, dataset);
-      return dataset;
+      return datasetAt(config.dataUri);
     },
+    /** Any image folder or prefix (`pure assign`'s new images), opened once per worker. */
+    datasetAt,
     samples(config: SweepConfig): Promise<SampleRow[]> {
       return samples(runUri(config.outUri, config.runId), () =>
         readTable(runStore(config), runKeys.samples, samplesSchema),

@@ -138,3 +138,12 @@ export function installTemporalRuntime(options: TemporalRuntimeOptions): void {
     }),
   });
 }
+
+/**
+ * Shuts the native Temporal runtime down once the command is done with it. Workers shut it down when the
+ * last one stops; a command that ran none (`--no-worker`) would otherwise keep the process alive forever
+ * after printing its result.
+ */
+export async function releaseTemporalRuntime(): Promise<void> {
+  await Runtime._instance?.shutdown();
+}

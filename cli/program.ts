@@ -8,14 +8,16 @@ import {
   LOCAL_TEMPORAL_ADDRESS,
   temporalAddress,
 } from '../core/adapters/settings/temporal.js';
+import { ASSIGN_DEFAULTS } from '../core/compute/assign/config.js';
 import { COMPOSITES } from '../core/compute/attribution/lrp.js';
 import { CONFIG_DEFAULTS, runsStage, SWEEP_STAGES, type SweepStage } from '../core/compute/run/config.js';
 import { DEFAULT_QUEUE_PREFIX, QUEUE_ROLES, sweepWorkflowId } from '../core/compute/run/temporal-names.js';
+import { type AssignOptions, assignCommand } from './assign.js';
 import { cancelCommand } from './cancel.js';
 import { type ConfigValues, mergeConfig, RUN_ONLY_FIELDS, readConfigFile } from './config-file.js';
 import { installInterruptHandler } from './interrupt.js';
 import { layersCommand } from './layers.js';
-import { installTemporalRuntime, LOG_FORMATS, type LogFormat } from './logging.js';
+import { installTemporalRuntime, LOG_FORMATS, type LogFormat, releaseTemporalRuntime } from './logging.js';
 import { plantedCommand } from './planted.js';
 import { queryCommand } from './query.js';
 import { reportCommand } from './report.js';
@@ -28,7 +30,7 @@ import {
   scheduleTriggerCommand,
 } from './schedule.js';
 import { statusCommand } from './status.js';
-import { sweepSummary } from './summary.js';
+import { assignSummary, sweepSummary } from './summary.js';
 import { workerCommand } from './worker.js';
 
 /** The version in package.json (the installed package's own). */
@@ -58,6 +60,15 @@ function countList(value: string): number[] {
     throw new InvalidArgumentError('cluster counts are integers >= 2, e.g. 2,3,4,5');
   }
   return counts;
+}
+
+function finiteNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n))
+      throw new InvalidArgumentError(`${name} must be a number`);
+    return n;
+  };
 }
 
 function device(value: string): Device {
@@ -235,8 +246,12 @@ export interface SweepActions {
 async function runAction(options: RunOptions): Promise<void> {
   installInterruptHandler();
   installTemporalRuntime({ target: { file: resolve(options.stateDir, 'pure.log') } });
-  const result = await runCommand(options);
-  process.stdout.write(sweepSummary(result, runsStage(options, 'crops')));
+  try {
+    const result = await runCommand(options);
+    process.stdout.write(sweepSummary(result, runsStage(options, 'crops')));
+  } finally {
+    await releaseTemporalRuntime();
+  }
 }
 
 const DEFAULT_ACTIONS: SweepActions = { run: runAction, scheduleCreate: scheduleCreateCommand };
@@ -250,6 +265,7 @@ export function buildProgram(overrides: Partial<SweepActions> = {}): Command {
     .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(pure <command> --help shows the options)');
   addRunCommand(program, actions);
+  addAssignCommand(program);
   addScheduleCommands(program, actions);
   addServiceCommands(program);
   addRunReaderCommands(program);
@@ -274,6 +290,72 @@ function addRunCommand(program: Command, actions: SweepActions): void {
     .option('--no-worker', 'do not run an in-process worker (workers run elsewhere)')
     .option('--state-dir <dir>', 'where the embedded Temporal server keeps its state', '.pure')
     .action((opts, command: Command) => actions.run(runOptionsOf(opts, command)));
+}
+
+async function assignAction(run: string, images: string, opts: Record<string, unknown>): Promise<void> {
+  const options = {
+    ...opts,
+    run,
+    images,
+    temporal: temporalAddress(opts.temporal as string | undefined),
+    stateDir: resolve(opts.stateDir as string),
+  } as AssignOptions;
+  installInterruptHandler();
+  installTemporalRuntime({ target: { file: resolve(options.stateDir, 'pure.log') } });
+  try {
+    process.stdout.write(assignSummary(await assignCommand(options)));
+  } finally {
+    await releaseTemporalRuntime();
+  }
+}
+
+/** `pure assign`: new images to the virtual neurons of a finished run, on the same workers as sweeps. */
+function addAssignCommand(program: Command): void {
+  const a = ASSIGN_DEFAULTS;
+  withInferenceOptions(
+    withTemporalOptions(
+      program
+        .command('assign')
+        .description(
+          "Assign new images to a finished run's virtual neurons: per image and explained neuron, its activation and the virtual neuron nearest to its circuit (Parquet).",
+        )
+        .argument('<run>', 'the finished run: <out>/<run>, a folder or s3:// prefix')
+        .argument('<images>', 'images: folder or s3:// prefix, flat or in class sub-folders')
+        .option('--out <uri>', 'output root; the assignment goes to <out>/<id>/ (default: <run>/assign)')
+        .option('--layers <names>', "comma-separated explained layers (default: all of the run's)")
+        .option('--neurons <list>', 'channels to assign in each layer, e.g. 0-15,31 (default: all)')
+        .option(
+          '--count <n>',
+          "virtual neurons per neuron: chosen (the run's automatic count), best (its best split, also for monosemantic neurons) or a count of the run's --clusters",
+          a.count,
+        )
+        .option(
+          '--min-activation <x>',
+          'assign a pair only where the neuron fires above this (its circuit is zero at or below 0)',
+          finiteNumber('min activation'),
+          a.minActivation,
+        )
+        .option('--shard-size <n>', 'images per assign activity', positiveInt('shard size'), a.shardSize)
+        .option(
+          '--batch-size <n>',
+          'images decoded and forwarded together',
+          positiveInt('batch size'),
+          a.batchSize,
+        )
+        .option('--window <n>', 'activities in flight', positiveInt('window'), a.window)
+        .option(
+          '--retry-window <minutes>',
+          'how long S3/network outages are retried before the assignment fails',
+          positiveInt('retry window'),
+          d.retryWindowMinutes,
+        ),
+      'default: $TEMPORAL_ADDRESS, else an embedded dev server',
+      true,
+    ),
+  )
+    .option('--no-worker', 'do not run an in-process worker (workers run elsewhere)')
+    .option('--state-dir <dir>', 'where the embedded Temporal server keeps its state', '.pure')
+    .action(assignAction);
 }
 
 /** `pure schedule create | trigger | delete | list`. */
@@ -365,9 +447,12 @@ function addRunReaderCommands(program: Command): void {
   program
     .command('query')
     .description(
-      "Query a run's Parquet tables with DuckDB SQL (views: samples, references, relevance, activations, clusters, neurons, crops, embeddings, evaluation, virtual_neurons, skipped).",
+      "Query a run's Parquet tables with DuckDB SQL (views: samples, references, relevance, activations, clusters, neurons, crops, embeddings, evaluation, virtual_neurons, skipped; an assignment's: assignments, centroids, samples, skipped).",
     )
-    .argument('<run>', 'the run folder or s3:// prefix: <out>/<run>')
+    .argument(
+      '<run>',
+      'the run folder or s3:// prefix: <out>/<run> (or an assignment folder: <run>/assign/<id>)',
+    )
     .argument('[sql]', 'the query; without it, list the tables')
     .option('--format <format>', 'table | csv | json', 'table')
     .action(queryCommand);

@@ -1,8 +1,10 @@
 /**
  * What `pure run` prints when a sweep is done: one screen with the verdicts per layer, the evaluation
- * (PURE vs Activation vs the upper bound vs random, mean +- s.e. over neurons), and where to look next.
+ * (PURE vs Activation vs the upper bound vs random, mean +- s.e. over neurons), and where to look next;
+ * and what `pure assign` prints.
  */
 import type { LayerSummary } from '../core/stages/virtual-neurons.js';
+import type { AssignResult } from '../workflows/assign.js';
 import type { SweepResult } from '../workflows/sweep.js';
 
 const short = (layer: string) => (layer.length > 28 ? `...${layer.slice(-25)}` : layer);
@@ -75,4 +77,30 @@ function evaluationLines(layers: readonly LayerSummary[]): string[] {
     );
   }
   return lines;
+}
+
+const thousands = (n: number) => n.toLocaleString('en-US');
+
+/** What `pure assign` prints when done: images, neurons, per layer how many pairs were assigned, where. */
+export function assignSummary(result: AssignResult): string {
+  const neurons = result.layers.reduce((n, l) => n + l.neurons, 0);
+  const split = result.layers.reduce((n, l) => n + l.split, 0);
+  const root = result.assignUri;
+  const lines = [
+    '',
+    `Done: ${result.numSamples} images, ${result.skipped} skipped; ${neurons} neurons of ${result.layers.length} ` +
+      `layer${result.layers.length === 1 ? '' : 's'}, ${split} with more than one virtual neuron ` +
+      `(${result.shardsComputed} shards computed, ${result.shardsReused} reused).`,
+    ...result.layers.map(
+      (l) =>
+        `  ${l.layer}: ${thousands(l.rows)} (image, neuron) pairs, ${thousands(l.assigned)} assigned to a virtual ` +
+        `neuron, ${thousands(l.rows - l.assigned)} not (the neuron did not fire)`,
+    ),
+    `Outputs under ${root}/ (docs/outputs.md, "Assigning new images"):`,
+    '  assignments/  centroids/  samples/  skipped/',
+    `Query: npx pure query ${root} "SELECT layer, neuron, virtual_neuron, count(*) AS images FROM assignments ` +
+      'WHERE virtual_neuron IS NOT NULL GROUP BY ALL ORDER BY ALL"',
+    '',
+  ];
+  return lines.join('\n');
 }

@@ -2,6 +2,7 @@ import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo }
 import type { CpuActivities, InferenceActivities } from '../activities/index.js';
 import type { LayerSummary } from '../activities/inputs.js';
 import type { LayerShape, NeuronRange, SweepConfig } from '../core/compute/run/config.js';
+import { neuronRanges } from '../core/compute/run/ranges.js';
 import { runsStage } from '../core/compute/run/stages.js';
 import type { TaskQueues } from '../core/compute/run/temporal-names.js';
 import { activityOptions } from './activity-options.js';
@@ -42,12 +43,7 @@ export const layerProgressQuery = defineQuery<LayerProgress>('layerProgress');
 /** Neuron batches per workflow run: bounds the history (~6 events per activity, up to 5 activities a batch) below the server's 4,096 suggestion. */
 export const BATCHES_PER_RUN = 100;
 
-export function neuronRanges(channels: number, batch: number): NeuronRange[] {
-  const ranges: NeuronRange[] = [];
-  for (let first = 0; first < channels; first += batch)
-    ranges.push({ first, end: Math.min(channels, first + batch) });
-  return ranges;
-}
+export { neuronRanges };
 
 /**
  * Steps 2-5 of PURE for one layer (a child of the sweep): per batch of neurons, circuits on the inference

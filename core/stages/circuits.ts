@@ -7,6 +7,7 @@ import {
   type AttributionEngine,
   type CutSpec,
   circuitVectors,
+  type LowerActivations,
   lowerActivations,
   selectRows,
 } from '../adapters/onnxruntime/attribution.js';
@@ -109,46 +110,65 @@ async function circuitsOfChunk(
   );
 
   const pairs = usable.flatMap((u, image) =>
-    (pairsOfSample.get(u.sample.sampleIndex) ?? []).map((r) => ({ r, image })),
+    (pairsOfSample.get(u.sample.sampleIndex) ?? []).map((r) => ({ r, image, neuron: r.neuron })),
   );
   const relevance: RelevanceRow[] = [];
   const features: ActivationFeaturesRow[] = [];
   const featuresDone = new Set<number>();
-  // One circuit run per engine batch: only that many a_L' rows are materialised at a time.
-  for (let start = 0; start < pairs.length; start += job.engine.maxBatch) {
-    const slice = pairs.slice(start, start + job.engine.maxBatch);
+  await forEachCircuit(job.engine, cut, activations, pairs, ({ r }, vector, upper, row) => {
+    relevance.push({
+      layer: job.upperLayer,
+      lowerLayer: job.lowerLayer,
+      neuron: r.neuron,
+      rank: r.rank,
+      sampleIndex: r.sampleIndex,
+      sampleId: r.sampleId,
+      value: r.value,
+      relevance: vector,
+    });
+    // a_L depends on the image only: the baseline's features come from its first row.
+    if (!featuresDone.has(r.sampleIndex)) {
+      featuresDone.add(r.sampleIndex);
+      features.push({ layer: job.upperLayer, sampleIndex: r.sampleIndex, features: meanRelu(upper, row) });
+    }
+  });
+  return { relevance, features };
+}
+
+/** One row of a mixed circuit batch: an image (its row in the lower activations) and an upper channel. */
+export interface CircuitPair {
+  readonly image: number;
+  readonly neuron: number;
+}
+
+/**
+ * The circuit vector (docs/design.md step 2) of every (image, neuron) pair, computed as mixed batches of
+ * at most `engine.maxBatch` rows through the circuit model: only that many a_L' rows are materialised at
+ * a time. `visit` gets each pair's vector (its own copy), the batch's a_L and the pair's row in it. The
+ * sweep's circuits and `pure assign` both compute circuits through this, so they are the same numbers.
+ */
+export async function forEachCircuit<P extends CircuitPair>(
+  engine: AttributionEngine,
+  cut: CutSpec,
+  activations: LowerActivations,
+  pairs: readonly P[],
+  visit: (pair: P, vector: Float32Array, upper: Tensor, row: number) => void,
+): Promise<void> {
+  for (let start = 0; start < pairs.length; start += engine.maxBatch) {
+    const slice = pairs.slice(start, start + engine.maxBatch);
     const rows = slice.map((p) => p.image);
     const side: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(activations.side)) side[name] = selectRows(t, rows);
-    const result = await circuitVectors(job.engine, cut, {
+    const result = await circuitVectors(engine, cut, {
       lower: selectRows(activations.lower, rows),
       side,
-      channels: slice.map((p) => p.r.neuron),
+      channels: slice.map((p) => p.neuron),
     });
     const width = result.lowerChannels;
-    slice.forEach(({ r }, i) => {
-      relevance.push({
-        layer: job.upperLayer,
-        lowerLayer: job.lowerLayer,
-        neuron: r.neuron,
-        rank: r.rank,
-        sampleIndex: r.sampleIndex,
-        sampleId: r.sampleId,
-        value: r.value,
-        relevance: result.vectors.slice(i * width, (i + 1) * width),
-      });
-      // a_L depends on the image only: the baseline's features come from its first row.
-      if (!featuresDone.has(r.sampleIndex)) {
-        featuresDone.add(r.sampleIndex);
-        features.push({
-          layer: job.upperLayer,
-          sampleIndex: r.sampleIndex,
-          features: meanRelu(result.upper, i),
-        });
-      }
+    slice.forEach((pair, i) => {
+      visit(pair, result.vectors.slice(i * width, (i + 1) * width), result.upper, i);
     });
   }
-  return { relevance, features };
 }
 
 /** Mean over space of ReLU(a) for every channel of row `row` of a [B, C, ...spatial] tensor. */
@@ -164,6 +184,17 @@ export function meanRelu(t: Tensor, row: number): Float32Array {
     out[c] = sum / plane;
   }
   return out;
+}
+
+/** Max over space of channel `channel` of row `row` of a [B, C, ...spatial] tensor: a neuron's value (references). */
+export function channelMax(t: Tensor, row: number, channel: number): number {
+  const channels = t.dims[1]!;
+  const plane = t.dims.slice(2).reduce((a, b) => a * b, 1);
+  const data = t.data as Float32Array;
+  const base = (row * channels + channel) * plane;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < plane; i++) max = Math.max(max, data[base + i]!);
+  return max;
 }
 
 export interface CircuitsPart {

@@ -123,12 +123,14 @@ export async function checkDataset(
   dataset: Dataset,
   config: Pick<SweepConfig, 'dataUri' | 'k' | 'limit' | 'preprocess'>,
   listed?: readonly SampleRow[],
+  /** How messages name the dataset: the option or argument it came from. */
+  flag = '--data',
 ): Promise<SampleRow[]> {
   let all: readonly SampleRow[];
   try {
     all = listed ?? (await dataset.listSamples());
   } catch (error) {
-    throw new InputError('InvalidDataset', `--data ${config.dataUri}: ${(error as Error).message}`);
+    throw new InputError('InvalidDataset', `${flag} ${config.dataUri}: ${(error as Error).message}`);
   }
   const manifest = evenlySpaced(all.length, config.limit).map((i) => all[i]!);
   if (config.k > manifest.length) {
@@ -151,11 +153,11 @@ export async function checkDataset(
   if (usable.length === 0) {
     throw new InputError(
       'NoDecodableImage',
-      `--data ${config.dataUri}: none of ${tries.length} images tried (spread over the dataset) can be used: ` +
+      `${flag} ${config.dataUri}: none of ${tries.length} images tried (spread over the dataset) can be used: ` +
         `${skipped
           .slice(0, 3)
           .map((s) => `${s.sampleId}: ${s.error}`)
-          .join('; ')}. Point --data at a folder or s3:// prefix of JPEG/PNG/WebP images`,
+          .join('; ')}. Point ${flag} at a folder or s3:// prefix of JPEG/PNG/WebP images`,
     );
   }
   return manifest;

@@ -14,6 +14,9 @@ export const RUN_TABLES = {
   evaluation: 'evaluation/*/*.parquet',
   virtual_neurons: 'virtual_neurons/*/*.parquet',
   skipped: 'skipped/*/*.parquet',
+  // `pure assign`'s own tables, in its folder <run>/assign/<id> (beside its samples and skipped).
+  assignments: 'assignments/*/*.parquet',
+  centroids: 'centroids/*/*.parquet',
 } as const;
 
 function sqlString(s: string): string {
@@ -51,7 +54,7 @@ export async function createRunViews(connection: DuckDBConnection, runUri: strin
   }
   if (created.length === 0) {
     throw new Error(
-      `no pure tables under ${runUri}; point at <out>/<run>, the folder that holds references/`,
+      `no pure tables under ${runUri}; point at <out>/<run>, the folder that holds references/ (or an assignment's folder)`,
     );
   }
   return created;

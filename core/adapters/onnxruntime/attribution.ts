@@ -51,16 +51,22 @@ export interface LowerActivations {
   readonly lower: Tensor;
   /** Side inputs of the cut by tensor name, [B, ...] each (empty for plain ResNet/SqueezeNet cuts). */
   readonly side: Readonly<Record<string, Tensor>>;
+  /** a_L [B, C, H, W], when asked for (`upper: true`). */
+  readonly upper?: Tensor;
 }
 
-/** Forward preprocessed images [B, 3, H, W] to a_L' and the cut's side inputs. */
+/**
+ * Forward preprocessed images [B, 3, H, W] to a_L' and the cut's side inputs, and with `upper` also to
+ * a_L in the same run (which neurons are silent on an image, before any circuit is computed).
+ */
 export async function lowerActivations(
   engine: AttributionEngine,
   cut: CutSpec,
   images: Tensor,
+  options: { readonly upper?: boolean } = {},
 ): Promise<LowerActivations> {
   const { circuit } = await engine.circuit(cut.model, cut.lower, cut.upper);
-  const outputs = [cut.lower, ...circuit.cut.sideInputs];
+  const outputs = [cut.lower, ...circuit.cut.sideInputs, ...(options.upper ? [cut.upper] : [])];
   const forward = await engine.forward(cut.model, outputs);
   const joined = await runInChunks(
     engine,
@@ -74,7 +80,7 @@ export async function lowerActivations(
   circuit.cut.sideInputs.forEach((name, k) => {
     side[name] = joined[k + 1]!;
   });
-  return { lower: joined[0]!, side };
+  return { lower: joined[0]!, side, ...(options.upper ? { upper: joined.at(-1)! } : {}) };
 }
 
 export interface CircuitBatch {

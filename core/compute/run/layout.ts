@@ -41,6 +41,24 @@ export const runKeys = {
     `_work/circuits/layer=${escapeKeySegment(layer)}/part-${pad(neurons.first)}-${pad(neurons.end - 1)}.skipped.parquet`,
 } as const;
 
+/**
+ * Where `pure assign`'s files live, relative to its own folder `<assign>/` (docs/outputs.md, "Assigning
+ * new images"): the same conventions as a run's (Hive partitions by layer, manifests and work apart).
+ */
+export const assignKeys = {
+  config: 'config.json',
+  samples: 'samples/part-00000.parquet',
+  /** A layer's virtual neurons as centroids: what every assign shard reads. */
+  centroids: (layer: string) => `centroids/layer=${escapeKeySegment(layer)}/part-00000.parquet`,
+  assignments: (layer: string, shard: ShardRange) =>
+    `assignments/layer=${escapeKeySegment(layer)}/part-${pad(shard.first)}-${pad(shard.end - 1)}.parquet`,
+  /** A shard's counts and skipped images, written after its parts: its presence means the shard is complete. */
+  shardDone: (shard: ShardRange) => `_work/assign/shard-${pad(shard.first)}-${pad(shard.end - 1)}.json`,
+  skipped: 'skipped/stage=assign/part-00000.parquet',
+  /** Written last: its presence means the assignment is complete. */
+  manifest: '_manifests/assign.json',
+} as const;
+
 /** The per-layer tables of each stage that writes one part per neuron batch. */
 export const STAGE_TABLES = {
   'virtual-neurons': ['relevance', 'activations', 'clusters', 'neurons'],

@@ -34,5 +34,14 @@ export function referencesWorkflowId(sweepId: string): string {
   return `${sweepId}/references`;
 }
 
+const ASSIGN_PREFIX = 'pure-assign-';
+
+/** The workflow of `pure assign`: one per assign id, so the same command twice attaches to the first. */
+export function assignWorkflowId(assignIdOrWorkflowId: string): string {
+  return assignIdOrWorkflowId.startsWith(ASSIGN_PREFIX)
+    ? assignIdOrWorkflowId
+    : `${ASSIGN_PREFIX}${assignIdOrWorkflowId}`;
+}
+
 /** The default deployment's queues: `pure-inference` and `pure-cpu`. */
 export const TASK_QUEUES = taskQueues();

@@ -419,3 +419,98 @@ export const virtualNeuronsSchema = defineTable('virtual_neurons', [
 ]);
 /** One row of {@link virtualNeuronsSchema}. */
 export type VirtualNeuronRow = TableRow<typeof virtualNeuronsSchema>;
+
+/**
+ * The centroids table of `pure assign` (docs/outputs.md, "Assigning new images"): each virtual neuron of
+ * a neuron at the count the images are assigned at, as the mean of its references' circuit vectors.
+ */
+export const centroidsSchema = defineTable('centroids', [
+  { name: 'layer', kind: 'utf8', field: 'layer', doc: "The neuron's layer." },
+  { name: 'lower_layer', kind: 'utf8', field: 'lowerLayer', doc: 'The layer its circuits run over.' },
+  { name: 'neuron', kind: 'int32', field: 'neuron', doc: "The neuron's channel." },
+  {
+    name: 'n_clusters',
+    kind: 'int32',
+    field: 'nClusters',
+    doc: 'The count of virtual neurons images are assigned among (1: the neuron is kept whole).',
+  },
+  { name: 'cluster', kind: 'int32', field: 'cluster', doc: 'The virtual neuron (as in clusters).' },
+  { name: 'size', kind: 'int32', field: 'size', doc: 'Its reference images.' },
+  {
+    name: 'mean_distance',
+    kind: 'float32',
+    field: 'meanDistance',
+    doc: "Mean Euclidean distance of its references' circuits to the centroid: how far a typical member lies.",
+  },
+  {
+    name: 'centroid',
+    kind: 'float32[]',
+    field: 'centroid',
+    doc: "Mean of its references' circuit vectors (length: channels of the lower layer).",
+  },
+]);
+/** One row of {@link centroidsSchema}. */
+export type CentroidRow = TableRow<typeof centroidsSchema>;
+
+/**
+ * The assignments table of `pure assign`: for a new image and an explained neuron, the neuron's
+ * activation and the virtual neuron whose centroid is nearest to the image's circuit vector.
+ */
+export const assignmentsSchema = defineTable('assignments', [
+  { name: 'layer', kind: 'utf8', field: 'layer', doc: "The neuron's layer." },
+  { name: 'neuron', kind: 'int32', field: 'neuron', doc: "The neuron's channel." },
+  {
+    name: 'sample_index',
+    kind: 'int32',
+    field: 'sampleIndex',
+    doc: "The image's position in this assignment's samples (sorted by id).",
+  },
+  {
+    name: 'sample_id',
+    kind: 'utf8',
+    field: 'sampleId',
+    doc: 'Path of the image relative to the images root.',
+  },
+  {
+    name: 'sample_uri',
+    kind: 'utf8',
+    field: 'sampleUri',
+    doc: 'Absolute path of a local image, or its s3:// URI.',
+  },
+  { name: 'label', kind: 'utf8', field: 'label', nullable: true, doc: 'Class sub-folder, or null.' },
+  {
+    name: 'activation',
+    kind: 'float32',
+    field: 'activation',
+    doc: "Max over space of the neuron's activation map on the image (as references.value).",
+  },
+  {
+    name: 'n_clusters',
+    kind: 'int32',
+    field: 'nClusters',
+    doc: 'How many virtual neurons the image was assigned among (1: the neuron is kept whole).',
+  },
+  {
+    name: 'virtual_neuron',
+    kind: 'int32',
+    field: 'virtualNeuron',
+    nullable: true,
+    doc: 'The virtual neuron (cluster id, as in clusters) with the nearest centroid; null when not assigned (activation <= the minimum: its circuit is zero).',
+  },
+  {
+    name: 'distance',
+    kind: 'float32',
+    field: 'distance',
+    nullable: true,
+    doc: 'Euclidean distance of the circuit vector to that centroid (compare centroids.mean_distance).',
+  },
+  {
+    name: 'margin',
+    kind: 'float32',
+    field: 'margin',
+    nullable: true,
+    doc: 'Distance to the second-nearest centroid minus distance; null with one virtual neuron or when not assigned.',
+  },
+]);
+/** One row of {@link assignmentsSchema}. */
+export type AssignmentRow = TableRow<typeof assignmentsSchema>;

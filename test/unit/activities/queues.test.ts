@@ -11,13 +11,23 @@ describe('activities per task queue', () => {
   const cpu = Object.keys(activitiesOf.cpu()).sort();
 
   test('the inference queue runs the model, the CPU queue everything else', () => {
-    assert.deepEqual(inference, ['circuits', 'crops', 'embeddings', 'prepareSweep', 'referencesShard']);
+    assert.deepEqual(inference, [
+      'assignShard',
+      'circuits',
+      'crops',
+      'embeddings',
+      'prepareSweep',
+      'referencesShard',
+    ]);
     assert.deepEqual(cpu, [
+      'assignCentroids',
       'configureScheduledSweep',
       'evaluate',
+      'finishAssign',
       'finishLayer',
       'finishReferences',
       'mergeReferences',
+      'prepareAssign',
       'virtualNeurons',
     ]);
   });

@@ -8,8 +8,10 @@ import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { executionProvidersFor } from '../../../core/adapters/onnxruntime/session.js';
 import { toParquet } from '../../../core/adapters/tables/parquet.js';
+import { PREPROCESS_PRESETS } from '../../../core/compute/images/preprocess.js';
 import { runKeys } from '../../../core/compute/run/layout.js';
 import { type NeuronRow, neuronsSchema } from '../../../core/compute/tables/schemas.js';
+import { testConfig } from '../../support/config.js';
 import { projectRoot, sharedModel } from '../../support/paths.js';
 import { monosemanticVerdict } from '../../support/rows.js';
 
@@ -152,6 +154,46 @@ describe('the pure command', () => {
       );
     }
     assert.deepEqual(executionProvidersFor('cpu'), ['cpu']);
+  });
+
+  test('pure assign checks its request against the run before it starts anything', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pure-cli-assign-'));
+    const failsWith = (pattern: RegExp) => (e: { code: number; stderr: string }) =>
+      e.code === 1 && pattern.test(e.stderr);
+    try {
+      const runDir = join(dir, 'run');
+      await mkdir(runDir);
+      const config = testConfig({
+        runId: 'run',
+        modelUri: '/m.onnx',
+        dataUri: '/d',
+        outUri: dir,
+        layers: ['/a', '/b'],
+        preprocess: PREPROCESS_PRESETS.cifar10,
+      });
+      await writeFile(join(runDir, runKeys.config), JSON.stringify(config));
+      const assign = (...args: string[]) => pure('assign', runDir, join(dir, 'images'), ...args);
+      await assert.rejects(
+        pure('assign', join(dir, 'nothing'), dir),
+        failsWith(/nothing: no config\.json there/),
+      );
+      await assert.rejects(
+        assign('--layers', '/nope'),
+        failsWith(/--layers \/nope: not an explained layer of the run; it explains \/b/),
+      );
+      await assert.rejects(
+        assign('--count', '7'),
+        failsWith(/--count 7: the run clustered at 2, 3, 4, 5 only/),
+      );
+      await assert.rejects(
+        assign('--neurons', '5-3'),
+        failsWith(/--neurons: the range 5-3 ends before it starts/),
+      );
+      await assert.rejects(assign('--no-worker'), failsWith(/--no-worker needs --temporal/));
+      await assert.rejects(assign(), failsWith(/the virtual neurons of \/b are not finished/));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('bad input gets one clear error and exit code 1', async () => {
