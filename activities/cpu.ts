@@ -2,11 +2,14 @@ import { runStore } from '../core/adapters/storage/index.js';
 import { asInputError } from '../core/compute/errors.js';
 import { type SweepConfig, shardRanges } from '../core/compute/run/config.js';
 import { runUri } from '../core/compute/run/layout.js';
+import { compareWithPrevious } from '../core/stages/compare-previous.js';
 import { configureSweep, type SweepRequest } from '../core/stages/configure.js';
 import { evaluationPart } from '../core/stages/evaluation.js';
 import { finishReferences, mergeReferences } from '../core/stages/references.js';
 import { finishLayer, virtualNeuronsPart } from '../core/stages/virtual-neurons.js';
 import type {
+  ComparePreviousInput,
+  ComparePreviousResult,
   CropsInput,
   EvaluationResult,
   FinishLayerInput,
@@ -62,6 +65,11 @@ export function createCpuActivities() {
      */
     configureScheduledSweep(request: SweepRequest): Promise<SweepConfig> {
       return asInputError('InvalidSweepRequest', () => configureSweep(request));
+    },
+
+    /** For schedules with --compare-previous: the firing's run against the schedule's previous run. */
+    compareWithPrevious({ outUri, scheduleId, runId }: ComparePreviousInput): Promise<ComparePreviousResult> {
+      return compareWithPrevious(outUri, scheduleId, runId);
     },
   };
 }

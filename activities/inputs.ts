@@ -6,6 +6,7 @@ import type { LayerShape, NeuronRange, ShardRange, SweepConfig } from '../core/c
 import type { MergedLayer } from '../core/stages/references.js';
 
 export type { CircuitsPart as CircuitsResult } from '../core/stages/circuits.js';
+export type { PreviousComparison as ComparePreviousResult } from '../core/stages/compare-previous.js';
 export type { CropsPart as CropsResult } from '../core/stages/crops.js';
 export type { EmbeddingsPart as EmbeddingsResult } from '../core/stages/embeddings.js';
 export type { EvaluationPart as EvaluationResult } from '../core/stages/evaluation.js';
@@ -69,4 +70,11 @@ export interface CropsInput {
   config: SweepConfig;
   layer: LayerShape;
   neurons: NeuronRange;
+}
+
+/** A scheduled firing's run, to compare with the schedule's previous one (docs/outputs.md, "compare"). */
+export interface ComparePreviousInput {
+  outUri: string;
+  scheduleId: string;
+  runId: string;
 }

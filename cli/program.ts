@@ -12,6 +12,7 @@ import { COMPOSITES } from '../core/compute/attribution/lrp.js';
 import { CONFIG_DEFAULTS, runsStage, SWEEP_STAGES, type SweepStage } from '../core/compute/run/config.js';
 import { DEFAULT_QUEUE_PREFIX, QUEUE_ROLES, sweepWorkflowId } from '../core/compute/run/temporal-names.js';
 import { cancelCommand } from './cancel.js';
+import { compareCommand } from './compare.js';
 import { type ConfigValues, mergeConfig, RUN_ONLY_FIELDS, readConfigFile } from './config-file.js';
 import { installInterruptHandler } from './interrupt.js';
 import { layersCommand } from './layers.js';
@@ -295,6 +296,10 @@ function addScheduleCommands(program: Command, actions: SweepActions): void {
   )
     .requiredOption('--cron <expr...>', 'cron expression(s), UTC, e.g. "0 2 * * *"')
     .option('--paused', 'create it paused')
+    .option(
+      '--compare-previous',
+      "after each firing's sweep, compare its run with the previous firing's (the compare tables go into the new run)",
+    )
     .action((id: string, opts, command: Command) => {
       const { options, ignored } = scheduleOptionsOf(opts, command);
       if (ignored.length > 0) {
@@ -360,12 +365,12 @@ function addServiceCommands(program: Command): void {
   ).action((run: string, opts) => cancelCommand(run, { ...opts, temporal: temporalAddress(opts.temporal) }));
 }
 
-/** The commands that read a run's outputs or make inputs: query, report, planted, layers. */
+/** The commands that read a run's outputs or make inputs: query, report, compare, planted, layers. */
 function addRunReaderCommands(program: Command): void {
   program
     .command('query')
     .description(
-      "Query a run's Parquet tables with DuckDB SQL (views: samples, references, relevance, activations, clusters, neurons, crops, embeddings, evaluation, virtual_neurons, skipped).",
+      "Query a run's Parquet tables with DuckDB SQL (views: samples, references, relevance, activations, clusters, neurons, crops, embeddings, evaluation, virtual_neurons, skipped, and pure compare's compare, compare_virtual_neurons).",
     )
     .argument('<run>', 'the run folder or s3:// prefix: <out>/<run>')
     .argument('[sql]', 'the query; without it, list the tables')
@@ -391,6 +396,16 @@ function addRunReaderCommands(program: Command): void {
         .default('epsilon-plus-flat'),
     )
     .action(reportCommand);
+
+  program
+    .command('compare')
+    .description(
+      'Compare two runs of the same layers (two checkpoints, or two datasets) neuron by neuron: references, cluster counts, circuits. Writes the compare tables and a page, and prints what changed.',
+    )
+    .argument('<runA>', 'the earlier run: <out>/<run> folder or s3:// prefix')
+    .argument('<runB>', 'the later run')
+    .option('--out <uri>', "where the tables and the page go (default: run B's folder)")
+    .action(compareCommand);
 
   program
     .command('planted')

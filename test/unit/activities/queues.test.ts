@@ -13,6 +13,7 @@ describe('activities per task queue', () => {
   test('the inference queue runs the model, the CPU queue everything else', () => {
     assert.deepEqual(inference, ['circuits', 'crops', 'embeddings', 'prepareSweep', 'referencesShard']);
     assert.deepEqual(cpu, [
+      'compareWithPrevious',
       'configureScheduledSweep',
       'evaluate',
       'finishLayer',
