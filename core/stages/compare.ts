@@ -150,14 +150,12 @@ async function compareLayer(
       { length: Math.min(NEURON_CHUNK, plan.compared - first) },
       (_, i) => first + i,
     );
-    const [a, b] = await Promise.all(
-      (['a', 'b'] as const).map((side) =>
-        readNeuronSides(ctx.db, side, plan.layer, neurons, plan.sameCircuitSpace),
-      ),
-    );
+    // One after the other: both read through the one DuckDB connection.
+    const a = await readNeuronSides(ctx.db, 'a', plan.layer, neurons, plan.sameCircuitSpace);
+    const b = await readNeuronSides(ctx.db, 'b', plan.layer, neurons, plan.sameCircuitSpace);
     for (const neuron of neurons) {
-      const sideA = a!.get(neuron);
-      const sideB = b!.get(neuron);
+      const sideA = a.get(neuron);
+      const sideB = b.get(neuron);
       if (!sideA || !sideB) continue;
       const at: ComparedNeuron = {
         runA: ctx.runA,

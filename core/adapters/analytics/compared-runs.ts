@@ -6,6 +6,7 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { LayerShape } from '../../compute/compare/layers.js';
 import type { NeuronSide } from '../../compute/compare/neuron.js';
+import { InputError } from '../../compute/errors.js';
 import { isS3Uri } from '../storage/index.js';
 import { openDuckDB, s3SettingsFromEnv } from './duckdb.js';
 import { createRunViews } from './views.js';
@@ -17,8 +18,9 @@ export type RunSide = 'a' | 'b';
 export async function openComparedRuns(runA: string, runB: string): Promise<DuckDBConnection> {
   const s3 = isS3Uri(runA) || isS3Uri(runB) ? s3SettingsFromEnv() : undefined;
   if ((isS3Uri(runA) || isS3Uri(runB)) && !s3) {
-    throw new Error(
-      'reading an s3:// run needs PURE_S3_ENDPOINT (or AWS_ENDPOINT_URL) and credentials in the environment',
+    throw new InputError(
+      'MissingS3Keys',
+      'reading an s3:// run with DuckDB needs PURE_S3_ENDPOINT (or AWS_ENDPOINT_URL) and explicit keys in the environment',
     );
   }
   const db = await openDuckDB(s3);
