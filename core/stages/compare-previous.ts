@@ -6,6 +6,7 @@
  */
 import { isNotFound, openStore } from '../adapters/storage/index.js';
 import { readJson, writeJson } from '../adapters/tables/io.js';
+import { InputError } from '../compute/errors.js';
 import { runUri, scheduleKeys } from '../compute/run/layout.js';
 import { type ComparisonResult, compareRuns } from './compare.js';
 
@@ -39,11 +40,29 @@ export async function compareWithPrevious(
     // An unchanged checkpoint gives the same run id: the run was compared when it was new.
     return { previousRunId: runId, comparison: null, skipped: 'the same run as the previous firing' };
   }
-  const comparison = last ? await compareRuns(runUri(outUri, last.runId), runUri(outUri, runId)) : null;
+  const outcome = last ? await compareOrSkip(runUri(outUri, last.runId), runUri(outUri, runId)) : null;
   await writeJson(store, key, { runId } satisfies LastRun);
   return {
     previousRunId: last?.runId ?? null,
-    comparison,
-    skipped: last ? null : 'the first run of the schedule',
+    comparison: outcome?.comparison ?? null,
+    skipped: outcome ? outcome.skipped : 'the first run of the schedule',
   };
+}
+
+/**
+ * The comparison, or why not: a previous run that is no longer a run (deleted, say) is skipped, and the
+ * schedule moves on to this run, instead of failing every later firing on the same missing run.
+ */
+async function compareOrSkip(
+  previous: string,
+  current: string,
+): Promise<{ comparison: ComparisonResult | null; skipped: string | null }> {
+  try {
+    return { comparison: await compareRuns(previous, current), skipped: null };
+  } catch (error) {
+    if (!(error instanceof InputError && error.kind === 'InvalidRun' && error.message.startsWith(previous))) {
+      throw error;
+    }
+    return { comparison: null, skipped: `the previous run is gone: ${error.message}` };
+  }
 }
