@@ -6,6 +6,7 @@ import { type SweepConfig, shardRanges } from '../core/compute/run/config.js';
 import { runUri } from '../core/compute/run/layout.js';
 import { finishAssign } from '../core/stages/assign.js';
 import { centroidsLayer, type PreparedAssign, prepareAssign } from '../core/stages/assign-setup.js';
+import { compareWithPrevious } from '../core/stages/compare-previous.js';
 import { configureSweep, type SweepRequest } from '../core/stages/configure.js';
 import { evaluationPart } from '../core/stages/evaluation.js';
 import { finishReferences, mergeReferences } from '../core/stages/references.js';
@@ -14,6 +15,8 @@ import type {
   AssignCentroidsInput,
   AssignSummary,
   CentroidsResult,
+  ComparePreviousInput,
+  ComparePreviousResult,
   CropsInput,
   EvaluationResult,
   FinishAssignInput,
@@ -70,6 +73,11 @@ export function createCpuActivities() {
      */
     configureScheduledSweep(request: SweepRequest): Promise<SweepConfig> {
       return asInputError('InvalidSweepRequest', () => configureSweep(request));
+    },
+
+    /** For schedules with --compare-previous: the firing's run against the schedule's previous run. */
+    compareWithPrevious({ outUri, scheduleId, runId }: ComparePreviousInput): Promise<ComparePreviousResult> {
+      return compareWithPrevious(outUri, scheduleId, runId);
     },
 
     ...assignActivities(),

@@ -14,6 +14,7 @@ export type {
 } from '../core/stages/assign.js';
 export type { CentroidsResult, PreparedAssign } from '../core/stages/assign-setup.js';
 export type { CircuitsPart as CircuitsResult } from '../core/stages/circuits.js';
+export type { PreviousComparison as ComparePreviousResult } from '../core/stages/compare-previous.js';
 export type { CropsPart as CropsResult } from '../core/stages/crops.js';
 export type { EmbeddingsPart as EmbeddingsResult } from '../core/stages/embeddings.js';
 export type { EvaluationPart as EvaluationResult } from '../core/stages/evaluation.js';
@@ -96,4 +97,11 @@ export interface FinishAssignInput {
   config: AssignConfig;
   numSamples: number;
   layers: (AssignLayer & Omit<CentroidsResult, 'reused' | 'layer'>)[];
+}
+
+/** A scheduled firing's run, to compare with the schedule's previous one (docs/outputs.md, "compare"). */
+export interface ComparePreviousInput {
+  outUri: string;
+  scheduleId: string;
+  runId: string;
 }

@@ -14,6 +14,7 @@ import { CONFIG_DEFAULTS, runsStage, SWEEP_STAGES, type SweepStage } from '../co
 import { DEFAULT_QUEUE_PREFIX, QUEUE_ROLES, sweepWorkflowId } from '../core/compute/run/temporal-names.js';
 import { type AssignOptions, assignCommand } from './assign.js';
 import { cancelCommand } from './cancel.js';
+import { compareCommand } from './compare.js';
 import { type ConfigValues, mergeConfig, RUN_ONLY_FIELDS, readConfigFile } from './config-file.js';
 import { installInterruptHandler } from './interrupt.js';
 import { layersCommand } from './layers.js';
@@ -377,6 +378,10 @@ function addScheduleCommands(program: Command, actions: SweepActions): void {
   )
     .requiredOption('--cron <expr...>', 'cron expression(s), UTC, e.g. "0 2 * * *"')
     .option('--paused', 'create it paused')
+    .option(
+      '--compare-previous',
+      "after each firing's sweep, compare its run with the previous firing's (the compare tables go into the new run)",
+    )
     .action((id: string, opts, command: Command) => {
       const { options, ignored } = scheduleOptionsOf(opts, command);
       if (ignored.length > 0) {
@@ -442,12 +447,12 @@ function addServiceCommands(program: Command): void {
   ).action((run: string, opts) => cancelCommand(run, { ...opts, temporal: temporalAddress(opts.temporal) }));
 }
 
-/** The commands that read a run's outputs or make inputs: query, report, planted, layers. */
+/** The commands that read a run's outputs or make inputs: query, report, compare, planted, layers. */
 function addRunReaderCommands(program: Command): void {
   program
     .command('query')
     .description(
-      "Query a run's Parquet tables with DuckDB SQL (views: samples, references, relevance, activations, clusters, neurons, crops, embeddings, evaluation, virtual_neurons, skipped; an assignment's: assignments, centroids, samples, skipped).",
+      "Query a run's Parquet tables with DuckDB SQL (views: samples, references, relevance, activations, clusters, neurons, crops, embeddings, evaluation, virtual_neurons, skipped, and pure compare's compare, compare_virtual_neurons; an assignment's: assignments, centroids, samples, skipped).",
     )
     .argument(
       '<run>',
@@ -476,6 +481,16 @@ function addRunReaderCommands(program: Command): void {
         .default('epsilon-plus-flat'),
     )
     .action(reportCommand);
+
+  program
+    .command('compare')
+    .description(
+      'Compare two runs of the same layers (two checkpoints, or two datasets) neuron by neuron: references, cluster counts, circuits. Writes the compare tables and a page, and prints what changed.',
+    )
+    .argument('<runA>', 'the earlier run: <out>/<run> folder or s3:// prefix')
+    .argument('<runB>', 'the later run')
+    .option('--out <uri>', "where the tables and the page go (default: run B's folder)")
+    .action(compareCommand);
 
   program
     .command('planted')

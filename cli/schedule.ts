@@ -15,6 +15,8 @@ export interface ScheduleCreateOptions extends SweepRequest, ScheduleConnectionO
   cron: string[];
   queuePrefix: string;
   paused?: boolean;
+  /** After each firing's sweep, compare its run with the previous firing's (docs/outputs.md, "compare"). */
+  comparePrevious?: boolean;
 }
 
 async function withClient<T>(
@@ -43,7 +45,7 @@ async function withClient<T>(
  * run, an unchanged one a no-op). A firing while the previous sweep still runs is skipped.
  */
 export async function scheduleCreateCommand(id: string, options: ScheduleCreateOptions): Promise<void> {
-  const { cron, queuePrefix, paused, temporal: _t, namespace: _n, ...rest } = options;
+  const { cron, queuePrefix, paused, comparePrevious, temporal: _t, namespace: _n, ...rest } = options;
   const request: SweepRequest = {
     ...rest,
     // Workers resolve paths on their own machines: store absolute ones.
@@ -66,12 +68,21 @@ export async function scheduleCreateCommand(id: string, options: ScheduleCreateO
         workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
         workflowId: `pure-scheduled-${id}`,
         taskQueue: queues.cpu,
-        args: [{ request, taskQueues: queues }],
+        args: [
+          {
+            request,
+            taskQueues: queues,
+            ...(comparePrevious ? { comparePrevious: { scheduleId: id } } : {}),
+          },
+        ],
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
       state: { paused: Boolean(paused), note: `pure sweep of ${request.model}` },
     });
-    process.stdout.write(`schedule ${id} created: ${cron.join(', ')} (UTC) -> sweep of ${request.model}\n`);
+    const compare = comparePrevious ? ', each run compared with the previous one' : '';
+    process.stdout.write(
+      `schedule ${id} created: ${cron.join(', ')} (UTC) -> sweep of ${request.model}${compare}\n`,
+    );
   });
 }
 

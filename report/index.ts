@@ -9,9 +9,10 @@ import type { CompositeName } from '../core/adapters/onnxruntime/attribution.js'
 import { type ObjectStore, openStore } from '../core/adapters/storage/index.js';
 import { REPORT_CSS, REPORT_JS } from './assets.js';
 import { type NeuronCircuits, readCircuits, topChannels } from './circuits.js';
+import { comparePage, storedComparisons, writeComparePage } from './compare-page.js';
 import { layerIndexHtml } from './layer-index.js';
 import { type Figure, type NeuronPageContext, neuronHtml } from './neuron-page.js';
-import { overviewHtml } from './overview.js';
+import { type Comparison, overviewHtml } from './overview.js';
 import {
   ASSETS,
   fromNeuronPage,
@@ -107,8 +108,14 @@ export async function writeReport(runUri: string, options: ReportOptions = {}): 
       await putHtml(store, reportKey(layerPage(layer.index)), layerIndexHtml(run, layer));
       figures.set(layer.index, await plots.layerFigures(layer));
     }
+    // Comparisons stored in the run (pure compare, or a schedule's --compare-previous) get their pages too.
+    const comparisons: Comparison[] = [];
+    for (const against of await storedComparisons(store)) {
+      await writeComparePage(runUri, against);
+      comparisons.push({ against, page: comparePage(against) });
+    }
     const indexKey = reportKey('index.html');
-    await putHtml(store, indexKey, overviewHtml(run, layers, figures));
+    await putHtml(store, indexKey, overviewHtml(run, layers, figures, comparisons));
     return {
       indexKey,
       indexLocation: store.localPath ? store.localPath(indexKey) : `${store.uri}/${indexKey}`,

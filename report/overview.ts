@@ -14,10 +14,17 @@ import type { LayerReport, RunSummary } from './run.js';
 /** Neurons linked from the overview per layer. */
 const TOP_LINKS = 10;
 
+/** A comparison stored in the run, with its page (relative to `report/`). */
+export interface Comparison {
+  against: string;
+  page: string;
+}
+
 export function overviewHtml(
   run: RunSummary,
   layers: readonly LayerReport[],
   figures: ReadonlyMap<number, readonly Figure[]>,
+  comparisons: readonly Comparison[] = [],
 ): string {
   const sections = layers.map((layer) => layerSection(layer, figures.get(layer.index) ?? []));
   const body = `<h1>PURE report · ${h(run.config.runId)}</h1>
@@ -26,6 +33,7 @@ ${runSummary(run)}
 <section data-test="overview">
 ${sections.length === 0 ? '<p class="muted">No explained layers: the run has no neurons table (stopped after references?).</p>' : sections.join('\n')}
 </section>
+${comparisonsHtml(comparisons)}
 ${glossaryHtml()}`;
   return page(`PURE report · ${run.config.runId}`, body);
 }
@@ -67,4 +75,14 @@ ${config.evaluator ? `<dt>evaluator</dt><dd><code>${h(config.evaluator.uri)}</co
 <dt>images</dt><dd>${run.images}</dd>
 <dt>skipped images</dt><dd>${skippedText}</dd>
 </dl>`;
+}
+
+/** Links to the pages of the run's comparisons with earlier runs (`pure compare`); nothing without any. */
+function comparisonsHtml(comparisons: readonly Comparison[]): string {
+  if (comparisons.length === 0) return '';
+  const links = comparisons.map(
+    (c) =>
+      `<li><a href="${h(encodeURIComponent(c.page))}">compared with run <code>${h(c.against)}</code></a></li>`,
+  );
+  return `<section data-test="comparisons"><h2>Comparisons</h2><ul>${links.join('')}</ul></section>`;
 }

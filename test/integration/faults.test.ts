@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { openDuckDB } from '../../core/adapters/analytics/duckdb.js';
 import { createRunViews, RUN_TABLES } from '../../core/adapters/analytics/views.js';
 import { S3Store } from '../../core/adapters/storage/s3.js';
-import { STAGE_TABLES } from '../../core/compute/run/layout.js';
+import { COMPARE_TABLES, STAGE_TABLES } from '../../core/compute/run/layout.js';
 import { attemptsWithin } from '../../workflows/activity-options.js';
 import { BlackholeProxy, PrivateMinio, PrivateTemporal, PureProcess } from '../support/fault-services.js';
 import { sharedDataset, sharedModel } from '../support/paths.js';
@@ -33,9 +33,12 @@ const SWEEP = [
   ...['--model', sharedModel('resnet20-cifar10.onnx'), '--data', sharedDataset('cifar10-test')],
   ...['--layers', 'auto', '--limit', '1000', '-k', '20', '--shard-size', '100'],
 ];
-/** Every table the sweep writes: all but those of steps 4-5, which need --evaluator (evaluation.test.ts). */
+/**
+ * Every table the sweep writes: all but those of steps 4-5, which need --evaluator (evaluation.test.ts),
+ * and pure compare's, which no sweep writes.
+ */
 const TABLES = Object.keys(RUN_TABLES).filter(
-  (table) => ![...STAGE_TABLES.crops, ...STAGE_TABLES.evaluation].includes(table as never),
+  (table) => ![...STAGE_TABLES.crops, ...STAGE_TABLES.evaluation, ...COMPARE_TABLES].includes(table as never),
 );
 const OUTAGE_MS = 180_000;
 /**

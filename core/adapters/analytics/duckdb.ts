@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { InputError } from '../../compute/errors.js';
 import { resolveS3Settings } from '../settings/s3.js';
 
 const projectRoot = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
@@ -51,7 +52,9 @@ export async function openDuckDB(s3?: DuckDBS3Settings): Promise<DuckDBConnectio
   if (s3) {
     const httpfs = findHttpfsExtension();
     if (!httpfs) {
-      throw new Error(
+      // Not retryable: a worker without the extension (the worker images carry none) will not grow one.
+      throw new InputError(
+        'MissingDuckDBExtension',
         "DuckDB's httpfs extension is needed to read s3:// outputs and was not found; install it with " +
           '`bash infra/tools.sh install duckdb` (or set PURE_DUCKDB_HTTPFS to the .duckdb_extension file)',
       );

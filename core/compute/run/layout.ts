@@ -81,3 +81,27 @@ function pad(n: number): string {
 export function runUri(outUri: string, runId: string): string {
   return `${outUri.replace(/\/+$/, '')}/${runId}`;
 }
+
+/** The tables `pure compare` writes. */
+export const COMPARE_TABLES = ['compare', 'compare_virtual_neurons'] as const;
+export type CompareTable = (typeof COMPARE_TABLES)[number];
+
+/**
+ * Where `pure compare A B` writes, relative to its output root (run B's folder, or --out): each table
+ * partitioned by the run compared with (`against=<A's run id>`), then by layer, so a run can hold its
+ * comparisons with several earlier runs side by side and `pure query` reads them all as one table.
+ */
+export const compareKeys = {
+  /** All of one comparison's parts of a table: replaced as a whole when the comparison is run again. */
+  partition: (table: CompareTable, against: string) => `${table}/against=${escapeKeySegment(against)}`,
+  part: (table: CompareTable, against: string, layer: string) =>
+    `${compareKeys.partition(table, against)}/layer=${escapeKeySegment(layer)}/part-00000.parquet`,
+} as const;
+
+/**
+ * A schedule's memory of its last run, relative to the schedule's output root (beside the runs): which run
+ * the next firing compares with (`pure schedule create --compare-previous`).
+ */
+export const scheduleKeys = {
+  lastRun: (scheduleId: string) => `_schedules/${escapeKeySegment(scheduleId)}.json`,
+} as const;

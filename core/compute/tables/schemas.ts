@@ -514,3 +514,133 @@ export const assignmentsSchema = defineTable('assignments', [
 ]);
 /** One row of {@link assignmentsSchema}. */
 export type AssignmentRow = TableRow<typeof assignmentsSchema>;
+
+/** The two runs a comparison row belongs to: every compare table starts with them (unioned comparisons stay apart). */
+const COMPARED_RUNS = [
+  {
+    name: 'run_a',
+    kind: 'utf8',
+    field: 'runA',
+    doc: 'Run A, the earlier one: <out>/<run> (a path or s3:// URI).',
+  },
+  { name: 'run_b', kind: 'utf8', field: 'runB', doc: 'Run B, the one compared with A.' },
+] as const;
+
+/**
+ * The compare table (`pure compare A B`): per neuron of a layer both runs explain, what changed from run A
+ * to run B: its references, their activation level, its cluster count, its circuits (docs/outputs.md).
+ */
+export const compareSchema = defineTable('compare', [
+  ...COMPARED_RUNS,
+  { name: 'layer', kind: 'utf8', field: 'layer', doc: "The neuron's layer." },
+  { name: 'neuron', kind: 'int32', field: 'neuron', doc: "The neuron's channel." },
+  {
+    name: 'lower_layer',
+    kind: 'utf8',
+    field: 'lowerLayer',
+    nullable: true,
+    doc: 'The layer its circuits run over; null for the first layer (references only).',
+  },
+  {
+    name: 'reference_jaccard',
+    kind: 'float32',
+    field: 'referenceJaccard',
+    nullable: true,
+    doc: 'Jaccard index of the two sets of reference images; null when the runs saw different images.',
+  },
+  {
+    name: 'reference_overlap',
+    kind: 'float32',
+    field: 'referenceOverlap',
+    nullable: true,
+    doc: 'Rank-weighted overlap (mean over depths d of the shared share of the top d); null as reference_jaccard.',
+  },
+  {
+    name: 'value_ratio',
+    kind: 'float32',
+    field: 'valueRatio',
+    nullable: true,
+    doc: "Mean reference value in B / in A: how the neuron's activation level moved; null as reference_jaccard.",
+  },
+  {
+    name: 'n_clusters_a',
+    kind: 'int32',
+    field: 'nClustersA',
+    nullable: true,
+    doc: 'Its automatic cluster count in A; null where circuits are not compared.',
+  },
+  { name: 'n_clusters_b', kind: 'int32', field: 'nClustersB', nullable: true, doc: 'The same in B.' },
+  {
+    name: 'mean_circuit_cosine',
+    kind: 'float32',
+    field: 'meanCircuitCosine',
+    nullable: true,
+    doc: 'Cosine of its mean circuit vectors (over all references) in A and B; null where circuits are not compared.',
+  },
+  {
+    name: 'matched_similarity',
+    kind: 'float32',
+    field: 'matchedSimilarity',
+    nullable: true,
+    doc: 'The smallest centroid cosine over its virtual neurons matched across the runs (compare_virtual_neurons).',
+  },
+  {
+    name: 'changed',
+    kind: 'int32',
+    field: 'changed',
+    doc: '1 if any measure reached its threshold, else 0.',
+  },
+  {
+    name: 'reasons',
+    kind: 'utf8',
+    field: 'reasons',
+    doc: "What changed, comma-separated from references, values, count, circuits; '' when unchanged.",
+  },
+  {
+    name: 'severity',
+    kind: 'float32',
+    field: 'severity',
+    doc: "The largest measure's change over its threshold: >= 1 iff changed, 0 when identical.",
+  },
+]);
+/** One row of {@link compareSchema}. */
+export type CompareRow = TableRow<typeof compareSchema>;
+
+/** The compare_virtual_neurons table: a neuron's virtual neurons in A matched to those in B. */
+export const compareVirtualNeuronsSchema = defineTable('compare_virtual_neurons', [
+  ...COMPARED_RUNS,
+  { name: 'layer', kind: 'utf8', field: 'layer', doc: "The neuron's layer." },
+  { name: 'neuron', kind: 'int32', field: 'neuron', doc: "The neuron's channel." },
+  {
+    name: 'cluster_a',
+    kind: 'int32',
+    field: 'clusterA',
+    nullable: true,
+    doc: "The virtual neuron in A (its PURE cluster at A's n_clusters); null for one of B left unmatched.",
+  },
+  {
+    name: 'cluster_b',
+    kind: 'int32',
+    field: 'clusterB',
+    nullable: true,
+    doc: 'Its match in B; null if none.',
+  },
+  { name: 'size_a', kind: 'int32', field: 'sizeA', nullable: true, doc: 'Reference images of the one in A.' },
+  { name: 'size_b', kind: 'int32', field: 'sizeB', nullable: true, doc: 'Reference images of the one in B.' },
+  {
+    name: 'similarity',
+    kind: 'float32',
+    field: 'similarity',
+    nullable: true,
+    doc: 'Cosine of the two centroids (mean circuit vectors); null when unmatched.',
+  },
+  {
+    name: 'member_jaccard',
+    kind: 'float32',
+    field: 'memberJaccard',
+    nullable: true,
+    doc: 'Jaccard index of their reference images; null when unmatched or the runs saw different images.',
+  },
+]);
+/** One row of {@link compareVirtualNeuronsSchema}. */
+export type CompareVirtualNeuronRow = TableRow<typeof compareVirtualNeuronsSchema>;

@@ -21,6 +21,7 @@ describe('activities per task queue', () => {
     ]);
     assert.deepEqual(cpu, [
       'assignCentroids',
+      'compareWithPrevious',
       'configureScheduledSweep',
       'evaluate',
       'finishAssign',

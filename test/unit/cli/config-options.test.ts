@@ -161,7 +161,7 @@ describe('--config against flags', () => {
       .commands.find((c) => c.name() === 'create')!;
     const sweepOptions = schedule.options
       .map((o) => o.attributeName())
-      .filter((name) => !['config', 'cron', 'paused'].includes(name));
+      .filter((name) => !['config', 'cron', 'paused', 'comparePrevious'].includes(name));
     assert.deepEqual(
       new Set(sweepOptions),
       new Set(
