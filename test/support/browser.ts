@@ -220,6 +220,8 @@ export async function crawl(page: Page, options: CrawlOptions): Promise<CrawlRes
     current.push(`${d.type()} dialog opened: ${JSON.stringify(d.message())}`);
     d.dismiss().catch(() => undefined);
   };
+  // Start from a blank page, not from where the last crawl ended (maybe an error page of another scheme).
+  await openPage(page, 'about:blank', timeout);
   page.on('request', onRequest);
   page.on('requestfailed', onFailed);
   page.on('response', onResponse);
@@ -329,15 +331,18 @@ async function brokenAsset(url: string): Promise<string | null> {
  * one is tried again.
  */
 async function openPage(page: Page, url: string, timeout: number): Promise<boolean> {
-  let response: Awaited<ReturnType<Page['goto']>>;
-  try {
-    response = await page.goto(url, { waitUntil: 'load', timeout });
-  } catch (e) {
-    if (!/interrupted by another navigation/.test((e as Error).message)) throw e;
-    response = await page.goto(url, { waitUntil: 'load', timeout });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await page.goto(url, { waitUntil: 'load', timeout });
+      if (response && response.status() >= 400) throw new Error(`HTTP ${response.status()}`);
+      return true;
+    } catch (e) {
+      if (attempt >= 3 || !/interrupted by another navigation/.test((e as Error).message)) throw e;
+      // After a file that did not load, Chromium's error page may still be landing (or it navigates twice
+      // when leaving it for another scheme): let that finish, then go again.
+      await page.waitForLoadState('load', { timeout }).catch(() => undefined);
+    }
   }
-  if (response && response.status() >= 400) throw new Error(`HTTP ${response.status()}`);
-  return true;
 }
 
 /** The little of the DOM the page-side functions use (the project compiles without the DOM library). */
