@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { openDuckDB } from '../../core/adapters/analytics/duckdb.js';
 import { createRunViews, RUN_TABLES } from '../../core/adapters/analytics/views.js';
 import { S3Store } from '../../core/adapters/storage/s3.js';
-import { COMPARE_TABLES, STAGE_TABLES } from '../../core/compute/run/layout.js';
+import { ASSIGN_TABLES, COMPARE_TABLES, STAGE_TABLES } from '../../core/compute/run/layout.js';
 import { attemptsWithin } from '../../workflows/activity-options.js';
 import { BlackholeProxy, PrivateMinio, PrivateTemporal, PureProcess } from '../support/fault-services.js';
 import { sharedDataset, sharedModel } from '../support/paths.js';
@@ -35,11 +35,10 @@ const SWEEP = [
 ];
 /**
  * Every table the sweep writes: all but those of steps 4-5, which need --evaluator (evaluation.test.ts),
- * and pure compare's, which no sweep writes.
+ * and those of pure compare and pure assign, which no sweep writes.
  */
-const TABLES = Object.keys(RUN_TABLES).filter(
-  (table) => ![...STAGE_TABLES.crops, ...STAGE_TABLES.evaluation, ...COMPARE_TABLES].includes(table as never),
-);
+const NOT_WRITTEN = [...STAGE_TABLES.crops, ...STAGE_TABLES.evaluation, ...COMPARE_TABLES, ...ASSIGN_TABLES];
+const TABLES = Object.keys(RUN_TABLES).filter((table) => !NOT_WRITTEN.includes(table as never));
 const OUTAGE_MS = 180_000;
 /**
  * Longer than the Temporal client's own gRPC retries of a call (10 attempts, 1.7x backoff from 100 ms,
