@@ -127,7 +127,7 @@ export async function writeReport(runUri: string, options: ReportOptions = {}): 
         heatmapped: settings.crops ? layer.heatmapped.size : 0,
       })),
       images: pictures.written,
-      failedImages: pictures.failed.size - countLarge(pictures.failed),
+      failedImages: pictures.unreadable,
     };
   } finally {
     db.closeSync();
@@ -145,10 +145,6 @@ function withDefaults(options: ReportOptions): ReportSettings {
     onPageProgress: options.onPageProgress,
   };
 }
-
-/** The enlarged pictures among failed paths (a failed image fails as thumbnail and enlarged view). */
-const countLarge = (failed: ReadonlySet<string>): number =>
-  [...failed].filter((p) => /-(view|heat)\.(png|jpg)$/.test(p)).length;
 
 /** Writes the neuron pages of each layer, a chunk of neurons at a time (their circuit vectors read together). */
 class NeuronPages {
@@ -178,9 +174,8 @@ class NeuronPages {
       );
       for (const [i, n] of chunk.entries()) {
         const position = start + i;
-        const ctx = await this.context(layer, n, circuits.get(n.neuron));
-        ctx.previous = position > 0 ? order[position - 1]! : null;
-        ctx.next = order[position + 1] ?? null;
+        const neighbours = { previous: order[position - 1] ?? null, next: order[position + 1] ?? null };
+        const ctx = await this.context(layer, n, circuits.get(n.neuron), neighbours);
         const html = markMissing(neuronHtml(ctx), this.failed, '../');
         await putHtml(this.store, reportKey(neuronPage(layer.index, n.neuron)), html);
       }
@@ -193,6 +188,7 @@ class NeuronPages {
     layer: LayerReport,
     n: LayerReport['neurons'][number],
     circuits: NeuronCircuits | undefined,
+    neighbours: Pick<NeuronPageContext, 'previous' | 'next'>,
   ): Promise<NeuronPageContext> {
     const pure = layer.virtualNeurons.get(n.neuron)?.get('pure') ?? [];
     const activation = layer.virtualNeurons.get(n.neuron)?.get('activation') ?? [];
@@ -208,8 +204,7 @@ class NeuronPages {
       run: this.run,
       layer,
       neuron: n,
-      previous: null,
-      next: null,
+      ...neighbours,
       pictureKind: pictureKindOf(layer, this.settings.crops)(n.neuron),
       largeFormat: this.settings.large,
       candidateCurve: await this.plots.candidateCurve(n, this.run.clusterCounts),

@@ -72,14 +72,14 @@ export function collectPictures(
 
 /**
  * Writes the pictures; returns the paths (relative to `report/`, as pages name them) of those that could
- * not be made, and how many were written.
+ * not be made, and how many thumbnails were written and could not be.
  */
 export async function writePictures(
   store: ObjectStore,
   config: SweepConfig,
   requests: { crops: readonly CropRequest[]; images: readonly ImageRequest[] },
   settings: PictureSettings,
-): Promise<{ failed: Set<string>; written: number }> {
+): Promise<{ failed: Set<string>; written: number; unreadable: number }> {
   const failedCrops = await writeCrops(store, config, requests.crops, {
     composite: settings.composite,
     size: settings.thumbnailSize,
@@ -88,7 +88,8 @@ export async function writePictures(
   const failedImages = await writeImages(store, config, requests.images, settings.thumbnailSize);
   const failed = new Set([...failedCrops, ...failedImages].map(reportPath));
   const thumbs = [...requests.crops, ...requests.images].map((r) => reportPath(r.key));
-  return { failed, written: thumbs.filter((t) => !failed.has(t)).length };
+  const unreadable = thumbs.filter((t) => failed.has(t)).length;
+  return { failed, written: thumbs.length - unreadable, unreadable };
 }
 
 /**
