@@ -14,6 +14,7 @@ import {
   retireLeftovers,
   type ServerOptions,
   say,
+  stopEmbeddedOnInterrupt,
   type TemporalSession,
   unfinished,
   withTemporalSession,
@@ -80,14 +81,11 @@ async function stopOnInterrupt(
   config: AssignConfig,
   last: readonly StageProgress[],
 ): Promise<RunInterrupted> {
-  const progress = unfinished(last);
   if (session.embedded) {
-    await handle.terminate('interrupted (Ctrl-C in pure assign)').catch(() => undefined);
-    return new RunInterrupted(
-      `interrupted: assignment ${config.assignId} stopped.${progress} Finished parts are kept under ` +
-        `${config.assignUri}/; run the same command again to resume from them.`,
-    );
+    const own = { name: `assignment ${config.assignId}`, command: 'pure assign', outUri: config.assignUri };
+    return stopEmbeddedOnInterrupt(handle, own, last);
   }
+  const progress = unfinished(last);
   return new RunInterrupted(
     `detached from assignment ${config.assignId}; it goes on at ${session.address} (workflow ${handle.workflowId}).` +
       `${progress} Re-attach: run the same pure assign command again.`,

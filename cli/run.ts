@@ -16,6 +16,7 @@ import {
   retireLeftovers,
   type ServerOptions,
   say,
+  stopEmbeddedOnInterrupt,
   type TemporalSession,
   unfinished,
   withTemporalSession,
@@ -77,9 +78,8 @@ export async function runCommand(options: RunOptions): Promise<SweepResult> {
 }
 
 /**
- * What an interrupt means depends on where the sweep lives. In an embedded server it would stop with
- * this process anyway: it is terminated now, so it cannot come back inside an unrelated later run; its
- * finished parts are kept and the same command resumes from them. On a shared server it goes on.
+ * What an interrupt means depends on where the sweep lives: an embedded server's is stopped (the same
+ * command resumes it); on a shared server it goes on, and the message says how to watch, stop or re-attach.
  */
 async function stopOnInterrupt(
   session: TemporalSession,
@@ -88,15 +88,15 @@ async function stopOnInterrupt(
   last: readonly StageProgress[],
 ): Promise<RunInterrupted> {
   const { embedded, address, options, queues } = session;
-  const where = runUri(config.outUri, config.runId);
-  const progress = unfinished(last);
   if (embedded) {
-    await handle.terminate('interrupted (Ctrl-C in pure run)').catch(() => undefined);
-    return new RunInterrupted(
-      `interrupted: run ${config.runId} stopped.${progress} Finished parts are kept under ${where}/; ` +
-        'run the same command again to resume from them.',
+    const where = runUri(config.outUri, config.runId);
+    return stopEmbeddedOnInterrupt(
+      handle,
+      { name: `run ${config.runId}`, command: 'pure run', outUri: where },
+      last,
     );
   }
+  const progress = unfinished(last);
   const server = `--temporal ${address} --namespace ${options.namespace}`;
   const workers = options.worker
     ? ` with the workers that serve ${queues.inference} and ${queues.cpu} (this process's worker stopped)`

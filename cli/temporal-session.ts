@@ -252,6 +252,23 @@ export function unfinished(last: readonly StageProgress[]): string {
   return left.length > 0 ? ` Not finished: ${left.join(', ')}.` : '';
 }
 
+/**
+ * Ctrl-C on a workflow in an embedded server: it would stop with this process anyway, so it is terminated
+ * now and cannot come back inside an unrelated later command; its finished parts stay under `outUri` and
+ * the same command resumes from them. (A shared server's workflow goes on: each command says how.)
+ */
+export async function stopEmbeddedOnInterrupt(
+  handle: { terminate(reason: string): Promise<unknown> },
+  own: Pick<OwnWorkflow, 'name' | 'command' | 'outUri'>,
+  last: readonly StageProgress[],
+): Promise<RunInterrupted> {
+  await handle.terminate(`interrupted (Ctrl-C in ${own.command})`).catch(() => undefined);
+  return new RunInterrupted(
+    `interrupted: ${own.name} stopped.${unfinished(last)} Finished parts are kept under ${own.outUri}/; ` +
+      'run the same command again to resume from them.',
+  );
+}
+
 export interface OwnWorkflow {
   workflowId: string;
   /** For messages: `run <id>`. */
