@@ -14,7 +14,7 @@ import { PREPROCESS_PRESETS } from '../../core/compute/images/preprocess.js';
 import type { SweepConfig } from '../../core/compute/run/config.js';
 import { runUri } from '../../core/compute/run/layout.js';
 import { sweepWorkflow } from '../../workflows/sweep.js';
-import { testConfig } from '../support/config.js';
+import { plantedSweepConfig, testConfig } from '../support/config.js';
 import { projectRoot, sharedDataset, sharedModel } from '../support/paths.js';
 import { type S3TestEnv, s3TestEnv } from '../support/services.js';
 import { startTestWorkers, type TestWorkers } from '../support/workers.js';
@@ -121,19 +121,7 @@ describe('pure assign on the real Temporal server and S3', () => {
 
   test('planted: the polysemantic neurons’ references from S3 land in their virtual neurons; a corrupt image is skipped', async (t) => {
     const truth = await generatePlanted({ outDir: join(dir, 'planted'), seed: 3, imagesPerFeature: 40 });
-    const run = await sweep(
-      testConfig({
-        runId: 'planted',
-        modelUri: join(dir, 'planted', truth.files.model),
-        dataUri: join(dir, 'planted', truth.files.images),
-        outUri: join(dir, 'out'),
-        layers: [truth.layers.lower, truth.layers.upper],
-        k: 30,
-        preprocess: truth.preprocess,
-        shardSize: 160,
-        neuronBatch: 4,
-      }),
-    );
+    const run = await sweep(plantedSweepConfig(dir, truth));
     const polysemantic = truth.upperNeurons.filter((n) => n.kind === 'polysemantic').map((n) => n.channel);
     const ids = (
       await rows(`SELECT DISTINCT sample_id FROM read_parquet('${run}/references/*/*.parquet')

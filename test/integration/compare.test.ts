@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { scheduleCreateCommand, scheduleDeleteCommand, scheduleTriggerCommand } from '../../cli/schedule.js';
+import { scheduleCreateCommand, scheduleDeleteCommand } from '../../cli/schedule.js';
 import { openDuckDB } from '../../core/adapters/analytics/duckdb.js';
 import { createRunViews } from '../../core/adapters/analytics/views.js';
 import { generatePlanted, type PlantedTruth } from '../../core/adapters/planted/index.js';
@@ -18,6 +18,7 @@ import { writeComparePage } from '../../report/compare-page.js';
 import type { ScheduledSweepResult } from '../../workflows/scheduled.js';
 import { sweepWorkflow } from '../../workflows/sweep.js';
 import { scaleConvChannel } from '../support/scale-channel.js';
+import { fireSchedule } from '../support/schedules.js';
 import { s3TestEnv } from '../support/services.js';
 import { startTestWorkers, type TestWorkers } from '../support/workers.js';
 
@@ -103,20 +104,8 @@ describe('pure compare (planted model, real Temporal schedule)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function fire(client: Client, firing: number): Promise<ScheduledSweepResult> {
-    await scheduleTriggerCommand(scheduleId, { temporal: workers.address, namespace: 'default' });
-    const handle = client.schedule.getHandle(scheduleId);
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const actions = (await handle.describe()).info.recentActions;
-      if (actions.length >= firing) {
-        const started = actions[firing - 1]!.action.workflow;
-        return client.workflow.getHandle(started.workflowId, started.firstExecutionRunId).result();
-      }
-      if (Date.now() > deadline) throw new Error(`firing ${firing} did not start`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  const fire = (client: Client, firing: number) =>
+    fireSchedule<ScheduledSweepResult>(client, scheduleId, workers.address, firing);
 
   async function readCompare(root: string): Promise<CompareRowRead[]> {
     const db = await openDuckDB();

@@ -10,7 +10,7 @@ import { adjustedRandIndex } from '../../core/compute/clustering/index.js';
 import type { SweepConfig } from '../../core/compute/run/config.js';
 import { runUri } from '../../core/compute/run/layout.js';
 import { type SweepResult, sweepWorkflow } from '../../workflows/sweep.js';
-import { testConfig } from '../support/config.js';
+import { plantedSweepConfig } from '../support/config.js';
 
 /**
  * The method's promise on ground truth: on the planted model (core/compute/planted, docs/planted.md), the whole
@@ -30,18 +30,7 @@ describe('planted polysemanticity through the whole pipeline', () => {
     dir = await mkdtemp(join(tmpdir(), 'pure-planted-'));
     truth = await generatePlanted({ outDir: join(dir, 'planted'), seed: 3, imagesPerFeature: 40 });
     workers = await startTestWorkers('planted');
-    const config: SweepConfig = testConfig({
-      runId: 'planted',
-      modelUri: join(dir, 'planted', truth.files.model),
-      dataUri: join(dir, 'planted', truth.files.images),
-      outUri: join(dir, 'out'),
-      layers: [truth.layers.lower, truth.layers.upper],
-      k: 30,
-      preprocess: truth.preprocess,
-      shardSize: 160,
-      window: 2,
-      neuronBatch: 4,
-    });
+    const config: SweepConfig = plantedSweepConfig(dir, truth, { window: 2 });
     root = runUri(config.outUri, config.runId);
     result = await workers.client.workflow.execute(sweepWorkflow, {
       taskQueue: workers.queues.cpu,

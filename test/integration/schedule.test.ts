@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
-import { scheduleCreateCommand, scheduleDeleteCommand, scheduleTriggerCommand } from '../../cli/schedule.js';
+import { scheduleCreateCommand, scheduleDeleteCommand } from '../../cli/schedule.js';
 import { CONFIG_DEFAULTS } from '../../core/compute/run/config.js';
 import type { SweepResult } from '../../workflows/sweep.js';
 import { sharedDataset, sharedModel } from '../support/paths.js';
+import { fireSchedule } from '../support/schedules.js';
 import { startTestWorkers, type TestWorkers } from '../support/workers.js';
 
 /**
@@ -33,20 +34,7 @@ describe('scheduled sweeps (real Temporal schedules)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function fire(client: Client, firing: number): Promise<SweepResult> {
-    await scheduleTriggerCommand(id, { temporal: address, namespace: 'default' });
-    const handle = client.schedule.getHandle(id);
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const actions = (await handle.describe()).info.recentActions;
-      if (actions.length >= firing) {
-        const started = actions[firing - 1]!.action.workflow;
-        return client.workflow.getHandle(started.workflowId, started.firstExecutionRunId).result();
-      }
-      if (Date.now() > deadline) throw new Error(`firing ${firing} did not start`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  const fire = (client: Client, firing: number) => fireSchedule<SweepResult>(client, id, address, firing);
 
   test('one run per checkpoint: same checkpoint twice is a no-op, a new one is a new run', async () => {
     const latest = join(dir, 'latest.onnx');

@@ -7,7 +7,7 @@
  */
 import type { ModelProto } from '../../core/compute/onnx/model.js';
 import { type Tensor, tensor } from '../../core/compute/onnx/tensor.js';
-import { modelProto, type NodeSpec } from './onnx-builders.js';
+import { modelProto, type NodeSpec, node } from './onnx-builders.js';
 import { seededRandom } from './random.js';
 
 export function mixedOpsModel(seed = 5): ModelProto {
@@ -19,17 +19,6 @@ export function mixedOpsModel(seed = 5): ModelProto {
       Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => offset + (rand() * 2 - 1) * scale),
     );
   const conv = (cout: number, cin: number) => uniform([cout, cin, 3, 3], Math.sqrt(6 / (cin * 9)));
-  const node = (
-    op: string,
-    inputs: string[],
-    output: string,
-    attributes?: NodeSpec['attributes'],
-  ): NodeSpec => ({
-    op,
-    inputs,
-    outputs: [output],
-    ...(attributes ? { attributes } : {}),
-  });
   const same = { kernel_shape: [3, 3], pads: [1, 1, 1, 1] };
   const nodes: NodeSpec[] = [
     node('Conv', ['input', 'w0', 'b0'], 'c0', same),

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Tensor, tensor } from '../../../core/compute/onnx/tensor.js';
-import { modelProto, type NodeSpec } from '../../support/onnx-builders.js';
+import { modelProto, type NodeSpec, node } from '../../support/onnx-builders.js';
 import { seededRandom } from '../../support/random.js';
 import { gradCheck, sampleAwayFromZero } from './gradcheck.js';
 
@@ -32,18 +32,6 @@ interface Case {
   readonly nodes: NodeSpec[];
   readonly consts?: Record<string, Tensor>;
 }
-
-const node = (
-  op: string,
-  inputs: string[],
-  output: string,
-  attributes?: NodeSpec['attributes'],
-): NodeSpec => ({
-  op,
-  inputs,
-  outputs: [output],
-  ...(attributes ? { attributes } : {}),
-});
 
 /** [N, 4, 6] -> [N, 2 heads, 4 tokens, 3] with the given permutation after the split. */
 const heads = (from: string, to: string, perm: number[]): NodeSpec[] => [
