@@ -4,7 +4,7 @@
  * compare` or a scheduled comparison).
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { CHANGE_REASONS, type ChangeReason } from '../core/compute/compare/verdict.js';
+import { CHANGE_REASONS, type ChangeReason, type NeuronMeasures } from '../core/compute/compare/verdict.js';
 import { num, numOrNull, rows, textOrNull } from './data.js';
 
 /** One layer's outcome. */
@@ -18,18 +18,12 @@ export interface LayerOutcome {
   circuits: boolean;
 }
 
-/** A changed neuron, as a row of the page's table. */
-export interface ChangedNeuron {
+/** A changed neuron, as a row of the page's table: its measures as the verdict read them. */
+export interface ChangedNeuron extends Omit<NeuronMeasures, 'sameImages'> {
   layer: string;
   neuron: number;
   severity: number;
   reasons: string;
-  referenceJaccard: number | null;
-  valueRatio: number | null;
-  nClustersA: number | null;
-  nClustersB: number | null;
-  meanCircuitCosine: number | null;
-  matchedSimilarity: number | null;
   /** Its virtual neurons matched, e.g. "0→1 0.98 · 1→0 0.74 · –→2". */
   virtualNeurons: string;
 }
