@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openDuckDB } from '../../core/adapters/analytics/duckdb.js';
-import { createRunViews, RUN_TABLES } from '../../core/adapters/analytics/views.js';
+import { createRunViews } from '../../core/adapters/analytics/views.js';
 import { S3Store } from '../../core/adapters/storage/s3.js';
-import { ASSIGN_TABLES, COMPARE_TABLES, STAGE_TABLES } from '../../core/compute/run/layout.js';
+import { CONFIG_DEFAULTS } from '../../core/compute/run/config.js';
+import { layerTablesOf } from '../../core/compute/run/layout.js';
 import { attemptsWithin } from '../../workflows/activity-options.js';
 import { BlackholeProxy, PrivateMinio, PrivateTemporal, PureProcess } from '../support/fault-services.js';
 import { sharedDataset, sharedModel } from '../support/paths.js';
@@ -34,11 +35,10 @@ const SWEEP = [
   ...['--layers', 'auto', '--limit', '1000', '-k', '20', '--shard-size', '100'],
 ];
 /**
- * Every table the sweep writes: all but those of steps 4-5, which need --evaluator (evaluation.test.ts),
- * and those of pure compare and pure assign, which no sweep writes.
+ * Every table the sweep writes: the run's own and its stages' per-layer ones (without --evaluator, steps
+ * 4-5 write none).
  */
-const NOT_WRITTEN = [...STAGE_TABLES.crops, ...STAGE_TABLES.evaluation, ...COMPARE_TABLES, ...ASSIGN_TABLES];
-const TABLES = Object.keys(RUN_TABLES).filter((table) => !NOT_WRITTEN.includes(table as never));
+const TABLES = ['samples', 'references', 'skipped', ...layerTablesOf({ until: CONFIG_DEFAULTS.until })];
 const OUTAGE_MS = 180_000;
 /**
  * Longer than the Temporal client's own gRPC retries of a call (10 attempts, 1.7x backoff from 100 ms,

@@ -82,9 +82,6 @@ export function runUri(outUri: string, runId: string): string {
   return `${outUri.replace(/\/+$/, '')}/${runId}`;
 }
 
-/** The tables `pure assign` writes in its own folder (<run>/assign/<id>), beside its samples and skipped. */
-export const ASSIGN_TABLES = ['assignments', 'centroids'] as const;
-
 /** The tables `pure compare` writes. */
 export const COMPARE_TABLES = ['compare', 'compare_virtual_neurons'] as const;
 export type CompareTable = (typeof COMPARE_TABLES)[number];
