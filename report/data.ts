@@ -58,13 +58,11 @@ export interface ReportImage {
 /** One virtual neuron (cluster) of a neuron's clustering. */
 export interface VirtualNeuron {
   cluster: number;
-  /** Reference images in the cluster. */
-  members: number;
   /** The most common label among the members (ties: alphabetical), with its count; null without labels. */
   mainLabel: LabelCount | null;
   /** Every label among the members, most common first (ties: alphabetical). */
   labels: LabelCount[];
-  /** The ranks of all its members, increasing (rank 1 = the neuron's top reference). */
+  /** The ranks of all its members (its reference images), increasing (rank 1 = the neuron's top reference). */
   ranks: number[];
   /** The members of highest rank (rank 1 first), at most `thumbnails` of them. */
   images: ReportImage[];
@@ -234,11 +232,10 @@ function groupMembers(
     byMethod.set(method, clusters);
     let vn = clusters.find((c) => c.cluster === cluster);
     if (!vn) {
-      vn = { cluster, members: 0, mainLabel: null, labels: [], ranks: [], images: [], record: null };
+      vn = { cluster, mainLabel: null, labels: [], ranks: [], images: [], record: null };
       clusters.push(vn);
       labelCounts.set(vn, new Map());
     }
-    vn.members += 1;
     vn.ranks.push(num(r.rank));
     const label = textOrNull(r.label);
     if (label !== null) {

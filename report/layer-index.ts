@@ -60,7 +60,9 @@ function neuronRow(layer: LayerReport, n: ReportNeuron, decisions: boolean): str
   const pure = layer.virtualNeurons.get(n.neuron)?.get('pure') ?? [];
   const labels = pure
     .map((vn) =>
-      vn.mainLabel ? `${h(vn.mainLabel.label)} ${fmt((100 * vn.mainLabel.count) / vn.members, 0)} %` : '',
+      vn.mainLabel
+        ? `${h(vn.mainLabel.label)} ${fmt((100 * vn.mainLabel.count) / vn.ranks.length, 0)} %`
+        : '',
     )
     .filter((x) => x !== '')
     .join(' · ');

@@ -129,7 +129,7 @@ function virtualNeuronHtml(ctx: NeuronPageContext, method: ClusterMethod, vn: Vi
   const thumbs = vn.images.map((img) => thumbHtml(ctx, img)).join('');
   const circuit = method === 'pure' ? circuitHtml(ctx, ctx.circuits.get(vn.cluster)) : '';
   return `<div class="vn" data-cluster="${vn.cluster}"><div class="meta">${name} ${vn.cluster}: ${virtualNeuronMeta(vn)}</div>
-${labelBar(vn.labels, vn.members, ctx.run.labels)}<div class="thumbs">${thumbs}</div>${circuit}</div>`;
+${labelBar(vn.labels, vn.ranks.length, ctx.run.labels)}<div class="thumbs">${thumbs}</div>${circuit}</div>`;
 }
 
 /**
@@ -140,9 +140,9 @@ function virtualNeuronMeta(vn: VirtualNeuron): string {
   const r = vn.record;
   if (!r) {
     const label = vn.mainLabel
-      ? ` · main label <b>${h(vn.mainLabel.label)}</b> (${vn.mainLabel.count}/${vn.members})`
+      ? ` · main label <b>${h(vn.mainLabel.label)}</b> (${vn.mainLabel.count}/${vn.ranks.length})`
       : '';
-    return `<b>${vn.members}</b> images${label}`;
+    return `<b>${vn.ranks.length}</b> images${label}`;
   }
   const label =
     r.majorityLabel === null
