@@ -15,6 +15,7 @@ import type { ObjectStore } from '../adapters/storage/index.js';
 import { writeTable } from '../adapters/tables/io.js';
 import { groupBy } from '../compute/group.js';
 import type { PreprocessSpec } from '../compute/images/preprocess.js';
+import { featureView } from '../compute/onnx/feature-layout.js';
 import { type Tensor, tensor } from '../compute/onnx/tensor.js';
 import type { NeuronRange } from '../compute/run/config.js';
 import { runKeys } from '../compute/run/layout.js';
@@ -171,29 +172,30 @@ export async function forEachCircuit<P extends CircuitPair>(
   }
 }
 
-/** Mean over space of ReLU(a) for every channel of row `row` of a [B, C, ...spatial] tensor. */
+/**
+ * Mean over positions (space, or tokens) of ReLU(a) for every neuron of row `row` of a layer's
+ * activation (feature-layout.ts): the Activation baseline's features.
+ */
 export function meanRelu(t: Tensor, row: number): Float32Array {
-  const channels = t.dims[1]!;
-  const plane = t.dims.slice(2).reduce((a, b) => a * b, 1);
+  const view = featureView(t.dims);
   const data = t.data as Float32Array;
-  const out = new Float32Array(channels);
-  const base = row * channels * plane;
-  for (let c = 0; c < channels; c++) {
+  const out = new Float32Array(view.features);
+  for (let c = 0; c < view.features; c++) {
+    const base = view.base(row, c);
     let sum = 0;
-    for (let i = 0; i < plane; i++) sum += Math.max(0, data[base + c * plane + i]!);
-    out[c] = sum / plane;
+    for (let i = 0; i < view.positions; i++) sum += Math.max(0, data[base + i * view.stride]!);
+    out[c] = sum / view.positions;
   }
   return out;
 }
 
-/** Max over space of channel `channel` of row `row` of a [B, C, ...spatial] tensor: a neuron's value (references). */
+/** Max over positions of neuron `channel` of row `row` of a layer's activation: its value (references). */
 export function channelMax(t: Tensor, row: number, channel: number): number {
-  const channels = t.dims[1]!;
-  const plane = t.dims.slice(2).reduce((a, b) => a * b, 1);
+  const view = featureView(t.dims);
   const data = t.data as Float32Array;
-  const base = (row * channels + channel) * plane;
+  const base = view.base(row, channel);
   let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < plane; i++) max = Math.max(max, data[base + i]!);
+  for (let i = 0; i < view.positions; i++) max = Math.max(max, data[base + i * view.stride]!);
   return max;
 }
 

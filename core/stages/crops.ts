@@ -2,7 +2,8 @@
  * Step 4 of PURE (docs/design.md, "Feature visualisation") for a batch of neurons of one layer: for every
  * reference, the crop the authors embed. The neuron's EpsilonPlusFlat heatmap on the image, started at
  * its arg-max position only (the receptive field), blurred and thresholded into a box
- * (core/compute/visualisation/embedding-crop.ts). One part of the `crops` table per batch.
+ * (core/compute/visualisation/embedding-crop.ts); for a token neuron the box is the image patch of its
+ * arg-max token (token-patch.ts). One part of the `crops` table per batch.
  */
 import sharp from 'sharp';
 import type { Dataset } from '../adapters/datasets/dataset.js';
@@ -21,9 +22,11 @@ import {
   cutCrop,
   type EmbeddingCrop,
   embeddingCrop,
+  embeddingCropInBox,
   rgbSumInBox,
   stretchContrast,
 } from '../compute/visualisation/embedding-crop.js';
+import { tokenPatchBox } from '../compute/visualisation/token-patch.js';
 import { modelViewOf } from './decode.js';
 
 /** The authors' attribution for the crops they embed (zennit's EpsilonPlusFlat composite). */
@@ -84,7 +87,7 @@ async function cropBatch(job: CropJob, pairs: readonly CropPair[]): Promise<Crop
   pairs.forEach(({ view }, i) => {
     images.set(hwcToNormalisedChw(view, side, side, job.preprocess), i * plane);
   });
-  const { heat } = await heatmaps(
+  const { heat, tokens } = await heatmaps(
     job.engine,
     { model: job.modelPath, layer: job.layer },
     {
@@ -95,12 +98,18 @@ async function cropBatch(job: CropJob, pairs: readonly CropPair[]): Promise<Crop
   );
   const rows: CropRow[] = [];
   for (const [i, { reference, view }] of pairs.entries()) {
-    const crop = embeddingCrop(
-      heatPlane(heat.data as Float32Array, i * plane, side, side),
-      side,
-      side,
-      rgbSumInBox(view, side),
-    );
+    const heatOfPair = heatPlane(heat.data as Float32Array, i * plane, side, side);
+    // A token neuron's box is the patch of its arg-max token (h = 0, w = token in the references).
+    const crop =
+      tokens === undefined
+        ? embeddingCrop(heatOfPair, side, side, rgbSumInBox(view, side))
+        : embeddingCropInBox(
+            heatOfPair,
+            side,
+            side,
+            tokenPatchBox(reference.w, tokens, side),
+            rgbSumInBox(view, side),
+          );
     const row = cropRow(job.layer, reference, crop);
     rows.push(row);
     if (job.writeImage) await job.writeImage(row, await cropPng(view, side, crop));

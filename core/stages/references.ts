@@ -9,6 +9,7 @@ import type { ObjectStore } from '../adapters/storage/index.js';
 import { readJson, readTable, writeJson, writeTable } from '../adapters/tables/io.js';
 import { asInputError, InputError } from '../compute/errors.js';
 import type { PreprocessSpec } from '../compute/images/preprocess.js';
+import { featureView } from '../compute/onnx/feature-layout.js';
 import type { ModelProto } from '../compute/onnx/model.js';
 import { LayerReferenceMerger } from '../compute/references/merge.js';
 import { offerActivationBatch, referenceRows, TopKSelector } from '../compute/references/topk.js';
@@ -52,7 +53,7 @@ export interface ActMaxResult {
 
 /**
  * ActMax over one shard: forward every image once, keep per neuron the k samples with the largest
- * max-over-space activation. Decoding of the next batch overlaps inference of the current one.
+ * max-over-space (or over tokens) activation. Decoding of the next batch overlaps inference of the current one.
  * Undecodable images are skipped and recorded; they never fail the shard.
  */
 export async function actMaxShard(input: ActMaxInput): Promise<ActMaxResult> {
@@ -80,7 +81,7 @@ export async function actMaxShard(input: ActMaxInput): Promise<ActMaxResult> {
       for (const [layer, act] of activations) {
         let layerSelectors = selectors.get(layer);
         if (!layerSelectors) {
-          const channels = act.dims[1] ?? 0;
+          const channels = featureView(act.dims).features;
           layerSelectors = Array.from({ length: channels }, () => new TopKSelector(k));
           selectors.set(layer, layerSelectors);
         }
@@ -165,9 +166,9 @@ async function probeLayerShapes(model: ActivationModel, layers: readonly string[
   const { channels, height, width } = model.input;
   const probe = await model.run(new Float32Array(channels * height * width), 1);
   return layers.map((name) => {
-    const dims = [...(probe.get(name)?.dims ?? [])].slice(1);
-    if (dims.length < 1) throw new InputError('InvalidLayer', `layer ${name} has no channel axis`);
-    return { name, dims, channels: dims[0]! };
+    const batched = probe.get(name)?.dims ?? [];
+    if (batched.length < 2) throw new InputError('InvalidLayer', `layer ${name} has no channel axis`);
+    return { name, dims: batched.slice(1), channels: featureView(batched).features };
   });
 }
 

@@ -168,6 +168,8 @@ export interface Heatmaps {
   readonly heat: Tensor;
   /** The initial relevance each row started from (LRP conserves it for epsilon -> 0, no biases). */
   readonly initialRelevance: Float32Array;
+  /** The layer's token count when its neurons are token features (its arg-max is a token index). */
+  readonly tokens?: number;
 }
 
 /** Input-space heatmaps of neurons (L, c) (docs/design.md step 4). */
@@ -199,7 +201,11 @@ export async function heatmaps(
     outputs,
     `the heatmap of '${neuron.layer}' in '${neuron.model}'`,
   );
-  return { heat: joined[0]!, initialRelevance: joined[1]!.data as Float32Array };
+  return {
+    heat: joined[0]!,
+    initialRelevance: joined[1]!.data as Float32Array,
+    ...(heatmap.tokens !== undefined ? { tokens: heatmap.tokens } : {}),
+  };
 }
 
 /**

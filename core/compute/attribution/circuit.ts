@@ -4,11 +4,14 @@
  * circuit vectors R [B, C'] with
  *   g = ReLU(a_L) on channel c of each row, zero on the other channels,
  *   R_j = sum over space of (dL/da_L')_j * (a_L')_j,   R <- R / (sum_j |R_j| + 1e-10).
+ * For token layers [N, T, D] the channels are the D features and "space" is the tokens
+ * (core/compute/onnx/feature-layout.ts).
  * Rows are independent, so one batch can mix (image, channel) pairs. The truncated model computes
  * a_L' and the side inputs from images, once per unique image.
  */
 
 import { ancestorsOf, type Cut, cutGraph } from '../onnx/cut.js';
+import { featureCount, featureLayout } from '../onnx/feature-layout.js';
 import { graphOf, type ModelProto, onnx, valueInfo } from '../onnx/model.js';
 import { probedValueInfo, type TensorInfo } from '../onnx/tensor-info.js';
 import { type BackwardGraph, buildBackward } from './backward.js';
@@ -42,14 +45,21 @@ export interface CircuitModel {
   readonly outputs: { readonly upper: string; readonly relevance: string; readonly maps?: string };
 }
 
-/** One-hot mask [B, C, 1, ...] from the channel index of each row. */
+/**
+ * One-hot mask from the neuron index of each row, broadcastable to the layer: [B, C, 1, ...] for
+ * channels, [B, 1, D] for tokens (feature-layout.ts).
+ */
 export function channelMask(emit: Emitter, channel: string, channels: number, rank: number): string {
   const oneHot = emit.op('OneHot', [channel, emit.int64([channels], []), emit.float([0, 1])], { axis: -1 });
   if (rank <= 2) return oneHot;
-  return emit.op('Unsqueeze', [oneHot, emit.int64(Array.from({ length: rank - 2 }, (_, a) => a + 2))]);
+  return emit.op('Unsqueeze', [oneHot, emit.int64(featureLayout(rank).positionAxes)]);
 }
 
-/** ReLU(a) on each row's channel (CHANNEL_INPUT), zero on the other channels: the initial relevance. */
+/**
+ * ReLU(a) on each row's neuron (CHANNEL_INPUT) at every position, zero on the other neurons: the
+ * initial relevance. For tokens too: a residual stream can be negative, and the positive part is where
+ * the neuron fires, what ActMax ranks by (docs/attribution.md, "Token neurons").
+ */
 export function channelSeed(emit: Emitter, tensor: string, channels: number, rank: number): string {
   const relu = emit.op('Relu', [tensor]);
   return emit.op('Mul', [relu, channelMask(emit, CHANNEL_INPUT, channels, rank)]);
@@ -64,10 +74,8 @@ export function buildCircuitModel(
   const cut = cutGraph(prepared.index, lower, upper, prepared.dependent);
   const lowerInfo = infoOf(prepared, lower);
   const upperInfo = infoOf(prepared, upper);
-  checkChannelTensor('lower', lower, lowerInfo);
-  checkChannelTensor('upper', upper, upperInfo);
-  const lowerChannels = lowerInfo.dims[1] as number;
-  const upperChannels = upperInfo.dims[1] as number;
+  const lowerChannels = checkChannelTensor('lower', lower, lowerInfo);
+  const upperChannels = checkChannelTensor('upper', upper, upperInfo);
 
   const emit = new Emitter('circuit/');
   const seed = channelSeed(emit, upper, upperChannels, upperInfo.dims.length);
@@ -109,13 +117,20 @@ export function buildCircuitModel(
   };
 }
 
-/** Both ends of a circuit are float [N, C, ...] tensors: C is the channel axis the circuit indexes. */
-function checkChannelTensor(role: 'lower' | 'upper', name: string, info: TensorInfo): void {
+/**
+ * Both ends of a circuit are float [N, C, ...] or [N, T, D] tensors; returns the neuron count (C or D)
+ * the circuit indexes.
+ */
+function checkChannelTensor(role: 'lower' | 'upper', name: string, info: TensorInfo): number {
   if (info.elemType !== FLOAT)
     throw new Error(`${role} tensor '${name}' is not float32 (type ${info.elemType})`);
-  if (info.dims.length < 2 || typeof info.dims[1] !== 'number') {
-    throw new Error(`${role} tensor '${name}' has shape [${info.dims.join(', ')}]; expected [N, C, ...]`);
+  const channels = featureCount(info.dims);
+  if (channels === undefined) {
+    throw new Error(
+      `${role} tensor '${name}' has shape [${info.dims.join(', ')}]; expected [N, C, ...] or [N, T, D]`,
+    );
   }
+  return channels;
 }
 
 /** The backward pass of the cut from the seed at `upper` to dL/da_L' at `lower`. */
@@ -144,11 +159,12 @@ function gradientAtLower(
 }
 
 /**
- * maps = gradient x a_L' (named `mapsName`), R = maps summed over space, then R / (sum_j |R_j| + eps)
- * as RELEVANCE_OUTPUT. The two named nodes are built by hand because their outputs have fixed names.
+ * maps = gradient x a_L' (named `mapsName`), R = maps summed over positions (space, or tokens), then
+ * R / (sum_j |R_j| + eps) as RELEVANCE_OUTPUT. The two named nodes are built by hand because their
+ * outputs have fixed names.
  */
 function relevanceTail(gradient: string, lower: string, rank: number, mapsName: string): Emitter {
-  const spatialAxes = Array.from({ length: rank - 2 }, (_, a) => a + 2);
+  const spatialAxes = featureLayout(rank).positionAxes;
   const tail = new Emitter('circuit/tail/');
   tail.nodes.push(
     onnx.NodeProto.create({ opType: 'Mul', input: [gradient, lower], output: [mapsName], name: mapsName }),

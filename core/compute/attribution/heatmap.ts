@@ -7,6 +7,7 @@
  */
 
 import { ancestorsOf } from '../onnx/cut.js';
+import { featureCount, featureLayout } from '../onnx/feature-layout.js';
 import { type ModelProto, type NodeProto, onnx, type TensorProto, valueInfo } from '../onnx/model.js';
 import { probedValueInfo, type TensorInfo } from '../onnx/tensor-info.js';
 import { type BackwardGraph, buildBackward } from './backward.js';
@@ -31,6 +32,8 @@ export interface HeatmapModel {
   readonly model: ModelProto;
   readonly inputName: string;
   readonly channels: number;
+  /** The layer's token count T when its neurons are token features [N, T, D] (feature-layout.ts). */
+  readonly tokens?: number;
 }
 
 export function buildHeatmapModel(
@@ -62,18 +65,23 @@ export function buildHeatmapModel(
       valueInfo(SEED_TOTAL_OUTPUT, FLOAT, ['N']),
     ],
   });
-  return { model, inputName: image, channels };
+  const tokens = featureLayout(layerInfo.dims.length).kind === 'tokens' ? layerInfo.dims[1] : undefined;
+  return { model, inputName: image, channels, ...(typeof tokens === 'number' ? { tokens } : {}) };
 }
 
-/** The layer's channel count; the layer must be a float [N, C, ...] tensor that depends on the image. */
+/**
+ * The layer's neuron count; the layer must be a float [N, C, ...] or [N, T, D] tensor that depends on
+ * the image.
+ */
 function channelsOfLayer(prepared: PreparedModel, layer: string, layerInfo: TensorInfo): number {
-  if (layerInfo.elemType !== FLOAT || layerInfo.dims.length < 2 || typeof layerInfo.dims[1] !== 'number') {
+  const channels = featureCount(layerInfo.dims);
+  if (layerInfo.elemType !== FLOAT || channels === undefined) {
     throw new Error(
-      `layer '${layer}' is not a float [N, C, ...] tensor (shape [${layerInfo.dims.join(', ')}])`,
+      `layer '${layer}' is not a float [N, C, ...] or [N, T, D] tensor (shape [${layerInfo.dims.join(', ')}])`,
     );
   }
   if (!prepared.dependent.has(layer)) throw new Error(`layer '${layer}' does not depend on the image`);
-  return layerInfo.dims[1];
+  return channels;
 }
 
 /** The image -> layer part of the heatmap graph, as the backward pass reads it. */
@@ -118,14 +126,18 @@ function neuronSeed(
   return emit.op('Mul', [seed, argmaxMask(emit, layer, layerInfo, channels)]);
 }
 
-/** The one-hot of the arg-max position of each row's channel map, as [B, 1, ...spatial]. */
+/**
+ * The one-hot of the arg-max position of each row's channel map, as [B, 1, ...spatial], or of its
+ * arg-max token as [B, T, 1] (feature-layout.ts).
+ */
 function argmaxMask(emit: Emitter, layer: string, layerInfo: TensorInfo, channels: number): string {
   const rank = layerInfo.dims.length;
+  const layout = featureLayout(rank);
   // The row's channel map as [B, 1, ...spatial]: mask the other channels, then sum over channels.
   const channelOnly = emit.op('Mul', [layer, channelMask(emit, CHANNEL_INPUT, channels, rank)]);
-  const map = emit.op('ReduceSum', [channelOnly, emit.int64([1])], { keepdims: 1 });
+  const map = emit.op('ReduceSum', [channelOnly, emit.int64([layout.featureAxis])], { keepdims: 1 });
   const flat = emit.op('Flatten', [map], { axis: 1 });
-  const space = layerInfo.dims.slice(2).reduce<number>((a, d) => a * (d as number), 1);
+  const space = layout.positionAxes.reduce<number>((a, axis) => a * (layerInfo.dims[axis] as number), 1);
   const position = emit.op('ArgMax', [flat], { axis: 1, keepdims: 0 });
   const oneHot = emit.op('OneHot', [position, emit.int64([space], []), emit.float([0, 1])], { axis: -1 });
   return emit.op('Reshape', [oneHot, emit.op('Shape', [map])]);

@@ -1,14 +1,22 @@
 /**
  * Candidate layers for PURE: the block outputs the paper studies come first (a Relu that follows an
- * Add: ResNet blocks; a channel Concat of Relu outputs: SqueezeNet Fire modules), then every other
+ * Add: ResNet blocks; a channel Concat of Relu outputs: SqueezeNet Fire modules; the residual stream
+ * after each transformer block and the token embedding before the first), then every other
  * image-dependent 4-D float activation, each in graph order.
  */
 
+import { ancestorsOf } from '../onnx/cut.js';
+import type { GraphIndex, NodeProto } from '../onnx/model.js';
 import type { Dim } from '../onnx/tensor-info.js';
 import { isFloatType } from './backward.js';
 import type { PreparedModel } from './prepared.js';
 
-export type LayerKind = 'block' | 'fire' | 'activation';
+/**
+ * `token-block`: a pre-LN transformer block's output [N, T, D], the residual Add after its MLP (the
+ * residual Add whose branch has no Softmax; the one after attention has). `embedding`: the tokens the
+ * first block reads (patch embedding + class token + position), the lower layer of block 0.
+ */
+export type LayerKind = 'block' | 'fire' | 'token-block' | 'embedding' | 'activation';
 
 export interface LayerInfo {
   /** The tensor name (what `lower` / `upper` take). */
@@ -17,14 +25,14 @@ export interface LayerInfo {
   /** Op type of the node that writes it. */
   readonly producer: string;
   readonly channels: number;
-  /** [N, C, H, W] with the batch as 'N'. */
+  /** [N, C, H, W] (or [N, T, D] for token layers) with the batch as 'N'. */
   readonly dims: readonly Dim[];
 }
 
 export function layersOf(prepared: PreparedModel): LayerInfo[] {
   const { index, info } = prepared;
   const producerOp = (name: string) => index.producerOf(name)?.opType ?? '';
-  const blocks: LayerInfo[] = [];
+  const blocks: LayerInfo[] = tokenLayers(prepared);
   const others: LayerInfo[] = [];
   for (const node of index.nodes) {
     for (const name of node.output ?? []) {
@@ -48,4 +56,70 @@ export function layersOf(prepared: PreparedModel): LayerInfo[] {
     }
   }
   return [...blocks, ...others];
+}
+
+/** A token tensor [N, T, D]: the batch first, tokens and features fixed. */
+function isTokenTensor(prepared: PreparedModel, name: string): boolean {
+  const tensorInfo = prepared.info.get(name);
+  if (!tensorInfo || !isFloatType(tensorInfo.elemType) || !prepared.dependent.has(name)) return false;
+  const [batch, tokens, features] = tensorInfo.dims;
+  return (
+    tensorInfo.dims.length === 3 &&
+    batch === 'N' &&
+    typeof tokens === 'number' &&
+    typeof features === 'number'
+  );
+}
+
+interface Residual {
+  readonly node: NodeProto;
+  /** The input carried past the branch (the residual stream before the sub-block). */
+  readonly skip: string;
+  readonly attention: boolean;
+}
+
+/**
+ * The residual Adds of token tensors: Add(branch, skip) where skip is an ancestor of branch. A branch
+ * (the nodes that compute it and not the skip) with a Softmax is attention, else the MLP.
+ */
+function tokenResiduals(prepared: PreparedModel): Residual[] {
+  const { index } = prepared;
+  const residuals: Residual[] = [];
+  for (const node of index.nodes) {
+    const output = node.output?.[0];
+    const inputs = node.input ?? [];
+    if (node.opType !== 'Add' || inputs.length !== 2 || !output || !isTokenTensor(prepared, output)) continue;
+    if (!inputs.every((i) => isTokenTensor(prepared, i))) continue;
+    for (const [branch, skip] of [inputs, [...inputs].reverse()] as [string, string][]) {
+      const branchNodes = ancestorsOf(index, [branch]);
+      if (!readBy(index, branchNodes, skip)) continue;
+      const before = new Set(ancestorsOf(index, [skip]));
+      const attention = branchNodes.some((n) => !before.has(n) && n.opType === 'Softmax');
+      residuals.push({ node, skip, attention });
+      break;
+    }
+  }
+  return residuals;
+}
+
+/** True when `tensor` is read by one of `nodes` (an input of the sub-graph that computes a branch). */
+function readBy(index: GraphIndex, nodes: readonly NodeProto[], tensor: string): boolean {
+  const set = new Set(nodes);
+  return (index.consumers.get(tensor) ?? []).some((i) => set.has(index.nodes[i]!));
+}
+
+/** The token embedding and each transformer block's output, in graph order (LayerKind). */
+function tokenLayers(prepared: PreparedModel): LayerInfo[] {
+  const residuals = tokenResiduals(prepared);
+  const layer = (name: string, kind: LayerKind): LayerInfo => {
+    const dims = prepared.info.get(name)!.dims;
+    const producer = prepared.index.producerOf(name)?.opType ?? '';
+    return { name, kind, producer, channels: dims[2] as number, dims };
+  };
+  const blocks = residuals.filter((r) => !r.attention).map((r) => layer(r.node.output![0]!, 'token-block'));
+  if (blocks.length === 0) return [];
+  const first = residuals[0]!.skip;
+  return prepared.dependent.has(first) && prepared.index.producerOf(first)
+    ? [layer(first, 'embedding'), ...blocks]
+    : blocks;
 }

@@ -197,6 +197,13 @@ function validatePositive(what: string, value: number): void {
 export interface NodeFacts {
   /** The node is a parametric layer that no other parametric layer feeds (the model's first layer). */
   readonly firstLayer: boolean;
+  /**
+   * The node's second input (a Conv/Gemm/MatMul weight) is computed in the graph: a product of two
+   * activations, as attention's Q K^T and softmax(.) V. Not a layer with weights: no LRP rule matches it
+   * and it takes the gradient table, as in zennit, whose rules attach to modules while attention's
+   * matrix products are plain torch.matmul calls that autograd differentiates.
+   */
+  readonly computedWeight: boolean;
 }
 
 export interface CompositeEntry {
@@ -210,8 +217,8 @@ export function compositeEntries(name: CompositeName, options: CompositeOptions 
   const stabilizer = options.stabilizer ?? 1e-6;
   const op =
     (...types: string[]) =>
-    (node: NodeProto) =>
-      types.includes(node.opType ?? '');
+    (node: NodeProto, facts: NodeFacts) =>
+      types.includes(node.opType ?? '') && !facts.computedWeight;
   const common: CompositeEntry[] = [
     { name: 'pass', matches: (n) => ACTIVATIONS.has(n.opType ?? ''), rule: passRule },
     { name: 'norm', matches: (n) => SUMS_AND_MEANS.has(n.opType ?? ''), rule: normRule(stabilizer) },
@@ -239,7 +246,7 @@ export function compositeEntries(name: CompositeName, options: CompositeOptions 
       return [
         {
           name: 'flat',
-          matches: (n, facts) => facts.firstLayer && op('Conv', 'Gemm')(n),
+          matches: (n, facts) => facts.firstLayer && op('Conv', 'Gemm')(n, facts),
           rule: flatRule(stabilizer),
         },
         { name: 'zplus', matches: op('Conv'), rule: zPlusRule(stabilizer) },
@@ -262,6 +269,7 @@ export function compositeRuleOf(
   const entries = compositeEntries(name, options);
   const afterParametric = new Set<string>();
   const first = new Set<NodeProto>();
+  const computed = new Set(nodes.flatMap((n) => n.output ?? []));
   for (const node of nodes) {
     const inputs = node.input ?? [];
     const fed = inputs.some((i) => afterParametric.has(i));
@@ -269,7 +277,12 @@ export function compositeRuleOf(
     if (fed || PARAMETRIC.has(node.opType ?? '')) for (const o of node.output ?? []) afterParametric.add(o);
   }
   return (node) => {
-    const entry = entries.find((e) => e.matches(node, { firstLayer: first.has(node) }));
+    const weight = node.input?.[1];
+    const facts = {
+      firstLayer: first.has(node),
+      computedWeight: weight !== undefined && computed.has(weight),
+    };
+    const entry = entries.find((e) => e.matches(node, facts));
     return entry ? entry.rule(node) : ruleFor(node, BACKWARD_RULES);
   };
 }

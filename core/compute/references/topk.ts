@@ -1,3 +1,4 @@
+import { featureView } from '../onnx/feature-layout.js';
 import type { ReferenceRow, SampleRow } from '../tables/schemas.js';
 
 /** A candidate reference: a sample's max activation for one neuron and where it occurred. */
@@ -137,9 +138,10 @@ export function mergeTopK(lists: readonly (readonly Candidate[])[], k: number): 
 }
 
 /**
- * Feeds one batch of a layer's activations ([n, C, ...spatial]) into the per-channel selectors:
- * the neuron's value on an image is the max of its map over space, position = first arg-max in
- * row-major order. Rank-2 outputs ([n, C]) are 1x1 maps.
+ * Feeds one batch of a layer's activations into the per-neuron selectors: the neuron's value on an image
+ * is the max of its activation over its positions (space for [n, C, ...spatial], tokens for [n, T, D]:
+ * feature-layout.ts), position = first arg-max in row-major order, as (h, w) for maps and (0, token) for
+ * tokens. Rank-2 outputs ([n, C]) are 1x1 maps.
  */
 export function offerActivationBatch(
   selectors: readonly TopKSelector[],
@@ -147,24 +149,25 @@ export function offerActivationBatch(
   data: Float32Array,
   sampleIndices: readonly number[],
 ): void {
-  const [n, channels] = dims;
-  if (n === undefined || channels === undefined || dims.length < 2) {
+  if (dims.length < 2) {
     throw new Error(`activation must be at least [batch, channels], got [${dims.join(', ')}]`);
   }
-  if (channels !== selectors.length) {
-    throw new Error(`activation has ${channels} channels but ${selectors.length} selectors were given`);
+  const view = featureView(dims);
+  if (view.features !== selectors.length) {
+    throw new Error(`activation has ${view.features} channels but ${selectors.length} selectors were given`);
   }
-  if (n !== sampleIndices.length) throw new Error(`batch of ${n} but ${sampleIndices.length} sample indices`);
-  const width = dims.length >= 4 ? dims[dims.length - 1]! : dims.length === 3 ? dims[2]! : 1;
-  const plane = dims.slice(2).reduce((a, b) => a * b, 1);
-  for (let b = 0; b < n; b++) {
+  if (view.rows !== sampleIndices.length)
+    throw new Error(`batch of ${view.rows} but ${sampleIndices.length} sample indices`);
+  const width = dims.length >= 4 ? dims[dims.length - 1]! : view.positions;
+  const { stride } = view;
+  for (let b = 0; b < view.rows; b++) {
     const sampleIndex = sampleIndices[b]!;
-    for (let c = 0; c < channels; c++) {
-      const base = (b * channels + c) * plane;
+    for (let c = 0; c < view.features; c++) {
+      const base = view.base(b, c);
       let best = data[base]!;
       let arg = 0;
-      for (let i = 1; i < plane; i++) {
-        const v = data[base + i]!;
+      for (let i = 1; i < view.positions; i++) {
+        const v = data[base + i * stride]!;
         if (v > best) {
           best = v;
           arg = i;

@@ -88,8 +88,9 @@ export const CONFIG_DEFAULTS = {
 
 export interface LayerShape {
   name: string;
-  /** Per-sample dims as the model produces them, e.g. [C, H, W]. */
+  /** Per-sample dims as the model produces them, e.g. [C, H, W], or [T, D] for a transformer's tokens. */
   dims: number[];
+  /** Its neurons: C, or D for tokens (core/compute/onnx/feature-layout.ts). */
   channels: number;
 }
 

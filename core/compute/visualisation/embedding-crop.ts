@@ -141,6 +141,49 @@ export function embeddingCrop(
   pixelSumInBox: (box: PixelBox) => number = () => 1,
   options: EmbeddingCropOptions = {},
 ): EmbeddingCrop {
+  const heat = blurredHeat(plane, height, width, options);
+  const { row1, row2, col1, col2 } = squared(
+    cropRange(heat.normalised, height, width, options.cropThreshold ?? 0.02),
+  );
+  const [y0, y1] = pythonSlice(row1, row2, height);
+  const [x0, x1] = pythonSlice(col1, col2, width);
+  return cropOf(heat, { x0, y0, x1, y1 }, height, width, pixelSumInBox, options);
+}
+
+/**
+ * The crop of a token neuron (docs/attribution.md, "Token neurons"): the box is fixed beforehand (the
+ * image patch of its arg-max token, token-patch.ts) instead of thresholded from the heat; heatMax,
+ * heatInside and the authors' fall-backs to the whole image (no visible heat in the box, black pixels)
+ * as embeddingCrop.
+ */
+export function embeddingCropInBox(
+  plane: Float64Array,
+  height: number,
+  width: number,
+  box: PixelBox,
+  pixelSumInBox: (box: PixelBox) => number = () => 1,
+  options: EmbeddingCropOptions = {},
+): EmbeddingCrop {
+  if (box.x0 < 0 || box.y0 < 0 || box.x1 > width || box.y1 > height || box.x1 <= box.x0 || box.y1 <= box.y0) {
+    throw new Error(
+      `crop box ${box.x0},${box.y0}..${box.x1},${box.y1} lies outside a ${width}x${height} image`,
+    );
+  }
+  return cropOf(blurredHeat(plane, height, width, options), box, height, width, pixelSumInBox, options);
+}
+
+interface BlurredHeat {
+  readonly abs: Float64Array;
+  readonly normalised: Float64Array;
+  readonly heatMax: number;
+}
+
+function blurredHeat(
+  plane: Float64Array,
+  height: number,
+  width: number,
+  options: EmbeddingCropOptions,
+): BlurredHeat {
   if (plane.length !== height * width) {
     throw new Error(`heat plane has ${plane.length} values, expected ${height} x ${width}`);
   }
@@ -148,13 +191,19 @@ export function embeddingCrop(
   let heatMax = 0;
   for (const v of abs) heatMax = Math.max(heatMax, v);
   // Divided, then compared, as torch does; 0 / 0 is NaN, and NaN > threshold is false.
-  const normalised = abs.map((v) => v / heatMax);
-  const { row1, row2, col1, col2 } = squared(
-    cropRange(normalised, height, width, options.cropThreshold ?? 0.02),
-  );
-  const [y0, y1] = pythonSlice(row1, row2, height);
-  const [x0, x1] = pythonSlice(col1, col2, width);
-  const box = { x0, y0, x1, y1 };
+  return { abs, normalised: abs.map((v) => v / heatMax), heatMax };
+}
+
+/** The box as the crop, or the whole image where the authors fall back to it. */
+function cropOf(
+  heat: BlurredHeat,
+  box: PixelBox,
+  height: number,
+  width: number,
+  pixelSumInBox: (box: PixelBox) => number,
+  options: EmbeddingCropOptions,
+): EmbeddingCrop {
+  const { abs, normalised, heatMax } = heat;
   const inside = boxHeat(abs, normalised, width, box, options.visibleThreshold ?? 0.01);
   // Python tests img_t.sum() first; the order makes no difference to a pure callback.
   if (inside.visible > 0 && pixelSumInBox(box) !== 0) {
