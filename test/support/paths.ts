@@ -39,3 +39,7 @@ export const squeezenetEvaluatorArgs = (): string[] => [
   '--evaluator-preprocess',
   'imagenet',
 ];
+
+/** Small models committed with the tests (test/fixtures/models/README.md); read from the source tree. */
+export const fixtureModel = (file: string): string =>
+  resolve(projectRoot, 'test', 'fixtures', 'models', file);

@@ -169,7 +169,10 @@ export function embeddingCropInBox(
       `crop box ${box.x0},${box.y0}..${box.x1},${box.y1} lies outside a ${width}x${height} image`,
     );
   }
-  return cropOf(blurredHeat(plane, height, width, options), box, height, width, pixelSumInBox, options);
+  const crop = cropOf(blurredHeat(plane, height, width, options), box, height, width, pixelSumInBox, options);
+  // A box that is the whole image (a class token's) is no crop.
+  const whole = box.x0 === 0 && box.y0 === 0 && box.x1 === width && box.y1 === height;
+  return whole ? { ...crop, cropped: false, heatInside: 1 } : crop;
 }
 
 interface BlurredHeat {
