@@ -9,7 +9,6 @@ import {
   circuitVectors,
   type LowerActivations,
   lowerActivations,
-  selectRows,
 } from '../adapters/onnxruntime/attribution.js';
 import type { ObjectStore } from '../adapters/storage/index.js';
 import { writeTable } from '../adapters/tables/io.js';
@@ -144,8 +143,8 @@ export interface CircuitPair {
 
 /**
  * The circuit vector (docs/design.md step 2) of every (image, neuron) pair, computed as mixed batches of
- * at most `engine.maxBatch` rows through the circuit model: only that many a_L' rows are materialised at
- * a time. `visit` gets each pair's vector (its own copy), the batch's a_L and the pair's row in it. The
+ * at most `engine.maxBatch` rows through the circuit model. Pairs of one image should be adjacent: the
+ * rows of a batch that share an image share its L' -> L forward. `visit` gets each pair's vector (its own copy), the batch's a_L and the pair's row in it. The
  * sweep's circuits and `pure assign` both compute circuits through this, so they are the same numbers.
  */
 export async function forEachCircuit<P extends CircuitPair>(
@@ -157,12 +156,10 @@ export async function forEachCircuit<P extends CircuitPair>(
 ): Promise<void> {
   for (let start = 0; start < pairs.length; start += engine.maxBatch) {
     const slice = pairs.slice(start, start + engine.maxBatch);
-    const rows = slice.map((p) => p.image);
-    const side: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(activations.side)) side[name] = selectRows(t, rows);
     const result = await circuitVectors(engine, cut, {
-      lower: selectRows(activations.lower, rows),
-      side,
+      lower: activations.lower,
+      side: activations.side,
+      images: slice.map((p) => p.image),
       channels: slice.map((p) => p.neuron),
     });
     const width = result.lowerChannels;

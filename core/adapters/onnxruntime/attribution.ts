@@ -15,7 +15,7 @@ import {
 } from '../../compute/attribution/heatmap.js';
 import { type LayerInfo, layersOf } from '../../compute/attribution/layers.js';
 import type { ModelProto } from '../../compute/onnx/model.js';
-import { concatRows, sliceRows } from '../../compute/onnx/rows.js';
+import { concatRows, selectRows, sliceRows } from '../../compute/onnx/rows.js';
 import { type Tensor, tensor } from '../../compute/onnx/tensor.js';
 import { loadModel } from '../models/model-file.js';
 import type { AttributionEngine } from './engine.js';
@@ -84,11 +84,16 @@ export async function lowerActivations(
 }
 
 export interface CircuitBatch {
-  /** a_L' rows, one per (image, channel) pair. */
+  /** a_L' rows: one per image (with `images`), or one per (image, channel) pair (without). */
   readonly lower: Tensor;
   readonly side?: Readonly<Record<string, Tensor>>;
   /** The upper channel c of each row. */
   readonly channels: readonly number[];
+  /**
+   * The row of `lower` (and the side inputs) each row reads; default: row i reads row i. Rows that
+   * share an image share its L' -> L forward (docs/design.md, "Attribution on ONNX").
+   */
+  readonly images?: readonly number[];
 }
 
 export interface CircuitVectors {
@@ -110,24 +115,9 @@ export async function circuitVectors(
   options: { readonly maps?: boolean } = {},
 ): Promise<CircuitVectors> {
   const { circuit, session } = await engine.circuit(cut.model, cut.lower, cut.upper, options.maps ?? false);
-  const rows = batch.lower.dims[0] ?? 0;
-  if (batch.lower.dtype !== 'float32') {
-    throw new Error(`circuitVectors: lower activations must be float32, got ${batch.lower.dtype}`);
-  }
-  if (batch.channels.length !== rows) {
-    throw new Error(`circuitVectors: ${rows} activation rows but ${batch.channels.length} channel indices`);
-  }
-  for (const c of batch.channels) {
-    if (!Number.isInteger(c) || c < 0 || c >= circuit.upperChannels) {
-      throw new Error(
-        `circuitVectors: channel ${c} is outside '${cut.upper}' (0..${circuit.upperChannels - 1})`,
-      );
-    }
-  }
-  for (const name of circuit.cut.sideInputs) {
-    if (!batch.side?.[name])
-      throw new Error(`circuitVectors: the cut reads side input '${name}'; pass it in batch.side`);
-  }
+  const rows = batch.channels.length;
+  const images = batch.images ?? Array.from({ length: rows }, (_, i) => i);
+  checkCircuitBatch(batch, images, circuit);
   const outputs = [
     circuit.outputs.upper,
     circuit.outputs.relevance,
@@ -137,13 +127,22 @@ export async function circuitVectors(
     engine,
     session,
     rows,
-    (start, end) => ({
-      [circuit.inputs.lower]: sliceRows(batch.lower, start, end),
-      [circuit.inputs.channel]: channelColumn(batch.channels, start, end),
-      ...Object.fromEntries(
-        circuit.cut.sideInputs.map((name) => [name, sliceRows(batch.side![name]!, start, end)]),
-      ),
-    }),
+    (start, end) => {
+      // The chunk's images, each once, and every row's index into them.
+      const used = [...new Set(images.slice(start, end))];
+      const position = new Map(used.map((image, k) => [image, k]));
+      return {
+        [circuit.inputs.lower]: selectRows(batch.lower, used),
+        ...Object.fromEntries(
+          circuit.cut.sideInputs.map((name, k) => [
+            circuit.inputs.side[k]!,
+            selectRows(batch.side![name]!, used),
+          ]),
+        ),
+        [circuit.inputs.image]: indexColumn(images.slice(start, end).map((image) => position.get(image)!)),
+        [circuit.inputs.channel]: indexColumn(batch.channels.slice(start, end)),
+      };
+    },
     outputs,
     `the circuit ${cut.lower} -> ${cut.upper} of '${cut.model}'`,
   );
@@ -154,6 +153,43 @@ export async function circuitVectors(
     upper: joined[0]!,
     ...(circuit.outputs.maps ? { maps: joined[2]! } : {}),
   };
+}
+
+function checkCircuitBatch(
+  batch: CircuitBatch,
+  images: readonly number[],
+  circuit: { readonly upperChannels: number; readonly cut: { readonly sideInputs: readonly string[] } },
+): void {
+  const lowerRows = batch.lower.dims[0] ?? 0;
+  if (batch.lower.dtype !== 'float32') {
+    throw new Error(`circuitVectors: lower activations must be float32, got ${batch.lower.dtype}`);
+  }
+  if (images.length !== batch.channels.length) {
+    throw new Error(
+      `circuitVectors: ${batch.channels.length} channel indices but ${images.length} image indices`,
+    );
+  }
+  if (!batch.images && lowerRows !== batch.channels.length) {
+    throw new Error(
+      `circuitVectors: ${lowerRows} activation rows but ${batch.channels.length} channel indices`,
+    );
+  }
+  for (const image of images) {
+    if (!Number.isInteger(image) || image < 0 || image >= lowerRows) {
+      throw new Error(`circuitVectors: image ${image} is outside the ${lowerRows} activation rows`);
+    }
+  }
+  for (const c of batch.channels) {
+    if (!Number.isInteger(c) || c < 0 || c >= circuit.upperChannels) {
+      throw new Error(
+        `circuitVectors: channel ${c} is outside the upper layer (0..${circuit.upperChannels - 1})`,
+      );
+    }
+  }
+  for (const name of circuit.cut.sideInputs) {
+    if (!batch.side?.[name])
+      throw new Error(`circuitVectors: the cut reads side input '${name}'; pass it in batch.side`);
+  }
 }
 
 export interface HeatmapBatch {
@@ -196,7 +232,7 @@ export async function heatmaps(
     rows,
     (start, end) => ({
       [heatmap.inputName]: sliceRows(batch.images, start, end),
-      [CHANNEL_INPUT]: channelColumn(batch.channels, start, end),
+      [CHANNEL_INPUT]: indexColumn(batch.channels.slice(start, end)),
     }),
     outputs,
     `the heatmap of '${neuron.layer}' in '${neuron.model}'`,
@@ -233,6 +269,6 @@ async function runInChunks(
   return outputs.map((_, k) => concatRows(parts.map((p) => p[k]!)));
 }
 
-function channelColumn(channels: readonly number[], start: number, end: number): Tensor {
-  return tensor('int64', [end - start], channels.slice(start, end));
+function indexColumn(values: readonly number[]): Tensor {
+  return tensor('int64', [values.length], [...values]);
 }

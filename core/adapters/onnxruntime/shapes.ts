@@ -7,7 +7,7 @@
  */
 import { declaredShape, GraphIndex, graphOf, type ModelProto, onnx } from '../../compute/onnx/model.js';
 import { type Int64Like, int64ToNumber, type Tensor } from '../../compute/onnx/tensor.js';
-import type { Dim, TensorInfo } from '../../compute/onnx/tensor-info.js';
+import { batchAxisOf, type Dim, type TensorInfo } from '../../compute/onnx/tensor-info.js';
 import { createSession, fromOrt, ORT_ELEM_TYPE, type OrtSession, ort, runWithTimeout } from './session.js';
 
 export type { Dim, TensorInfo } from '../../compute/onnx/tensor-info.js';
@@ -129,7 +129,7 @@ function infoFromRuns(
     const elemType = ORT_ELEM_TYPE[a.type];
     if (elemType === undefined) throw new Error(`tensor '${name}' has unsupported type ${a.type}`);
     const dims: Dim[] = a.dims.map((d, k) => (d === b.dims[k] && a.dims.length === b.dims.length ? d : 'N'));
-    info.set(name, { elemType, dims });
+    info.set(name, withBatchAxis({ elemType, dims }, a.dims, b.dims));
     if (keepValues?.has(name)) values.set(name, fromOrt(a));
   }
   return { info, values };
@@ -153,12 +153,18 @@ function declaredInfo(model: ModelProto, index: GraphIndex, options: ProbeOption
     const name = input.name ?? '';
     const one = atOne.get(name)!;
     const two = atTwo.get(name)!;
-    declared.push([
-      name,
-      { elemType: input.type?.tensorType?.elemType ?? 1, dims: one.map((d, k) => (d === two[k] ? d : 'N')) },
-    ]);
+    const info = {
+      elemType: input.type?.tensorType?.elemType ?? 1,
+      dims: one.map((d, k) => (d === two[k] ? d : 'N')),
+    };
+    declared.push([name, withBatchAxis(info, one, two)]);
   }
   return declared;
+}
+
+function withBatchAxis(info: TensorInfo, one: readonly number[], two: readonly number[]): TensorInfo {
+  const batchAxis = batchAxisOf(one, two);
+  return batchAxis === undefined ? info : { ...info, batchAxis };
 }
 
 function zeros(elemType: number, dims: readonly number[], name: string): ort.Tensor {

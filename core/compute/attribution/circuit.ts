@@ -1,24 +1,29 @@
 /**
  * The circuit model (docs/design.md, "The method", step 2): inputs a batch of lower-layer activations
- * a_L' (plus any side inputs the cut reads) and one upper channel per row; outputs a_L and the
- * circuit vectors R [B, C'] with
+ * a_L' (plus any side inputs the cut reads), one per image, and for each row an image and an upper
+ * channel; outputs a_L and the circuit vectors R [rows, C'] with
  *   g = ReLU(a_L) on channel c of each row, zero on the other channels,
  *   R_j = sum over space of (dL/da_L')_j * (a_L')_j,   R <- R / (sum_j |R_j| + 1e-10).
  * For token layers [N, T, D] the channels are the D features and "space" is the tokens
  * (core/compute/onnx/feature-layout.ts).
- * Rows are independent, so one batch can mix (image, channel) pairs. The truncated model computes
- * a_L' and the side inputs from images, once per unique image.
+ * Rows are independent, so one batch can mix (image, channel) pairs. The L' -> L forward runs once per
+ * image; the backward runs per row and reads the forward tensors it needs (ReLU masks, a_L') gathered
+ * to rows (docs/design.md, "Attribution on ONNX": an image that is a reference of several neurons pays
+ * one forward, not one per neuron). The truncated model computes a_L' and the side inputs from images,
+ * once per unique image.
  */
 
 import { ancestorsOf, type Cut, cutGraph } from '../onnx/cut.js';
 import { featureCount, featureLayout } from '../onnx/feature-layout.js';
-import { graphOf, type ModelProto, onnx, valueInfo } from '../onnx/model.js';
+import { graphOf, type ModelProto, type NodeProto, onnx, valueInfo } from '../onnx/model.js';
 import { probedValueInfo, type TensorInfo } from '../onnx/tensor-info.js';
 import { type BackwardGraph, buildBackward } from './backward.js';
 import { Emitter, FLOAT, INT64 } from './emitter.js';
 import { attributionModel, infoOf, initializersReadBy, type PreparedModel } from './prepared.js';
 
 export const CHANNEL_INPUT = 'circuit/channel';
+/** int64 [rows]: the image (row of a_L' and the side inputs) of each row. */
+export const IMAGE_INPUT = 'circuit/image';
 export const RELEVANCE_OUTPUT = 'circuit/relevance';
 export const MAPS_OUTPUT = 'circuit/relevance_maps';
 /** The stabiliser of the normalisation, as the authors use it. */
@@ -40,8 +45,22 @@ export interface CircuitModel {
   readonly cut: Cut;
   readonly lowerChannels: number;
   readonly upperChannels: number;
-  /** Input names in the order a caller feeds them: a_L', side inputs, channel. */
-  readonly inputs: { readonly lower: string; readonly side: readonly string[]; readonly channel: string };
+  /**
+   * Input names: a_L' and the side inputs, one row per image (under their own names, or as
+   * `circuit/images/<name>` when the forward runs per row), then the image and channel of each row.
+   */
+  readonly inputs: {
+    readonly lower: string;
+    readonly side: readonly string[];
+    readonly image: string;
+    readonly channel: string;
+  };
+  /**
+   * True when the L' -> L forward runs once per image; false when the backward reads an image-dependent
+   * tensor whose rows cannot be gathered (a [B * heads, ...] attention tensor, a computed shape), and the
+   * forward runs once per row instead. The results are the same.
+   */
+  readonly sharedForward: boolean;
   readonly outputs: { readonly upper: string; readonly relevance: string; readonly maps?: string };
 }
 
@@ -84,10 +103,12 @@ export function buildCircuitModel(
   const mapsName = options.maps ? MAPS_OUTPUT : emit.fresh('maps');
   const tail = relevanceTail(backward.gradients.get(lower)!, lower, lowerInfo.dims.length, mapsName);
 
+  const rowNodes = [...emit.nodes, ...backward.nodes, ...tail.nodes];
+  const layout = rowLayout(prepared, cut, rowNodes);
   const graph = graphOf(prepared.model);
   const model = attributionModel(prepared, {
     name: `circuit ${lower} -> ${upper}`,
-    node: [...cut.nodes, ...emit.nodes, ...backward.nodes, ...tail.nodes],
+    node: [...layout.before, ...cut.nodes, ...layout.after, ...rowNodes.map(layout.renamed)],
     initializer: [
       ...cut.initializers.map((name) => prepared.index.initializers.get(name)!),
       ...emit.initializers,
@@ -95,14 +116,15 @@ export function buildCircuitModel(
       ...tail.initializers,
     ],
     input: [
-      probedValueInfo(lower, lowerInfo),
-      ...cut.sideInputs.map((name) => probedValueInfo(name, infoOf(prepared, name))),
-      valueInfo(CHANNEL_INPUT, INT64, ['N']),
+      probedValueInfo(layout.input(lower), lowerInfo, 'images'),
+      ...cut.sideInputs.map((name) => probedValueInfo(layout.input(name), infoOf(prepared, name), 'images')),
+      valueInfo(IMAGE_INPUT, INT64, ['rows']),
+      valueInfo(CHANNEL_INPUT, INT64, ['rows']),
     ],
     output: [
-      probedValueInfo(upper, upperInfo),
-      valueInfo(RELEVANCE_OUTPUT, FLOAT, ['N', lowerChannels]),
-      ...(options.maps ? [probedValueInfo(MAPS_OUTPUT, lowerInfo)] : []),
+      probedValueInfo(layout.rowsOf(upper), upperInfo, 'rows'),
+      valueInfo(RELEVANCE_OUTPUT, FLOAT, ['rows', lowerChannels]),
+      ...(options.maps ? [probedValueInfo(MAPS_OUTPUT, lowerInfo, 'rows')] : []),
     ],
     valueInfo: [],
     ...(graph.docString ? { docString: graph.docString } : {}),
@@ -112,8 +134,78 @@ export function buildCircuitModel(
     cut,
     lowerChannels,
     upperChannels,
-    inputs: { lower, side: cut.sideInputs, channel: CHANNEL_INPUT },
-    outputs: { upper, relevance: RELEVANCE_OUTPUT, ...(options.maps ? { maps: MAPS_OUTPUT } : {}) },
+    inputs: {
+      lower: layout.input(lower),
+      side: cut.sideInputs.map(layout.input),
+      image: IMAGE_INPUT,
+      channel: CHANNEL_INPUT,
+    },
+    outputs: {
+      upper: layout.rowsOf(upper),
+      relevance: RELEVANCE_OUTPUT,
+      ...(options.maps ? { maps: MAPS_OUTPUT } : {}),
+    },
+    sharedForward: layout.shared,
+  };
+}
+
+/** Where the circuit model turns per-image tensors into per-row ones. */
+interface RowLayout {
+  readonly shared: boolean;
+  /** Nodes before the cut's forward (per-row forward: a_L' and side inputs gathered to rows). */
+  readonly before: NodeProto[];
+  /** Nodes after it (shared forward: the forward tensors the row nodes read, gathered to rows). */
+  readonly after: NodeProto[];
+  /** The graph input that carries a per-image tensor. */
+  input(name: string): string;
+  /** The name of a forward tensor's per-row copy. */
+  rowsOf(name: string): string;
+  /** A row node reading per-row copies instead of per-image tensors. */
+  renamed(node: NodeProto): NodeProto;
+}
+
+/**
+ * The seed, backward and tail nodes are per row; the forward is per image when every image-dependent
+ * forward tensor they read has a batch axis to gather along (TensorInfo.batchAxis), per row otherwise.
+ */
+function rowLayout(prepared: PreparedModel, cut: Cut, rowNodes: readonly NodeProto[]): RowLayout {
+  const perImage = new Set([cut.lower, ...cut.sideInputs, ...cut.nodes.flatMap((n) => n.output ?? [])]);
+  const read = new Set(rowNodes.flatMap((n) => n.input ?? []).filter((name) => perImage.has(name)));
+  read.add(cut.upper); // the a_L output
+  const gathered = [...read].filter((name) => name === cut.lower || prepared.dependent.has(name));
+  const shared = gathered.every((name) => infoOf(prepared, name).batchAxis !== undefined);
+  const gather = (from: string, to: string, name: string) =>
+    onnx.NodeProto.create({
+      opType: 'Gather',
+      input: [from, IMAGE_INPUT],
+      output: [to],
+      name: to,
+      attribute: [{ name: 'axis', type: 2, i: infoOf(prepared, name).batchAxis ?? 0 }],
+    });
+  if (!shared) {
+    // Per-row forward: a_L' and the side inputs come in per image and are gathered to rows under
+    // their own names, so the forward, backward and tail nodes run unchanged.
+    const inputs = [cut.lower, ...cut.sideInputs];
+    return {
+      shared,
+      before: inputs.map((name) => gather(`circuit/images/${name}`, name, name)),
+      after: [],
+      input: (name) => `circuit/images/${name}`,
+      rowsOf: (name) => name,
+      renamed: (node) => node,
+    };
+  }
+  const rows = new Map(gathered.map((name) => [name, `circuit/rows/${name}`]));
+  return {
+    shared,
+    before: [],
+    after: gathered.map((name) => gather(name, rows.get(name)!, name)),
+    input: (name) => name,
+    rowsOf: (name) => rows.get(name) ?? name,
+    renamed: (node) =>
+      (node.input ?? []).some((name) => rows.has(name))
+        ? onnx.NodeProto.create({ ...node, input: (node.input ?? []).map((name) => rows.get(name) ?? name) })
+        : node,
   };
 }
 

@@ -18,11 +18,12 @@ import {
   selectRows,
 } from '../../../core/adapters/onnxruntime/attribution.js';
 import { createSession, ort } from '../../../core/adapters/onnxruntime/session.js';
-import { buildCircuitModel } from '../../../core/compute/attribution/circuit.js';
+import { buildCircuitModel, IMAGE_INPUT } from '../../../core/compute/attribution/circuit.js';
 import { graphOf, type ModelProto } from '../../../core/compute/onnx/model.js';
 import { type Tensor, tensor } from '../../../core/compute/onnx/tensor.js';
 import { bottleneckStage } from '../../support/bottleneck.js';
 import { evaluate } from '../../support/interpreter/index.js';
+import { modelProto, node } from '../../support/onnx-builders.js';
 import { sharedModel } from '../../support/paths.js';
 import { seededRandom } from '../../support/random.js';
 import { loadImages, samplePaths } from './images.js';
@@ -215,6 +216,107 @@ describe('circuit vectors on the shared models', () => {
     });
     const diff = same.vectors.subarray(0, 32).reduce((s, v, j) => s + Math.abs(v - same.vectors[32 + j]!), 0);
     assert.ok(diff > 1e-3, 'two channels of one image gave the same circuit');
+    // The same rows with the forward shared per image (`images`): one forward of each of the 8 images.
+    const { circuit } = await engine.circuit(cut.model, cut.lower, cut.upper);
+    assert.equal(circuit.sharedForward, true);
+    const shared = await circuitVectors(engine, cut, { lower: acts.lower, images: imageOfRow, channels });
+    const sharedWorst = shared.vectors.reduce((m, v, i) => Math.max(m, Math.abs(v - mixed.vectors[i]!)), 0);
+    assert.ok(sharedWorst < 1e-6, `shared forward vs one forward per row: max |difference| ${sharedWorst}`);
+    const upperWorst = (shared.upper.data as Float32Array).reduce(
+      (m, v, i) => Math.max(m, Math.abs(v - (mixed.upper.data as Float32Array)[i]!)),
+      0,
+    );
+    assert.ok(upperWorst < 1e-6, `a_L of the rows: max |difference| ${upperWorst}`);
+  });
+
+  test("shares the forward of a cut with side inputs (a skip from below L'), per row as without", async () => {
+    const cut = {
+      model: sharedModel('resnet20-cifar10.onnx'),
+      lower: '/layer2/layer2.2/Relu_output_0',
+      upper: '/layer2/layer2.2/Relu_1_output_0',
+    };
+    const images = await loadImages(samplePaths('cifar10-test', 3, 'ship'), 32);
+    const acts = await lowerActivations(engine, cut, images);
+    const { circuit } = await engine.circuit(cut.model, cut.lower, cut.upper);
+    assert.ok(circuit.cut.sideInputs.length > 0, "this cut reads a skip connection from below L'");
+    assert.equal(circuit.sharedForward, true);
+    const imageOfRow = [0, 0, 1, 2, 2, 2, 1, 0];
+    const channels = [3, 9, 3, 0, 17, 31, 30, 30];
+    const side = Object.fromEntries(
+      Object.entries(acts.side).map(([k, t]) => [k, selectRows(t, imageOfRow)]),
+    );
+    const perRow = await circuitVectors(engine, cut, {
+      lower: selectRows(acts.lower, imageOfRow),
+      side,
+      channels,
+    });
+    const shared = await circuitVectors(engine, cut, { ...acts, images: imageOfRow, channels });
+    const worst = shared.vectors.reduce((m, v, i) => Math.max(m, Math.abs(v - perRow.vectors[i]!)), 0);
+    assert.ok(worst < 1e-6, `shared forward vs one forward per row: max |difference| ${worst}`);
+    assert.ok(perRow.vectors.some((v) => Math.abs(v) > 1e-3));
+  });
+
+  test('runs the forward per row when the backward reads a tensor whose rows are not images', async () => {
+    // [N, 4, 2] -> [2N, 2, 2] (two "heads" per image) -> y y^T -> back to [N, 4, 2]: MatMul's adjoint
+    // reads y, whose first axis follows the batch without being it, so it cannot be gathered.
+    const model = modelProto({
+      nodes: [
+        node('Relu', ['x'], 'a'),
+        node('Reshape', ['a', 'heads'], 'y'),
+        node('Transpose', ['y'], 'yt', { perm: [0, 2, 1] }),
+        node('MatMul', ['y', 'yt'], 'z'),
+        node('Reshape', ['z', 'back'], 'zb'),
+        node('Relu', ['zb'], 'out'),
+      ],
+      inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 4, 2] }],
+      outputs: [{ name: 'out', dtype: 'float32' }],
+      initializers: { heads: tensor('int64', [3], [-1, 2, 2]), back: tensor('int64', [3], [-1, 4, 2]) },
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'pure-heads-'));
+    after(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, 'heads.onnx');
+    await saveModel(model, path);
+    const cut = { model: path, lower: 'a', upper: 'out' };
+    const { circuit } = await engine.circuit(cut.model, cut.lower, cut.upper);
+    assert.equal(circuit.sharedForward, false);
+    const rand = seededRandom(4);
+    const lower = tensor(
+      'float32',
+      [3, 4, 2],
+      Float32Array.from({ length: 24 }, () => rand()),
+    );
+    const imageOfRow = [2, 0, 0, 1, 2];
+    const channels = [0, 1, 3, 2, 3];
+    const perRow = await circuitVectors(engine, cut, { lower: selectRows(lower, imageOfRow), channels });
+    const viaImages = await circuitVectors(engine, cut, { lower, images: imageOfRow, channels });
+    assert.deepEqual(viaImages.vectors, perRow.vectors);
+    // Row 0 by hand: F(a) = y y^T per head, seed g = ReLU(F) on channel 0; R_j = sum (dL/da * a).
+    const a = Array.from((lower.data as Float32Array).subarray(16, 24));
+    const f = (v: readonly number[]) => {
+      const out: number[] = [];
+      for (const h of [0, 1]) {
+        const y = [v.slice(h * 4, h * 4 + 2), v.slice(h * 4 + 2, h * 4 + 4)];
+        for (const i of [0, 1])
+          for (const k of [0, 1]) out.push(y[i]![0]! * y[k]![0]! + y[i]![1]! * y[k]![1]!);
+      }
+      return out; // [4 channels x 2], channel c = out[2c..2c+1]
+    };
+    const g = f(a).map((v, i) => (Math.floor(i / 2) === 0 ? Math.max(0, v) : 0));
+    const dot = (v: readonly number[]) => f(v).reduce((s, x, i) => s + x * g[i]!, 0);
+    const grad = a.map((_, j) => {
+      const h = 1e-3;
+      const up = a.map((v, k) => (k === j ? v + h : v));
+      const down = a.map((v, k) => (k === j ? v - h : v));
+      return (dot(up) - dot(down)) / (2 * h);
+    });
+    const raw = [0, 1, 2, 3].map((c) => grad[2 * c]! * a[2 * c]! + grad[2 * c + 1]! * a[2 * c + 1]!);
+    const norm = raw.reduce((s, v) => s + Math.abs(v), 0) + 1e-10;
+    raw.forEach((v, c) => {
+      assert.ok(
+        Math.abs(v / norm - perRow.vectors[c]!) < 1e-3,
+        `channel ${c}: ${v / norm} vs ${perRow.vectors[c]}`,
+      );
+    });
   });
 });
 
@@ -228,7 +330,9 @@ describe('the one-channel shortcut of 1x1 convolutions (ResNet-50-style bottlene
     [3, 16, 8, 8],
     Float32Array.from({ length: 3 * 16 * 64 }, () => rand() * 2 - 1),
   );
-  const gathers = (m: ModelProto) => (graphOf(m).node ?? []).filter((n) => n.opType === 'Gather').length;
+  // Gathers of weight rows (the shortcut), not the gathers of forward tensors to rows.
+  const gathers = (m: ModelProto) =>
+    (graphOf(m).node ?? []).filter((n) => n.opType === 'Gather' && n.input?.[1] !== IMAGE_INPUT).length;
   const saved = async (blocks: number): Promise<string> => {
     const dir = await mkdtemp(join(tmpdir(), 'pure-bottleneck-'));
     after(() => rm(dir, { recursive: true, force: true }));
@@ -258,10 +362,11 @@ describe('the one-channel shortcut of 1x1 convolutions (ResNet-50-style bottlene
       const circuit = buildCircuitModel(prepared, 'stage_in', 'block1_out', { oneChannelShortcut });
       assert.equal(gathers(circuit.model), oneChannelShortcut ? 1 : 0);
       const session = await createSession(circuit.model);
-      const rows = selectRows(lower, [0, 1, 2, 0, 1, 2, 0, 1]);
+      const images = BigInt64Array.from([0, 1, 2, 0, 1, 2, 0, 1].map(BigInt));
       const channels = BigInt64Array.from([0, 5, 9, 31, 12, 30, 7, 5].map(BigInt));
       const out = await session.run({
-        stage_in: new ort.Tensor('float32', rows.data as Float32Array, [...rows.dims]),
+        [circuit.inputs.lower]: new ort.Tensor('float32', lower.data as Float32Array, [...lower.dims]),
+        [circuit.inputs.image]: new ort.Tensor('int64', images, [8]),
         [circuit.inputs.channel]: new ort.Tensor('int64', channels, [8]),
       });
       await session.release();
