@@ -41,20 +41,34 @@ def export(model: torch.nn.Module, size: int, path: pathlib.Path) -> None:
     print(f"[export-vit] {path.relative_to(ROOT)}: {path.stat().st_size / 1024:.0f} KiB")
 
 
+def tiny_vit() -> torch.nn.Module:
+    """The fixture's model, the same weights every time (test/dev/torch-crosscheck.py rebuilds it)."""
+    torch.manual_seed(0)
+    tiny = torchvision.models.VisionTransformer(**TINY_ARCH)
+    # torchvision initialises the class token and the head with zeros; the head's zeros would make
+    # every logit 0 (a constant classifier), a zero class token a token like no other.
+    torch.nn.init.normal_(tiny.heads.head.weight, std=0.2)
+    torch.nn.init.normal_(tiny.class_token, std=0.5)
+    return tiny.eval()
+
+
+def vit_b_16() -> torch.nn.Module:
+    """torchvision's ViT-B/16 architecture with random weights (seed 0): no weights are downloaded."""
+    torch.manual_seed(0)
+    return torchvision.models.vit_b_16(weights=None).eval()
+
+
+MODELS = {"vit-tiny-cifar10": (tiny_vit, 32, TINY), "vit_b_16": (vit_b_16, 224, VIT_B_16)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--vit-b-16", action="store_true", help="also export ViT-B/16 (224x224, random weights) to .tools/families/")
     args = parser.parse_args()
-    torch.manual_seed(0)
-    tiny = torchvision.models.VisionTransformer(**TINY_ARCH)
-    # torchvision initialises the class token, the positional embedding's std 0.02 and the head with
-    # zeros; the head's zeros would make every logit 0 and the tiny model a constant classifier.
-    torch.nn.init.normal_(tiny.heads.head.weight, std=0.2)
-    torch.nn.init.normal_(tiny.class_token, std=0.5)
-    export(tiny, 32, TINY)
-    if args.vit_b_16:
-        torch.manual_seed(0)
-        export(torchvision.models.vit_b_16(weights=None), 224, VIT_B_16)
+    for name, (build, size, path) in MODELS.items():
+        if name == "vit_b_16" and not args.vit_b_16:
+            continue
+        export(build(), size, path)
 
 
 if __name__ == "__main__":

@@ -257,8 +257,9 @@ describe('circuit vectors on the shared models', () => {
   });
 
   test('runs the forward per row when the backward reads a tensor whose rows are not images', async () => {
-    // [N, 4, 2] -> [2N, 2, 2] (two "heads" per image) -> y y^T -> back to [N, 4, 2]: MatMul's adjoint
-    // reads y, whose first axis follows the batch without being it, so it cannot be gathered.
+    // [N, 4, 1, 2] -> [2N, 2, 2] (two "heads" per image) -> y y^T -> back to [N, 4, 1, 2]: MatMul's
+    // adjoint reads y, whose first axis follows the batch without being it, so it cannot be gathered.
+    // (4 channels of 1 x 2 maps: a rank-3 [N, 4, 2] would be 2 token features, feature-layout.ts.)
     const model = modelProto({
       nodes: [
         node('Relu', ['x'], 'a'),
@@ -268,9 +269,9 @@ describe('circuit vectors on the shared models', () => {
         node('Reshape', ['z', 'back'], 'zb'),
         node('Relu', ['zb'], 'out'),
       ],
-      inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 4, 2] }],
+      inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 4, 1, 2] }],
       outputs: [{ name: 'out', dtype: 'float32' }],
-      initializers: { heads: tensor('int64', [3], [-1, 2, 2]), back: tensor('int64', [3], [-1, 4, 2]) },
+      initializers: { heads: tensor('int64', [3], [-1, 2, 2]), back: tensor('int64', [4], [-1, 4, 1, 2]) },
     });
     const dir = await mkdtemp(join(tmpdir(), 'pure-heads-'));
     after(() => rm(dir, { recursive: true, force: true }));
@@ -282,7 +283,7 @@ describe('circuit vectors on the shared models', () => {
     const rand = seededRandom(4);
     const lower = tensor(
       'float32',
-      [3, 4, 2],
+      [3, 4, 1, 2],
       Float32Array.from({ length: 24 }, () => rand()),
     );
     const imageOfRow = [2, 0, 0, 1, 2];
