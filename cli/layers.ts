@@ -12,11 +12,11 @@ export async function layersCommand(modelUri: string, options: LayersOptions): P
   const auto = new Set(stageOutputs(layers));
   const shown = options.all ? layers : layers.filter((l) => l.kind !== 'activation' || auto.has(l.name));
   const width = Math.max(...shown.map((l) => l.name.length), 5);
-  process.stdout.write(`${'layer'.padEnd(width)}  kind        shape            auto\n`);
+  process.stdout.write(`${'layer'.padEnd(width)}  kind         shape            auto\n`);
   for (const l of shown) {
     const shape = l.dims.map(String).join('x');
     process.stdout.write(
-      `${l.name.padEnd(width)}  ${l.kind.padEnd(10)}  ${shape.padEnd(15)}  ${auto.has(l.name) ? 'yes' : ''}\n`,
+      `${l.name.padEnd(width)}  ${l.kind.padEnd(11)}  ${shape.padEnd(15)}  ${auto.has(l.name) ? 'yes' : ''}\n`,
     );
   }
   if (!options.all && shown.length < layers.length) {

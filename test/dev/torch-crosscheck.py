@@ -9,9 +9,15 @@ computes, with torch autograd and zennit (the LRP library the PURE authors use) 
 - heatmaps (step 4): gradient x input, and zennit's EpsilonPlusFlat composite, seeded over the
   neuron's whole map or at its arg-max only.
 
+Cases with a `torchvision` entry (the Vision Transformers) run the torchvision model that
+test/dev/export-vit.py exported instead of the ONNX file, hooked at the modules the entry names. Their
+neurons are token features: a rank-3 activation [B, T, D] has its neurons last and its positions on
+the tokens (docs/attribution.md, "Token neurons").
+
 Writes `<name>.torch.f32` next to each case and `torch.json` with the versions used.
 """
 
+import importlib.util
 import json
 from importlib import metadata
 import os
@@ -72,33 +78,61 @@ def capture(module, tensor_names):
     return kept, handles
 
 
+def load_torchvision(builder):
+    """A model of test/dev/export-vit.py, rebuilt with the seed it was exported with."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'export-vit.py')
+    spec = importlib.util.spec_from_file_location('export_vit', path)
+    export_vit = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(export_vit)
+    return getattr(export_vit, builder)().eval()
+
+
+def capture_modules(module, modules, tensor_names):
+    """Forward hooks on named torchvision modules whose outputs are the named ONNX tensors."""
+    kept = {}
+    handles = []
+    named = dict(module.named_modules())
+    for out in tensor_names:
+        def hook(_m, _inputs, output, out=out):
+            kept[out] = output
+        handles.append(named[modules[out]].register_forward_hook(hook))
+    return kept, handles
+
+
+def neuron(a, row, c):
+    """Channel c of a row of [B, C, H, W], or feature c at every token of [B, T, D]."""
+    return a[row, :, c] if a.dim() == 3 else a[row, c]
+
+
 def seed_of(a_l, channels, region):
     """ReLU(a_L) on channel c of each row (its whole map, or only its arg-max), zero elsewhere."""
     seed = torch.zeros_like(a_l)
     for row, c in enumerate(channels):
-        plane = torch.relu(a_l[row, c]).detach()
+        values = neuron(a_l, row, c).detach()
+        plane = torch.relu(values)
         if region == 'argmax':
-            flat = a_l[row, c].detach().reshape(-1)
+            flat = values.reshape(-1)
             only = torch.zeros_like(flat)
             i = int(torch.argmax(flat))
             only[i] = torch.relu(flat[i])
             plane = only.reshape(plane.shape)
-        seed[row, c] = plane
+        neuron(seed, row, c)[...] = plane
     return seed
 
 
-def circuit_vectors(module, images, lower, upper, channels):
+def circuit_vectors(module, images, lower, upper, channels, capture=capture):
     kept, handles = capture(module, [lower, upper])
     module(images)
     for h in handles:
         h.remove()
     a_lower, a_upper = kept[lower], kept[upper]
     (grad,) = torch.autograd.grad(a_upper, a_lower, grad_outputs=seed_of(a_upper, channels, 'map'))
-    relevance = (grad * a_lower).sum(dim=(2, 3))
+    # Summed over space, or over tokens (the positions of a [B, T, D] layer).
+    relevance = (grad * a_lower).sum(dim=(1,) if a_lower.dim() == 3 else (2, 3))
     return relevance / (relevance.abs().sum(dim=1, keepdim=True) + 1e-10)
 
 
-def heatmap(module, images, layer, channels, composite, region):
+def heatmap(module, images, layer, channels, composite, region, capture=capture):
     x = images.clone().requires_grad_(True)
     if composite == 'epsilon-plus-flat':
         # Merges a BatchNorm into the conv right before it (a no-op for BN-free models): the authors'
@@ -131,24 +165,27 @@ def main(folder):
     modules = {}
     precision = {}
     for case in cases:
+        vision = case.get('torchvision')
+        loader = (lambda: load_torchvision(vision['builder'])) if vision else (lambda: load(case['model']))
+        hooks = (lambda m, names: capture_modules(m, vision['modules'], names)) if vision else capture
         module = modules.get(case['model'])
         if module is None:
-            module = modules[case['model']] = load(case['model'])
+            module = modules[case['model']] = loader()
         images = torch.from_numpy(
             np.fromfile(os.path.join(folder, case['images']), dtype=np.float32).reshape(case['imageDims'])
         )
         rows = torch.tensor(case['rows'], dtype=torch.long)
         batch = images[rows]
         if case['kind'] == 'circuit':
-            out = circuit_vectors(module, batch, case['lower'], case['upper'], case['channels'])
+            out = circuit_vectors(module, batch, case['lower'], case['upper'], case['channels'], hooks)
         else:
-            out = heatmap(module, batch, case['layer'], case['channels'], case['composite'], case['region'])
+            out = heatmap(module, batch, case['layer'], case['channels'], case['composite'], case['region'], hooks)
             if case['composite'] == 'gradient':
                 # How far torch's own float32 result is from float64: the size of float32 decision flips.
                 module64 = modules.get((case['model'], 64))
                 if module64 is None:
-                    module64 = modules[(case['model'], 64)] = load(case['model']).double()
-                out64 = heatmap(module64, batch.double(), case['layer'], case['channels'], 'gradient', case['region'])
+                    module64 = modules[(case['model'], 64)] = loader().double()
+                out64 = heatmap(module64, batch.double(), case['layer'], case['channels'], 'gradient', case['region'], hooks)
                 scale = out64.abs().flatten(1).max(dim=1).values
                 precision[case['name']] = float(((out.double() - out64).abs().flatten(1).max(dim=1).values / scale).max())
         out.detach().numpy().astype(np.float32).tofile(os.path.join(folder, case['name'] + '.torch.f32'))

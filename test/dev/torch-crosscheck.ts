@@ -12,12 +12,13 @@
  * test/dev/torch-crosscheck.py (onnx2torch conversion + torch.autograd / zennit EpsilonPlusFlat, none
  * of our code), and compares: max |ours - torch| / max |torch| per row. Channels are each image's most
  * active ones, so no row is trivially zero. Exit status 1 if any case exceeds the tolerance.
- * PURE_TORCH_PYTHON overrides the interpreter.
+ * PURE_TORCH_PYTHON overrides the interpreter; PURE_TORCH_ONLY=<part of a model file name> runs that
+ * model's cases only (e.g. `vit`).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { saveModel } from '../../core/adapters/models/model-file.js';
 import {
   AttributionEngine,
@@ -29,11 +30,12 @@ import {
   selectRows,
 } from '../../core/adapters/onnxruntime/attribution.js';
 import { fromOrt, toOrt } from '../../core/adapters/onnxruntime/session.js';
+import { featureView } from '../../core/compute/onnx/feature-layout.js';
 import type { ModelProto } from '../../core/compute/onnx/model.js';
 import { type Tensor, tensor } from '../../core/compute/onnx/tensor.js';
 import { bottleneckStage } from '../support/bottleneck.js';
 import { mixedOpsModel } from '../support/mixed-ops.js';
-import { projectRoot, sharedModel } from '../support/paths.js';
+import { fixtureModel, projectRoot, sharedModel } from '../support/paths.js';
 import { seededRandom } from '../support/random.js';
 import { loadImages, samplePaths } from '../unit/attribution/images.js';
 
@@ -46,8 +48,20 @@ type Case =
   | { kind: 'heatmap'; name: string; layer: string; composite: CompositeName; region: NeuronRegion };
 
 interface ModelCases {
-  /** A shared model's file name, or a model built here (written to the work folder under `name`). */
-  readonly model: string | { readonly name: string; readonly build: () => ModelProto };
+  /**
+   * A shared model's file name, a model built here (written to the work folder under `name`), or a file
+   * of this checkout (`path`, made by `ensure` when missing).
+   */
+  readonly model:
+    | string
+    | { readonly name: string; readonly build: () => ModelProto }
+    | { readonly path: string; readonly ensure?: () => void };
+  /**
+   * Recompute torch's side on the torchvision model itself instead of the ONNX file through onnx2torch:
+   * `builder` names a function of test/dev/export-vit.py, `modules` maps our tensor names to the
+   * torchvision modules whose outputs they are.
+   */
+  readonly torchvision?: { readonly builder: string; readonly modules: Readonly<Record<string, string>> };
   readonly images: () => Promise<Tensor>;
   readonly cases: readonly Case[];
 }
@@ -200,7 +214,67 @@ const MODELS: readonly ModelCases[] = [
   },
 ];
 
-/** Each image's `perImage` most active channels of `layer` (max over space): rows and channels. */
+/**
+ * Vision Transformers (docs/attribution.md, "Token neurons"): torch's side runs the torchvision model
+ * that test/dev/export-vit.py exported (same seed, same weights), hooked at the encoder's modules, so
+ * neither onnx2torch nor our graph is involved. Gradient-based cases only: zennit's EpsilonPlusFlat on a
+ * torchvision ViT treats the residual adds and GELU as plain autograd (functional calls, not modules),
+ * where our composite applies norm and the Erf-GELU's gradient; those are different LRP variants.
+ */
+const vitBlock = (i: number) => `/encoder/layers/encoder_layer_${i}/Add_1_output_0`;
+const vitModules = (blocks: number) => ({
+  '/encoder/Add_output_0': 'encoder.dropout',
+  ...Object.fromEntries(
+    Array.from({ length: blocks }, (_, i) => [vitBlock(i), `encoder.layers.encoder_layer_${i}`]),
+  ),
+});
+const exportVit = (flag: string[]) => () => {
+  const python =
+    process.env.PURE_TORCH_PYTHON ?? resolve(projectRoot, '.tools', 'torch-venv', 'bin', 'python');
+  const done = spawnSync(python, [join(projectRoot, 'test', 'dev', 'export-vit.py'), ...flag], {
+    stdio: 'inherit',
+  });
+  if (done.status !== 0)
+    throw new Error(`test/dev/export-vit.py ${flag.join(' ')} failed (exit ${done.status})`);
+};
+const VIT_MODELS: readonly ModelCases[] = [
+  {
+    model: { path: fixtureModel('vit-tiny-cifar10.onnx') },
+    torchvision: { builder: 'tiny_vit', modules: vitModules(2) },
+    images: cifar,
+    cases: [
+      { kind: 'circuit', name: 'embedding->block0', lower: '/encoder/Add_output_0', upper: vitBlock(0) },
+      { kind: 'circuit', name: 'block0->block1', lower: vitBlock(0), upper: vitBlock(1) },
+      { kind: 'heatmap', name: 'gradient map', layer: vitBlock(1), composite: 'gradient', region: 'map' },
+      {
+        kind: 'heatmap',
+        name: 'gradient arg-max token',
+        layer: vitBlock(1),
+        composite: 'gradient',
+        region: 'argmax',
+      },
+    ],
+  },
+  {
+    // 330 MB, not committed: exported on first use (random weights; torchvision downloads nothing).
+    model: {
+      path: resolve(projectRoot, '.tools', 'families', 'vit_b_16.onnx'),
+      ensure: exportVit(['--vit-b-16']),
+    },
+    torchvision: { builder: 'vit_b_16', modules: vitModules(12) },
+    images: () => loadImages(samplePaths('imagenet-samples', 3), 224),
+    cases: [
+      { kind: 'circuit', name: 'block5->block6', lower: vitBlock(5), upper: vitBlock(6) },
+      { kind: 'circuit', name: 'block10->block11', lower: vitBlock(10), upper: vitBlock(11) },
+      { kind: 'heatmap', name: 'gradient map', layer: vitBlock(11), composite: 'gradient', region: 'map' },
+    ],
+  },
+];
+
+/**
+ * Each image's `perImage` most active channels of `layer` (max over space, or over tokens for a token
+ * layer: feature-layout.ts): rows and channels.
+ */
 async function activeChannels(
   engine: AttributionEngine,
   model: string,
@@ -211,14 +285,14 @@ async function activeChannels(
   const forward = await engine.forward(model, [layer]);
   const result = await engine.run(forward.session, { [forward.inputName]: toOrt(images) }, [layer], layer);
   const a = fromOrt(result[layer]!);
-  const [batch, channels] = a.dims as [number, number];
-  const plane = a.data.length / (batch * channels);
+  const view = featureView(a.dims);
   const rows: number[] = [];
   const picked: number[] = [];
-  for (let b = 0; b < batch; b++) {
-    const maxima = Array.from({ length: channels }, (_, c) => {
+  for (let b = 0; b < view.rows; b++) {
+    const maxima = Array.from({ length: view.features }, (_, c) => {
       let m = -Infinity;
-      for (let p = 0; p < plane; p++) m = Math.max(m, Number(a.data[(b * channels + c) * plane + p]));
+      for (let p = 0; p < view.positions; p++)
+        m = Math.max(m, Number(a.data[view.base(b, c) + p * view.stride]));
       return [m, c] as const;
     }).sort((x, y) => y[0] - x[0]);
     for (const [, c] of maxima.slice(0, perImage)) {
@@ -273,13 +347,22 @@ async function main(): Promise<void> {
     process.env.PURE_TORCH_PYTHON ?? resolve(projectRoot, '.tools', 'torch-venv', 'bin', 'python');
   const folder = mkdtempSync(join(tmpdir(), 'pure-torch-'));
   const engine = new AttributionEngine({ intraOpNumThreads: 2 });
+  const only = process.env.PURE_TORCH_ONLY;
   const pending: { label: string; name: string; ours: Float32Array; rows: number; case: Case }[] = [];
   const requests: object[] = [];
   try {
-    for (const { model: source, images: load, cases } of MODELS) {
-      const file = typeof source === 'string' ? source : source.name;
-      const model = typeof source === 'string' ? sharedModel(source) : join(folder, source.name);
-      if (typeof source !== 'string') await saveModel(source.build(), model);
+    for (const { model: source, images: load, cases, torchvision } of [...MODELS, ...VIT_MODELS]) {
+      const file =
+        typeof source === 'string' ? source : 'path' in source ? basename(source.path) : source.name;
+      if (only && !file.includes(only)) continue;
+      const model =
+        typeof source === 'string'
+          ? sharedModel(source)
+          : 'path' in source
+            ? source.path
+            : join(folder, source.name);
+      if (typeof source !== 'string' && 'build' in source) await saveModel(source.build(), model);
+      if (typeof source !== 'string' && 'path' in source && !existsSync(model)) source.ensure?.();
       const images = await load();
       const imageFile = `${file}.images.f32`;
       writeFileSync(join(folder, imageFile), Buffer.from(images.data.buffer));
@@ -304,7 +387,16 @@ async function main(): Promise<void> {
           Buffer.from(ours.buffer, ours.byteOffset, ours.byteLength),
         );
         pending.push({ label: `${file} ${c.kind} ${c.name}`, name, ours, rows: rows.length, case: c });
-        requests.push({ ...c, name, model, images: imageFile, imageDims: images.dims, rows, channels });
+        requests.push({
+          ...c,
+          name,
+          model,
+          images: imageFile,
+          imageDims: images.dims,
+          rows,
+          channels,
+          ...(torchvision ? { torchvision } : {}),
+        });
       }
     }
     writeFileSync(join(folder, 'cases.json'), JSON.stringify(requests));
