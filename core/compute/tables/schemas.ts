@@ -37,15 +37,20 @@ export const referencesSchema = defineTable('references', [
     name: 'value',
     kind: 'float32',
     field: 'value',
-    doc: "Max over space of the neuron's activation map on this sample.",
+    doc: "Max over space of the neuron's activation map on this sample (over tokens for a token layer).",
   },
   {
     name: 'h',
     kind: 'int32',
     field: 'h',
-    doc: "Arg-max row in the layer's activation map.",
+    doc: "Arg-max row in the layer's activation map (0 for a token layer).",
   },
-  { name: 'w', kind: 'int32', field: 'w', doc: "Arg-max column in the layer's activation map." },
+  {
+    name: 'w',
+    kind: 'int32',
+    field: 'w',
+    doc: "Arg-max column in the layer's activation map (the token index for a token layer).",
+  },
 ]);
 /** One row of {@link referencesSchema}. */
 export type ReferenceRow = TableRow<typeof referencesSchema>;
@@ -123,7 +128,7 @@ export const activationFeaturesSchema = defineTable('activation_features', [
     name: 'features',
     kind: 'float32[]',
     field: 'features',
-    doc: 'Mean over space of ReLU(a_L) per channel of L (length: its channel count).',
+    doc: 'Mean over space (or tokens) of ReLU(a_L) per channel of L (length: its channel count).',
   },
 ]);
 /** One row of {@link activationFeaturesSchema}. */
