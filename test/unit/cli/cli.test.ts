@@ -12,7 +12,7 @@ import { PREPROCESS_PRESETS } from '../../../core/compute/images/preprocess.js';
 import { runKeys } from '../../../core/compute/run/layout.js';
 import { type NeuronRow, neuronsSchema } from '../../../core/compute/tables/schemas.js';
 import { testConfig } from '../../support/config.js';
-import { projectRoot, sharedModel } from '../../support/paths.js';
+import { fixtureModel, projectRoot, sharedModel } from '../../support/paths.js';
 import { monosemanticVerdict } from '../../support/rows.js';
 
 const run = promisify(execFile);
@@ -30,6 +30,16 @@ describe('the pure command', () => {
     assert.match(
       stdout,
       /--layers auto = \/layer1\/layer1\.2\/Relu_1_output_0,\/layer2\/layer2\.2\/Relu_1_output_0,\/layer3\/layer3\.2\/Relu_1_output_0/,
+    );
+  });
+
+  test('layers on a ViT: the token embedding and each block output, all picked by --layers auto', async () => {
+    const { stdout } = await pure('layers', fixtureModel('vit-tiny-cifar10.onnx'));
+    assert.match(stdout, /\/encoder\/Add_output_0\s+embedding\s+Nx17x32\s+yes/);
+    assert.match(stdout, /\/encoder\/layers\/encoder_layer_1\/Add_1_output_0\s+token-block\s+Nx17x32\s+yes/);
+    assert.match(
+      stdout,
+      /--layers auto = \/encoder\/Add_output_0,\/encoder\/layers\/encoder_layer_0\/Add_1_output_0,\/encoder\/layers\/encoder_layer_1\/Add_1_output_0\n/,
     );
   });
 
