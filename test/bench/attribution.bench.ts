@@ -7,11 +7,19 @@
  *     (3 blocks), the paper's last pair of layers;
  * where 1x1 convs take the one-channel shortcut, the circuit without it runs alongside (A/B).
  * Run: node dist/test/bench/attribution.bench.js [threads] [batch]
+ * On a GPU: PURE_BENCH_DEVICE=cuda (after `bash infra/tools.sh install gpu`; scripts/gpu-check.sh runs it).
  */
 import { availableParallelism, cpus } from 'node:os';
 import { loadModel } from '../../core/adapters/models/model-file.js';
+import { checkDevice } from '../../core/adapters/onnxruntime/device.js';
 import { prepareModel } from '../../core/adapters/onnxruntime/prepare.js';
-import { createSession, ort } from '../../core/adapters/onnxruntime/session.js';
+import {
+  createSession,
+  DEVICES,
+  type Device,
+  executionProvidersFor,
+  ort,
+} from '../../core/adapters/onnxruntime/session.js';
 import { buildCircuitModel, IMAGE_INPUT } from '../../core/compute/attribution/circuit.js';
 import { type ModelProto, onnx } from '../../core/compute/onnx/model.js';
 import { probedValueInfo } from '../../core/compute/onnx/tensor-info.js';
@@ -21,6 +29,11 @@ import { seededRandom } from '../support/random.js';
 
 const threads = Number(process.argv[2] ?? 2);
 const batch = Number(process.argv[3] ?? 16);
+const device = (process.env.PURE_BENCH_DEVICE ?? 'cpu') as Device;
+if (!DEVICES.includes(device)) {
+  throw new Error(`PURE_BENCH_DEVICE must be one of ${DEVICES.join(', ')}, got '${device}'`);
+}
+await checkDevice(device);
 
 /**
  * Median milliseconds of each run, alternating between them so that load from other processes
@@ -54,7 +67,10 @@ async function bench(label: string, model: ModelProto, lower: string, upper: str
       output: [probedValueInfo(upper, prepared.info.get(upper)!)],
     },
   });
-  const settings = { intraOpNumThreads: threads };
+  const settings = {
+    intraOpNumThreads: threads,
+    ...(device === 'cpu' ? {} : { executionProviders: executionProvidersFor(device) }),
+  };
   const forward = await createSession(forwardModel, settings);
   const backward = await createSession(circuit.model, settings);
   const shortcuts = (circuit.model.graph?.node ?? []).filter(
@@ -98,7 +114,8 @@ async function bench(label: string, model: ModelProto, lower: string, upper: str
 }
 
 console.log(
-  `${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores visible, ${threads} intra-op threads`,
+  `${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores visible, ${threads} intra-op threads` +
+    (device === 'cpu' ? '' : `, sessions on ${device}`),
 );
 await bench(
   'ResNet-56 layer2.8 -> layer3.8',
