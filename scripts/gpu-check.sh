@@ -17,7 +17,7 @@
 #
 # Needs the shared model and images (PURE_SHARED_DIR, default ../shared) and, for npm ci / the installs,
 # the npm registry and PyPI. Exit status: 0 when every step passed, 1 otherwise (later steps still run).
-# Tunables: GPU_CHECK_BENCH_BATCH (16), GPU_CHECK_LIMIT (200 images), GPU_CHECK_THREADS (CPU threads, 0 = all).
+# Tunables: GPU_CHECK_BENCH_BATCH (64 rows), GPU_CHECK_LIMIT (200 images), GPU_CHECK_THREADS (CPU threads, 0 = all).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -46,7 +46,7 @@ done
 SHARED="${PURE_SHARED_DIR:-$(cd .. && pwd)/shared}"
 MODEL="$SHARED/models/resnet20-cifar10.onnx"
 DATA="$SHARED/datasets/cifar10-test"
-BENCH_BATCH="${GPU_CHECK_BENCH_BATCH:-16}"
+BENCH_BATCH="${GPU_CHECK_BENCH_BATCH:-64}"
 LIMIT="${GPU_CHECK_LIMIT:-200}"
 THREADS="${GPU_CHECK_THREADS:-0}"
 if [[ -n "${OUT:-}" ]]; then
