@@ -28,7 +28,7 @@ export interface AssignOptions extends AssignRequest, ServerOptions {}
  * server by default), followed to its end.
  */
 export async function assignCommand(options: AssignOptions): Promise<AssignResult> {
-  checkServerOptions(options);
+  await checkServerOptions(options);
   const started = Date.now();
   const config = await configureAssign(options);
   say(

@@ -31,7 +31,7 @@ export interface RunOptions extends SweepRequest, ServerOptions {}
  * costs seconds and starts nothing; then start (or join) the sweep and follow it to the end.
  */
 export async function runCommand(options: RunOptions): Promise<SweepResult> {
-  checkServerOptions(options); // before any server starts
+  await checkServerOptions(options); // before any server starts
   const started = Date.now();
   const { config, model } = await configureSweepWithModel(options);
   const checked = await preflightSweep(config, model, options.preprocess);

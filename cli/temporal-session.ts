@@ -14,7 +14,8 @@ import {
 } from '@temporalio/client';
 import { RetryState, type Workflow, type WorkflowResultType } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
-import { type Device, executionProvidersFor } from '../core/adapters/onnxruntime/session.js';
+import { checkDevice } from '../core/adapters/onnxruntime/device.js';
+import type { Device } from '../core/adapters/onnxruntime/session.js';
 import { connectTemporal, temporalConnectionOptions } from '../core/adapters/settings/temporal.js';
 import { type TaskQueues, taskQueues } from '../core/compute/run/temporal-names.js';
 import { createPureWorkers, runWorkers } from '../workers/create.js';
@@ -45,14 +46,14 @@ export class RunInterrupted extends Error {
 }
 
 /** Mistakes in the server options, found before any server starts. */
-export function checkServerOptions(options: ServerOptions): void {
-  if (options.worker) executionProvidersFor(options.device);
+export async function checkServerOptions(options: ServerOptions): Promise<void> {
   if (!options.worker && !options.temporal) {
     throw new Error(
       '--no-worker needs --temporal (or TEMPORAL_ADDRESS): the embedded dev server lives in this process, ' +
         'so no other worker could ever reach it',
     );
   }
+  if (options.worker) await checkDevice(options.device);
 }
 
 export interface TemporalSession {

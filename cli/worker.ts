@@ -1,5 +1,6 @@
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { type Device, executionProvidersFor } from '../core/adapters/onnxruntime/session.js';
+import { checkDevice } from '../core/adapters/onnxruntime/device.js';
+import type { Device } from '../core/adapters/onnxruntime/session.js';
 import { connectTemporal } from '../core/adapters/settings/temporal.js';
 import { QUEUE_ROLES, type QueueRole, taskQueues } from '../core/compute/run/temporal-names.js';
 import { createPureWorkers, runWorkers, workersHealthy } from '../workers/create.js';
@@ -24,7 +25,7 @@ export async function workerCommand(options: WorkerOptions): Promise<void> {
   if (invalid.length > 0 || roles.length === 0) {
     throw new Error(`--queues takes inference, cpu or both; got ${options.queues}`);
   }
-  if (roles.includes('inference')) executionProvidersFor(options.device); // before connecting: fail fast
+  if (roles.includes('inference')) await checkDevice(options.device); // before connecting: fail fast
   const queues = taskQueues(options.queuePrefix);
   // The endpoint comes first: a port in use fails before connecting, and /healthz says 503 until the
   // workers exist.

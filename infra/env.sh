@@ -30,6 +30,15 @@ export PURE_POLARS_VERSION="${PURE_POLARS_VERSION:-2.1.0}"
 # kubernetes-validate: Kubernetes' JSON schemas (1.25-1.37) in a wheel, for infra/validate-manifests.py.
 export PURE_KUBERNETES_VALIDATE_VERSION="${PURE_KUBERNETES_VALIDATE_VERSION:-1.37.0}"
 
+# GPU workers (optional, `tools.sh install gpu`, GBs): onnxruntime's CUDA provider from the PyPI wheel
+# onnxruntime-gpu (its version must equal onnxruntime-node's in package.json: the provider bridge is
+# version-locked) plus the CUDA 13 / cuDNN 9 libraries it was built for, as NVIDIA's PyPI wheels (the
+# versions pip resolves for onnxruntime-gpu[cuda,cudnn]==1.30.0). patchelf points the provider at them.
+# Only the NVIDIA driver (libcuda.so.1, >= 580 for CUDA 13) comes from the machine.
+export PURE_ORT_GPU_VERSION="${PURE_ORT_GPU_VERSION:-1.30.0}"
+export PURE_CUDA_WHEELS="${PURE_CUDA_WHEELS:-nvidia-cuda-runtime==13.5.37 nvidia-cublas==13.10.0.20 nvidia-curand==10.4.5.25 nvidia-cufft==12.5.0.14 nvidia-cuda-nvrtc==13.5.37 nvidia-nvjitlink==13.5.37 nvidia-cudnn-cu13==9.28.1.4}"
+export PURE_PATCHELF_VERSION="${PURE_PATCHELF_VERSION:-0.19.3.0}"
+
 # Chromium for the report's browser tests (test/support/browser.ts); `tools.sh install browser` installs
 # Debian's chromium at the default path.
 export PURE_CHROMIUM="${PURE_CHROMIUM:-/usr/bin/chromium}"

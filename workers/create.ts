@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { type ActivityInterceptorsFactory, type NativeConnection, Worker } from '@temporalio/worker';
 import { activitiesOf } from '../activities/index.js';
-import { executionProvidersFor, type InferenceSettings } from '../core/adapters/onnxruntime/session.js';
+import { checkDevice } from '../core/adapters/onnxruntime/device.js';
+import type { InferenceSettings } from '../core/adapters/onnxruntime/session.js';
 import { type QueueRole, TASK_QUEUES, type TaskQueues } from '../core/compute/run/temporal-names.js';
 
 export type WorkerRole = QueueRole;
@@ -27,7 +28,7 @@ const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta
  */
 export async function createPureWorkers(options: PureWorkerOptions): Promise<Worker[]> {
   const queues = options.taskQueues ?? TASK_QUEUES;
-  if (options.roles.includes('inference')) executionProvidersFor(options.inference?.device); // fail at start
+  if (options.roles.includes('inference')) await checkDevice(options.inference?.device); // fail at start
   const workers: Worker[] = [];
   for (const role of options.roles) {
     const common = {

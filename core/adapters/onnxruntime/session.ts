@@ -16,7 +16,7 @@ export type Feeds = Record<string, ort.Tensor>;
 export interface SessionSettings {
   /** Threads inside one operator; tests use 1 because the machine is shared. */
   readonly intraOpNumThreads?: number;
-  /** e.g. ['cuda', 'cpu'] on GPU workers; default CPU. */
+  /** ['cuda'] on GPU workers (executionProvidersFor); default CPU. */
   readonly executionProviders?: readonly string[];
 }
 
@@ -32,20 +32,13 @@ export interface InferenceSettings {
 }
 
 /**
- * The execution providers for a device, checked against this onnxruntime-node install, so a GPU worker
- * without the CUDA provider fails at start with what to do, not at its first activity.
+ * The execution providers for a device. CUDA alone, not ['cuda', 'cpu']: onnxruntime always keeps its CPU
+ * provider for the few nodes CUDA has no kernel for, so listing 'cpu' adds nothing, and a CUDA provider
+ * that cannot start makes session creation fail rather than the whole model run on the CPU. Whether the
+ * device works here is checkDevice's job (device.ts), run before a worker starts.
  */
 export function executionProvidersFor(device: Device = 'cpu'): string[] {
-  if (device === 'cpu') return ['cpu'];
-  const cuda = ort.listSupportedBackends().find((b) => b.name === 'cuda');
-  if (!cuda?.bundled) {
-    throw new Error(
-      'the CUDA execution provider of onnxruntime-node is not installed here (npm installs skip it, see .npmrc); ' +
-        'on a GPU worker image run `ONNXRUNTIME_NODE_INSTALL=1 node node_modules/onnxruntime-node/script/install.js` ' +
-        'after npm ci (infra/README.md, "CUDA for onnxruntime-node"), or use --device cpu',
-    );
-  }
-  return ['cuda', 'cpu'];
+  return device === 'cuda' ? ['cuda'] : ['cpu'];
 }
 
 /** SessionSettings for a worker's InferenceSettings. */
