@@ -71,6 +71,7 @@ export function createInferenceActivities(settings: InferenceSettings = {}) {
           references: layerReferences.filter((r) => r.neuron >= neurons.first && r.neuron < neurons.end),
           dataset: resources.dataset(config),
           preprocess: config.preprocess,
+          ...(config.tokens ? { tokens: config.tokens } : {}),
           onProgress: (rowsDone, rowsTotal) => context.heartbeat({ neurons, rowsDone, rowsTotal }),
         };
       });
@@ -97,6 +98,7 @@ function assignActivities(resources: ReturnType<typeof inferenceResources>) {
         modelPath: await resources.modelFile(config.run),
         dataset: resources.datasetAt(config.dataUri),
         preprocess: config.run.preprocess,
+        ...(config.run.tokens ? { tokens: config.run.tokens } : {}),
         samples: (
           await samples(config.assignUri, () => readTable(store(config), assignKeys.samples, samplesSchema))
         ).slice(shard.first, shard.end),
@@ -133,6 +135,7 @@ function evaluationActivities(resources: ReturnType<typeof inferenceResources>) 
         ),
         dataset: resources.dataset(config),
         preprocess: config.preprocess,
+        ...(config.tokens ? { tokens: config.tokens } : {}),
         ...(config.cropImages ? { writeImage: writeCropImage(store) } : {}),
         onProgress: (rowsDone, rowsTotal) => context.heartbeat({ neurons, rowsDone, rowsTotal }),
       }));

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { DEVICES, type Device } from '../core/adapters/onnxruntime/session.js';
 import { PREPROCESS_PRESETS } from '../core/compute/images/preprocess.js';
+import { TOKEN_POSITIONS, type TokenPositions } from '../core/compute/onnx/feature-layout.js';
 import { SWEEP_STAGES, type SweepStage } from '../core/compute/run/config.js';
 import { formatPath, type PathSegment, parseYaml, YamlSyntaxError } from './config-yaml.js';
 import type { RunOptions } from './run.js';
@@ -247,6 +248,7 @@ export const CONFIG_FIELDS = {
   clusters,
   seed: integer(0),
   limit: integer(0),
+  tokens: oneOf<TokenPositions>(TOKEN_POSITIONS),
   preprocess,
   evaluator: text({ isPath: true }),
   evaluatorOutput: text(),

@@ -10,6 +10,7 @@ import {
 } from '../core/adapters/settings/temporal.js';
 import { ASSIGN_DEFAULTS } from '../core/compute/assign/config.js';
 import { COMPOSITES } from '../core/compute/attribution/lrp.js';
+import { TOKEN_POSITIONS, type TokenPositions } from '../core/compute/onnx/feature-layout.js';
 import { CONFIG_DEFAULTS, runsStage, SWEEP_STAGES, type SweepStage } from '../core/compute/run/config.js';
 import { DEFAULT_QUEUE_PREFIX, QUEUE_ROLES, sweepWorkflowId } from '../core/compute/run/temporal-names.js';
 import { type AssignOptions, assignCommand } from './assign.js';
@@ -83,6 +84,13 @@ function stage(value: string): SweepStage {
     throw new InvalidArgumentError(`one of ${SWEEP_STAGES.join(', ')}`);
   }
   return value as SweepStage;
+}
+
+function tokenPositions(value: string): TokenPositions {
+  if (!(TOKEN_POSITIONS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`one of ${TOKEN_POSITIONS.join(', ')}`);
+  }
+  return value as TokenPositions;
 }
 
 const d = CONFIG_DEFAULTS;
@@ -167,6 +175,12 @@ function withSweepOptions(command: Command): Command {
       'use only n images, evenly spaced over the dataset (0 = all)',
       positiveInt('limit', 0),
       d.limit,
+    )
+    .option(
+      '--tokens <which>',
+      "a ViT layer's token positions for ActMax, circuit seeds, baseline and heatmaps: all | patches (without the class/register tokens)",
+      tokenPositions,
+      d.tokens,
     )
     .option(
       '--preprocess <spec>',

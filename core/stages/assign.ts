@@ -20,6 +20,7 @@ import {
   type VirtualNeuronSet,
 } from '../compute/assign/nearest.js';
 import type { PreprocessSpec } from '../compute/images/preprocess.js';
+import type { TokenPositions } from '../compute/onnx/feature-layout.js';
 import { type Tensor, tensor } from '../compute/onnx/tensor.js';
 import { type ShardRange, shardRanges } from '../compute/run/config.js';
 import { assignKeys } from '../compute/run/layout.js';
@@ -47,6 +48,8 @@ export interface AssignJob {
   dataset: Dataset;
   /** The run's preprocessing: images reach the model as the references did. */
   preprocess: PreprocessSpec;
+  /** The run's token positions (SweepConfig.tokens): activations and circuits as the sweep took them. */
+  tokens?: TokenPositions;
   samples: readonly SampleRow[];
   layers: readonly LayerVirtualNeurons[];
   minActivation: number;
@@ -96,14 +99,19 @@ async function assignChunk(
   usable: DecodedSamples<SampleRow>['usable'],
   images: Tensor,
 ): Promise<AssignmentRow[]> {
-  const cut: CutSpec = { model: job.modelPath, lower: layer.lowerLayer, upper: layer.layer };
+  const cut: CutSpec = {
+    model: job.modelPath,
+    lower: layer.lowerLayer,
+    upper: layer.layer,
+    ...(job.tokens ? { tokens: job.tokens } : {}),
+  };
   const activations = await lowerActivations(job.engine, cut, images, { upper: true });
   const threshold = Math.max(0, job.minActivation);
   const rows: AssignmentRow[] = [];
   const pairs: { image: number; neuron: number; set: VirtualNeuronSet; activation: number }[] = [];
   usable.forEach((_, image) => {
     for (const set of virtualNeurons) {
-      const activation = channelMax(activations.upper!, image, set.neuron);
+      const activation = channelMax(activations.upper!, image, set.neuron, job.tokens);
       if (activation > threshold) pairs.push({ image, neuron: set.neuron, set, activation });
       else rows.push(assignmentRow(usable[image]!.sample, set, activation, undefined));
     }

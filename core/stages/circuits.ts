@@ -14,7 +14,7 @@ import type { ObjectStore } from '../adapters/storage/index.js';
 import { writeTable } from '../adapters/tables/io.js';
 import { groupBy } from '../compute/group.js';
 import type { PreprocessSpec } from '../compute/images/preprocess.js';
-import { featureView } from '../compute/onnx/feature-layout.js';
+import { featureView, firstPosition, type TokenPositions } from '../compute/onnx/feature-layout.js';
 import { type Tensor, tensor } from '../compute/onnx/tensor.js';
 import type { NeuronRange } from '../compute/run/config.js';
 import { runKeys } from '../compute/run/layout.js';
@@ -39,6 +39,8 @@ export interface CircuitJob {
   references: readonly ReferenceRow[];
   dataset: Dataset;
   preprocess: PreprocessSpec;
+  /** Which tokens of a token layer L count (SweepConfig.tokens; default 'all'): seeds and features. */
+  tokens?: TokenPositions;
   /**
    * Unique images decoded and forwarded together (default 128). Bounds memory: a ResNet-50 layer3 activation
    * is 0.8 MB per image, and a batch of 16 neurons x 100 references can name 1,600 images.
@@ -63,7 +65,12 @@ export interface CircuitJobResult {
  * batch size. Images that fail to decode are skipped and recorded.
  */
 export async function computeCircuits(job: CircuitJob): Promise<CircuitJobResult> {
-  const cut: CutSpec = { model: job.modelPath, lower: job.lowerLayer, upper: job.upperLayer };
+  const cut: CutSpec = {
+    model: job.modelPath,
+    lower: job.lowerLayer,
+    upper: job.upperLayer,
+    ...(job.tokens ? { tokens: job.tokens } : {}),
+  };
   const pairsOfSample = groupBy(job.references, (r) => r.sampleIndex);
   const uniqueSamples = [...pairsOfSample.values()]
     .map((pairs) => pairs[0]!)
@@ -129,7 +136,11 @@ async function circuitsOfChunk(
     // a_L depends on the image only: the baseline's features come from its first row.
     if (!featuresDone.has(r.sampleIndex)) {
       featuresDone.add(r.sampleIndex);
-      features.push({ layer: job.upperLayer, sampleIndex: r.sampleIndex, features: meanRelu(upper, row) });
+      features.push({
+        layer: job.upperLayer,
+        sampleIndex: r.sampleIndex,
+        features: meanRelu(upper, row, job.tokens),
+      });
     }
   });
   return { relevance, features };
@@ -170,29 +181,36 @@ export async function forEachCircuit<P extends CircuitPair>(
 }
 
 /**
- * Mean over positions (space, or tokens) of ReLU(a) for every neuron of row `row` of a layer's
- * activation (feature-layout.ts): the Activation baseline's features.
+ * Mean over positions (space, or tokens; with tokens 'patches' the patch tokens only) of ReLU(a) for
+ * every neuron of row `row` of a layer's activation (feature-layout.ts): the Activation baseline's
+ * features.
  */
-export function meanRelu(t: Tensor, row: number): Float32Array {
+export function meanRelu(t: Tensor, row: number, tokens: TokenPositions = 'all'): Float32Array {
   const view = featureView(t.dims);
+  const first = firstPosition(view, tokens);
   const data = t.data as Float32Array;
   const out = new Float32Array(view.features);
   for (let c = 0; c < view.features; c++) {
     const base = view.base(row, c);
     let sum = 0;
-    for (let i = 0; i < view.positions; i++) sum += Math.max(0, data[base + i * view.stride]!);
-    out[c] = sum / view.positions;
+    for (let i = first; i < view.positions; i++) sum += Math.max(0, data[base + i * view.stride]!);
+    out[c] = sum / (view.positions - first);
   }
   return out;
 }
 
-/** Max over positions of neuron `channel` of row `row` of a layer's activation: its value (references). */
-export function channelMax(t: Tensor, row: number, channel: number): number {
+/**
+ * Max over positions (as meanRelu's) of neuron `channel` of row `row` of a layer's activation: its
+ * value (references).
+ */
+export function channelMax(t: Tensor, row: number, channel: number, tokens: TokenPositions = 'all'): number {
   const view = featureView(t.dims);
   const data = t.data as Float32Array;
   const base = view.base(row, channel);
   let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < view.positions; i++) max = Math.max(max, data[base + i * view.stride]!);
+  for (let i = firstPosition(view, tokens); i < view.positions; i++) {
+    max = Math.max(max, data[base + i * view.stride]!);
+  }
   return max;
 }
 

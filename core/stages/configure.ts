@@ -8,6 +8,7 @@ import {
   type PreprocessSpec,
   parsePreprocessOption,
 } from '../compute/images/preprocess.js';
+import type { TokenPositions } from '../compute/onnx/feature-layout.js';
 import { decodeModel, type ModelProto } from '../compute/onnx/model.js';
 import {
   modelDigestOf,
@@ -40,6 +41,8 @@ export interface SweepRequest {
   neuronBatch: number;
   clusters: number[];
   seed: number;
+  /** Which tokens of a ViT layer count (SweepConfig.tokens); default 'all'. */
+  tokens?: TokenPositions;
   preprocess?: string;
   /** Minutes of transient failures ridden out (SweepConfig.retryWindowMinutes). */
   retryWindow?: number;
@@ -120,6 +123,8 @@ export async function configureSweepWithModel(options: SweepRequest): Promise<Co
     neuronBatch: options.neuronBatch,
     clusterCounts: options.clusters,
     seed: options.seed,
+    // Stored only when not the default, so config.json and the run id of a default run stay as they were.
+    ...(options.tokens && options.tokens !== 'all' ? { tokens: options.tokens } : {}),
     ...(options.retryWindow ? { retryWindowMinutes: options.retryWindow } : {}),
     ...(options.evaluator
       ? { evaluator: await configureEvaluator(options as EvaluatorRequest, normaliseUri(options.evaluator)) }

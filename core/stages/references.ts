@@ -9,7 +9,7 @@ import type { ObjectStore } from '../adapters/storage/index.js';
 import { readJson, readTable, writeJson, writeTable } from '../adapters/tables/io.js';
 import { asInputError, InputError } from '../compute/errors.js';
 import type { PreprocessSpec } from '../compute/images/preprocess.js';
-import { featureView } from '../compute/onnx/feature-layout.js';
+import { featureView, type TokenPositions } from '../compute/onnx/feature-layout.js';
 import type { ModelProto } from '../compute/onnx/model.js';
 import { LayerReferenceMerger } from '../compute/references/merge.js';
 import { offerActivationBatch, referenceRows, TopKSelector } from '../compute/references/topk.js';
@@ -40,6 +40,8 @@ export interface ActMaxInput {
   preprocess: PreprocessSpec;
   k: number;
   batchSize: number;
+  /** Which tokens of a token layer count (SweepConfig.tokens; default 'all'). */
+  tokens?: TokenPositions;
   /** Called after each batch with the number of samples processed so far (for heartbeats). */
   onProgress?: (done: number) => void;
 }
@@ -85,7 +87,7 @@ export async function actMaxShard(input: ActMaxInput): Promise<ActMaxResult> {
           layerSelectors = Array.from({ length: channels }, () => new TopKSelector(k));
           selectors.set(layer, layerSelectors);
         }
-        offerActivationBatch(layerSelectors, act.dims, act.data, indices);
+        offerActivationBatch(layerSelectors, act.dims, act.data, indices, input.tokens);
       }
       imagesUsed += batch.usable.length;
     }
@@ -188,7 +190,7 @@ export async function referencesShard(
   config: SweepConfig,
   shard: ShardRange,
   store: ObjectStore,
-  input: () => Promise<Omit<ActMaxInput, 'k' | 'batchSize' | 'preprocess'>>,
+  input: () => Promise<Omit<ActMaxInput, 'k' | 'batchSize' | 'preprocess' | 'tokens'>>,
 ): Promise<ShardPart> {
   const key = runKeys.referencesShardSkipped(shard);
   if (await store.exists(key)) return { key, rows: -1, skipped: -1, reused: true };
@@ -197,6 +199,7 @@ export async function referencesShard(
     preprocess: config.preprocess,
     k: config.k,
     batchSize: config.batchSize,
+    ...(config.tokens ? { tokens: config.tokens } : {}),
   });
   for (const layer of config.layers) {
     const rows = result.rows.filter((r) => r.layer === layer);

@@ -112,7 +112,7 @@ test('a bad config file fails at once through the CLI, naming the file, field an
       assert.equal(
         stderr,
         `pure: ${file}: seeed: unknown field; did you mean seed? Valid fields: model, data, layers, out, run, k, ` +
-          'until, clusters, seed, limit, preprocess, evaluator, evaluatorOutput, evaluatorPreprocess, cropImages, ' +
+          'until, clusters, seed, limit, tokens, preprocess, evaluator, evaluatorOutput, evaluatorPreprocess, cropImages, ' +
           'batchSize, shardSize, neuronBatch, window, retryWindow, ' +
           'temporal, namespace, queuePrefix, threads, device, worker, stateDir (line 5)\n' +
           `${file}: clusters[2]: expected an integer >= 2, got 1 (line 4)\n`,

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -22,34 +22,41 @@ const BLOCKS = [
 const FEATURES = 32;
 const K = 10;
 
+/** `pure run` on the fixture, `--layers auto` up to the crops, in `dir`; its stdout. */
+async function sweep(dir: string, limit: number, k: number, ...extra: string[]): Promise<string> {
+  const { TEMPORAL_ADDRESS: _unused, ...env } = process.env;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      join(projectRoot, 'dist', 'cli', 'main.js'),
+      'run',
+      '--model',
+      fixtureModel('vit-tiny-cifar10.onnx'),
+      '--data',
+      sharedDataset('cifar10-test'),
+      '--layers',
+      'auto',
+      '--limit',
+      String(limit),
+      '-k',
+      String(k),
+      '--until',
+      'crops',
+      '--out',
+      join(dir, 'out'),
+      '--state-dir',
+      join(dir, 'state'),
+      ...extra,
+    ],
+    { env, timeout: 120_000 },
+  );
+  return stdout;
+}
+
 test('pure run --layers auto on the tiny ViT: token neurons, circuits over tokens, patch crops', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'pure-vit-run-'));
-  const { TEMPORAL_ADDRESS: _unused, ...env } = process.env;
   try {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [
-        join(projectRoot, 'dist', 'cli', 'main.js'),
-        'run',
-        '--model',
-        fixtureModel('vit-tiny-cifar10.onnx'),
-        '--data',
-        sharedDataset('cifar10-test'),
-        '--layers',
-        'auto',
-        '--limit',
-        '300',
-        '-k',
-        String(K),
-        '--until',
-        'crops',
-        '--out',
-        join(dir, 'out'),
-        '--state-dir',
-        join(dir, 'state'),
-      ],
-      { env, timeout: 120_000 },
-    );
+    const stdout = await sweep(dir, 300, K);
     assert.match(stdout, /Done: 300 images, 3 layers, 0 images skipped/);
     for (const block of BLOCKS) assert.ok(stdout.includes(`${block}: `), `summary line of ${block}`);
     const [run] = await readdir(join(dir, 'out'));
@@ -104,6 +111,38 @@ test('pure run --layers auto on the tiny ViT: token neurons, circuits over token
     assert.ok(
       onPatch + wholeForClass >= 0.95 * crops,
       `${onPatch} patch crops, ${wholeForClass} class-token crops`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('--tokens patches: no reference, crop or seed on the class token; the option is in config.json', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pure-vit-patches-'));
+  try {
+    const stdout = await sweep(dir, 100, 5, '--tokens', 'patches');
+    assert.match(stdout, /Done: 100 images, 3 layers, 0 images skipped/);
+    const [run] = await readdir(join(dir, 'out'));
+    const config = JSON.parse(await readFile(join(dir, 'out', run!, 'config.json'), 'utf8'));
+    assert.equal(config.tokens, 'patches');
+    const db = await openDuckDB();
+    await createRunViews(db, join(dir, 'out', run!));
+    const rows = async (sql: string) => (await db.runAndReadAll(sql)).getRows().map((r) => r.map(Number));
+    // Every reference of every layer is on a patch token (1..16), every crop its 8 x 8 patch or, without
+    // visible heat there, the whole image; every circuit vector is non-zero (a seed on patches only).
+    assert.deepEqual(await rows('SELECT count(*), min(w), max(w) FROM refs'), [[3 * FEATURES * 5, 1, 16]]);
+    const [[crops, onPatch]] = (await rows(
+      `SELECT count(*),
+              count(*) FILTER (WHERE c.x1 - c.x0 = 8 AND c.x0 = 8 * ((r.w - 1) % 4) AND c.y0 = 8 * ((r.w - 1) // 4))
+       FROM crops c JOIN refs r USING (layer, neuron, rank)`,
+    )) as [[number, number]];
+    assert.equal(crops, 2 * FEATURES * 5);
+    assert.ok(onPatch >= 0.95 * crops, `${onPatch} of ${crops} crops on their patch`);
+    assert.deepEqual(
+      await rows(
+        'SELECT count(*) FILTER (WHERE list_sum(list_transform(relevance, x -> abs(x))) = 0) FROM relevance',
+      ),
+      [[0]],
     );
   } finally {
     await rm(dir, { recursive: true, force: true });

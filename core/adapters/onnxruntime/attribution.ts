@@ -14,6 +14,7 @@ import {
   SEED_TOTAL_OUTPUT,
 } from '../../compute/attribution/heatmap.js';
 import { type LayerInfo, layersOf } from '../../compute/attribution/layers.js';
+import type { TokenPositions } from '../../compute/onnx/feature-layout.js';
 import type { ModelProto } from '../../compute/onnx/model.js';
 import { concatRows, selectRows, sliceRows } from '../../compute/onnx/rows.js';
 import { type Tensor, tensor } from '../../compute/onnx/tensor.js';
@@ -35,6 +36,8 @@ export interface CutSpec {
   readonly model: string;
   readonly lower: string;
   readonly upper: string;
+  /** Which tokens of a token layer L seed the circuit (SweepConfig.tokens; default 'all'). */
+  readonly tokens?: TokenPositions;
 }
 
 /** Candidate layers of a model (a file, or a model already read), block / Fire outputs first. */
@@ -65,7 +68,7 @@ export async function lowerActivations(
   images: Tensor,
   options: { readonly upper?: boolean } = {},
 ): Promise<LowerActivations> {
-  const { circuit } = await engine.circuit(cut.model, cut.lower, cut.upper);
+  const { circuit } = await engine.circuit(cut.model, cut.lower, cut.upper, circuitOptions(cut));
   const outputs = [cut.lower, ...circuit.cut.sideInputs, ...(options.upper ? [cut.upper] : [])];
   const forward = await engine.forward(cut.model, outputs);
   const joined = await runInChunks(
@@ -114,7 +117,10 @@ export async function circuitVectors(
   batch: CircuitBatch,
   options: { readonly maps?: boolean } = {},
 ): Promise<CircuitVectors> {
-  const { circuit, session } = await engine.circuit(cut.model, cut.lower, cut.upper, options.maps ?? false);
+  const { circuit, session } = await engine.circuit(cut.model, cut.lower, cut.upper, {
+    ...circuitOptions(cut),
+    maps: options.maps ?? false,
+  });
   const rows = batch.channels.length;
   const images = batch.images ?? Array.from({ length: rows }, (_, i) => i);
   checkCircuitBatch(batch, images, circuit);
@@ -153,6 +159,11 @@ export async function circuitVectors(
     upper: joined[0]!,
     ...(circuit.outputs.maps ? { maps: joined[2]! } : {}),
   };
+}
+
+/** The circuit model's options a cut carries (lowerActivations reuses circuitVectors' session). */
+function circuitOptions(cut: CutSpec): { readonly tokens?: TokenPositions } {
+  return cut.tokens ? { tokens: cut.tokens } : {};
 }
 
 function checkCircuitBatch(

@@ -8,6 +8,7 @@ import {
   buildCircuitModel,
   buildTruncatedModel,
   type CircuitModel,
+  type CircuitModelOptions,
 } from '../../compute/attribution/circuit.js';
 import {
   buildHeatmapModel,
@@ -78,16 +79,25 @@ export class AttributionEngine {
     return prepared;
   }
 
-  circuit(modelPath: string, lower: string, upper: string, maps = false): Promise<CircuitSession> {
-    const key = JSON.stringify(['circuit', modelPath, lower, upper, maps]);
+  circuit(
+    modelPath: string,
+    lower: string,
+    upper: string,
+    options: Pick<CircuitModelOptions, 'maps' | 'tokens'> = {},
+  ): Promise<CircuitSession> {
+    const maps = options.maps ?? false;
+    const tokens = options.tokens ?? 'all';
+    const key = JSON.stringify(['circuit', modelPath, lower, upper, maps, tokens]);
     return this.cached(key, async () => {
-      const circuit = buildCircuitModel(await this.prepare(modelPath), lower, upper, { maps });
+      const circuit = buildCircuitModel(await this.prepare(modelPath), lower, upper, { maps, tokens });
       return { circuit, session: await createSession(circuit.model, this.options) };
     }) as Promise<CircuitSession>;
   }
 
   heatmap(modelPath: string, layer: string, options: HeatmapModelOptions): Promise<HeatmapSession> {
-    const key = JSON.stringify(['heatmap', modelPath, layer, options]);
+    // tokens 'all' is the default: the same model as tokens unset, so the same session.
+    const { tokens, ...rest } = options;
+    const key = JSON.stringify(['heatmap', modelPath, layer, rest, tokens ?? 'all']);
     return this.cached(key, async () => {
       const heatmap = buildHeatmapModel(await this.prepare(modelPath), layer, options);
       return { heatmap, session: await createSession(heatmap.model, this.options) };

@@ -14,7 +14,7 @@
  */
 
 import { ancestorsOf, type Cut, cutGraph } from '../onnx/cut.js';
-import { featureCount, featureLayout } from '../onnx/feature-layout.js';
+import { featureCount, featureLayout, leadingTokens, type TokenPositions } from '../onnx/feature-layout.js';
 import { graphOf, type ModelProto, type NodeProto, onnx, valueInfo } from '../onnx/model.js';
 import { probedValueInfo, type TensorInfo } from '../onnx/tensor-info.js';
 import { type BackwardGraph, buildBackward } from './backward.js';
@@ -38,6 +38,12 @@ export interface CircuitModelOptions {
    * against the plain adjoint.
    */
   readonly oneChannelShortcut?: boolean;
+  /**
+   * Which tokens of a token layer L seed the circuit (SweepConfig.tokens, default 'all'): with
+   * 'patches' the leading non-patch tokens of a_L get no initial relevance. The sum over L''s
+   * positions in the tail keeps every token.
+   */
+  readonly tokens?: TokenPositions;
 }
 
 export interface CircuitModel {
@@ -77,11 +83,45 @@ export function channelMask(emit: Emitter, channel: string, channels: number, ra
 /**
  * ReLU(a) on each row's neuron (CHANNEL_INPUT) at every position, zero on the other neurons: the
  * initial relevance. For tokens too: a residual stream can be negative, and the positive part is where
- * the neuron fires, what ActMax ranks by (docs/attribution.md, "Token neurons").
+ * the neuron fires, what ActMax ranks by (docs/attribution.md, "Token neurons"). With tokens 'patches'
+ * a token layer's leading non-patch tokens are zero too (patchTokenMask).
  */
-export function channelSeed(emit: Emitter, tensor: string, channels: number, rank: number): string {
+export function channelSeed(
+  emit: Emitter,
+  tensor: string,
+  channels: number,
+  dims: readonly (number | string)[],
+  tokens: TokenPositions = 'all',
+): string {
   const relu = emit.op('Relu', [tensor]);
-  return emit.op('Mul', [relu, channelMask(emit, CHANNEL_INPUT, channels, rank)]);
+  const seed = emit.op('Mul', [relu, channelMask(emit, CHANNEL_INPUT, channels, dims.length)]);
+  const patches = patchTokenMask(emit, tensor, dims, tokens);
+  return patches ? emit.op('Mul', [seed, patches]) : seed;
+}
+
+/**
+ * [1, T, 1]: 0 at a token layer's leading non-patch tokens (feature-layout.ts, leadingTokens), 1 at its
+ * patches; undefined where every position counts (tokens 'all', or a channel layer).
+ */
+export function patchTokenMask(
+  emit: Emitter,
+  tensor: string,
+  dims: readonly (number | string)[],
+  tokens: TokenPositions = 'all',
+): string | undefined {
+  if (tokens !== 'patches' || featureLayout(dims.length).kind !== 'tokens') return undefined;
+  const count = dims[1];
+  if (typeof count !== 'number') {
+    throw new Error(
+      `tokens 'patches' needs the token count of '${tensor}', but its shape is [${dims.join(', ')}]; ` +
+        "give the model a fixed input size, or use tokens 'all'",
+    );
+  }
+  const extra = leadingTokens(count);
+  return emit.float(
+    Array.from({ length: count }, (_, t) => (t < extra ? 0 : 1)),
+    [1, count, 1],
+  );
 }
 
 export function buildCircuitModel(
@@ -97,7 +137,7 @@ export function buildCircuitModel(
   const upperChannels = checkChannelTensor('upper', upper, upperInfo);
 
   const emit = new Emitter('circuit/');
-  const seed = channelSeed(emit, upper, upperChannels, upperInfo.dims.length);
+  const seed = channelSeed(emit, upper, upperChannels, upperInfo.dims, options.tokens);
   const backward = gradientAtLower(prepared, cut, seed, options.oneChannelShortcut !== false);
   // Without `maps` the gradient x activation maps are an internal tensor, so they get a fresh name.
   const mapsName = options.maps ? MAPS_OUTPUT : emit.fresh('maps');

@@ -7,13 +7,13 @@
  */
 
 import { ancestorsOf } from '../onnx/cut.js';
-import { featureCount, featureLayout } from '../onnx/feature-layout.js';
+import { featureCount, featureLayout, type TokenPositions } from '../onnx/feature-layout.js';
 import { type ModelProto, type NodeProto, onnx, type TensorProto, valueInfo } from '../onnx/model.js';
 import { probedValueInfo, type TensorInfo } from '../onnx/tensor-info.js';
 import { type BackwardGraph, buildBackward } from './backward.js';
 import { mergeBatchNorms } from './canonize.js';
-import { CHANNEL_INPUT, channelMask, channelSeed } from './circuit.js';
-import { Emitter, FLOAT, INT64 } from './emitter.js';
+import { CHANNEL_INPUT, channelMask, channelSeed, patchTokenMask } from './circuit.js';
+import { BOOL, Emitter, FLOAT, INT64 } from './emitter.js';
 import { type CompositeName, type CompositeOptions, compositeRuleOf } from './lrp.js';
 import { attributionModel, infoOf, initializersReadBy, type PreparedModel } from './prepared.js';
 
@@ -26,6 +26,11 @@ export interface HeatmapModelOptions extends CompositeOptions {
   readonly composite: CompositeName;
   /** Seed the neuron at its arg-max position only, or over its whole map. */
   readonly region: NeuronRegion;
+  /**
+   * Which tokens of a token layer count (SweepConfig.tokens, default 'all'): with 'patches' the leading
+   * non-patch tokens get no initial relevance and are never the arg-max.
+   */
+  readonly tokens?: TokenPositions;
 }
 
 export interface HeatmapModel {
@@ -47,7 +52,7 @@ export function buildHeatmapModel(
   const forward = forwardToLayer(prepared, layer, options.composite);
 
   const emit = new Emitter('heatmap/');
-  const seed = neuronSeed(emit, layer, layerInfo, channels, options.region);
+  const seed = neuronSeed(emit, layer, layerInfo, channels, options);
   // Each row's total initial relevance, an output so that conservation can be checked against the heat.
   const seedTotal = emit.op('ReduceSum', [emit.op('Flatten', [seed], { axis: 1 }), emit.int64([1])], {
     keepdims: 0,
@@ -111,31 +116,46 @@ function forwardToLayer(prepared: PreparedModel, layer: string, composite: Compo
   return { nodes, constants, info, initializers };
 }
 
-/** The initial relevance: ReLU(a_L) on the row's channel, over its whole map or at its arg-max only. */
+/**
+ * The initial relevance: ReLU(a_L) on the row's channel, over its whole map or at its arg-max only
+ * (over the counted tokens only, with tokens 'patches').
+ */
 function neuronSeed(
   emit: Emitter,
   layer: string,
   layerInfo: TensorInfo,
   channels: number,
-  region: NeuronRegion,
+  options: Pick<HeatmapModelOptions, 'region' | 'tokens'>,
 ): string {
   const rank = layerInfo.dims.length;
-  const seed = channelSeed(emit, layer, channels, rank);
+  const seed = channelSeed(emit, layer, channels, layerInfo.dims, options.tokens);
   // A layer without spatial axes has one position per channel: the arg-max is the whole map.
-  if (region !== 'argmax' || rank <= 2) return seed;
-  return emit.op('Mul', [seed, argmaxMask(emit, layer, layerInfo, channels)]);
+  if (options.region !== 'argmax' || rank <= 2) return seed;
+  return emit.op('Mul', [seed, argmaxMask(emit, layer, layerInfo, channels, options.tokens)]);
 }
 
 /**
  * The one-hot of the arg-max position of each row's channel map, as [B, 1, ...spatial], or of its
- * arg-max token as [B, T, 1] (feature-layout.ts).
+ * arg-max token as [B, T, 1] (feature-layout.ts); with tokens 'patches' the arg-max over patch tokens
+ * only, as ActMax takes it.
  */
-function argmaxMask(emit: Emitter, layer: string, layerInfo: TensorInfo, channels: number): string {
+function argmaxMask(
+  emit: Emitter,
+  layer: string,
+  layerInfo: TensorInfo,
+  channels: number,
+  tokens: TokenPositions | undefined,
+): string {
   const rank = layerInfo.dims.length;
   const layout = featureLayout(rank);
   // The row's channel map as [B, 1, ...spatial]: mask the other channels, then sum over channels.
   const channelOnly = emit.op('Mul', [layer, channelMask(emit, CHANNEL_INPUT, channels, rank)]);
-  const map = emit.op('ReduceSum', [channelOnly, emit.int64([layout.featureAxis])], { keepdims: 1 });
+  const summed = emit.op('ReduceSum', [channelOnly, emit.int64([layout.featureAxis])], { keepdims: 1 });
+  // Leading non-patch tokens set to -inf, so the arg-max is a patch token ([B, T, 1] where 1 is a patch).
+  const patches = patchTokenMask(emit, layer, layerInfo.dims, tokens);
+  const map = patches
+    ? emit.op('Where', [emit.op('Cast', [patches], { to: BOOL }), summed, emit.scalar(-Infinity)])
+    : summed;
   const flat = emit.op('Flatten', [map], { axis: 1 });
   const space = layout.positionAxes.reduce<number>((a, axis) => a * (layerInfo.dims[axis] as number), 1);
   const position = emit.op('ArgMax', [flat], { axis: 1, keepdims: 0 });

@@ -10,6 +10,27 @@
 
 export type FeatureKind = 'channels' | 'tokens';
 
+/**
+ * Which tokens of a token layer count as a neuron's positions (SweepConfig.tokens): 'all' (the
+ * default), or 'patches', leaving out the leading tokens that belong to no patch (the class token and
+ * any register tokens, leadingTokens). Channel layers have no such tokens and ignore it.
+ */
+export type TokenPositions = 'all' | 'patches';
+export const TOKEN_POSITIONS: readonly TokenPositions[] = ['all', 'patches'];
+
+/**
+ * The leading tokens of a sequence of T tokens that belong to no patch: T = extra + g^2 with
+ * g = floor(sqrt(T)), the class token first and register tokens (DINOv2, timm) after it, then the g x g
+ * patches row by row (torchvision, timm and DINOv2 order them so). Exact while extra < 2 g + 1.
+ */
+export function leadingTokens(tokens: number): number {
+  if (!Number.isInteger(tokens) || tokens < 1) {
+    throw new Error(`a token sequence needs a whole number of tokens >= 1, got ${tokens}`);
+  }
+  const grid = Math.floor(Math.sqrt(tokens));
+  return tokens - grid * grid;
+}
+
 export interface FeatureLayout {
   readonly kind: FeatureKind;
   /** The axis of the neurons in the batched tensor (1 for channels, 2 for tokens). */
@@ -56,6 +77,14 @@ export function featureView(dims: readonly number[]): FeatureView {
   return layout.kind === 'tokens'
     ? { layout, rows, features, positions, stride: features, base: (b, c) => b * perRow + c }
     : { layout, rows, features, positions, stride: 1, base: (b, c) => b * perRow + c * positions };
+}
+
+/**
+ * The first position of a neuron that counts: 0, except for token neurons with 'patches', where the
+ * leading non-patch tokens (leadingTokens) are left out of its max, mean and seed.
+ */
+export function firstPosition(view: FeatureView, tokens: TokenPositions = 'all'): number {
+  return view.layout.kind === 'tokens' && tokens === 'patches' ? leadingTokens(view.positions) : 0;
 }
 
 /** The neuron count of a layer from its dims with the batch ([N, ...], N may be symbolic). */

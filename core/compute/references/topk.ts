@@ -1,4 +1,4 @@
-import { featureView } from '../onnx/feature-layout.js';
+import { featureView, firstPosition, type TokenPositions } from '../onnx/feature-layout.js';
 import type { ReferenceRow, SampleRow } from '../tables/schemas.js';
 
 /** A candidate reference: a sample's max activation for one neuron and where it occurred. */
@@ -141,13 +141,15 @@ export function mergeTopK(lists: readonly (readonly Candidate[])[], k: number): 
  * Feeds one batch of a layer's activations into the per-neuron selectors: the neuron's value on an image
  * is the max of its activation over its positions (space for [n, C, ...spatial], tokens for [n, T, D]:
  * feature-layout.ts), position = first arg-max in row-major order, as (h, w) for maps and (0, token) for
- * tokens. Rank-2 outputs ([n, C]) are 1x1 maps.
+ * tokens. Rank-2 outputs ([n, C]) are 1x1 maps. With tokens 'patches' the leading non-patch tokens
+ * (the class token) are left out of the max and its position (feature-layout.ts, firstPosition).
  */
 export function offerActivationBatch(
   selectors: readonly TopKSelector[],
   dims: readonly number[],
   data: Float32Array,
   sampleIndices: readonly number[],
+  tokens: TokenPositions = 'all',
 ): void {
   if (dims.length < 2) {
     throw new Error(`activation must be at least [batch, channels], got [${dims.join(', ')}]`);
@@ -160,13 +162,14 @@ export function offerActivationBatch(
     throw new Error(`batch of ${view.rows} but ${sampleIndices.length} sample indices`);
   const width = dims.length >= 4 ? dims[dims.length - 1]! : view.positions;
   const { stride } = view;
+  const first = firstPosition(view, tokens);
   for (let b = 0; b < view.rows; b++) {
     const sampleIndex = sampleIndices[b]!;
     for (let c = 0; c < view.features; c++) {
       const base = view.base(b, c);
-      let best = data[base]!;
-      let arg = 0;
-      for (let i = 1; i < view.positions; i++) {
+      let best = data[base + first * stride]!;
+      let arg = first;
+      for (let i = first + 1; i < view.positions; i++) {
         const v = data[base + i * stride]!;
         if (v > best) {
           best = v;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PreprocessSpec } from '../../compute/images/preprocess.js';
+import { TOKEN_POSITIONS, type TokenPositions } from '../onnx/feature-layout.js';
 import { SWEEP_STAGES, type SweepStage } from './stages.js';
 
 export { runsStage, SWEEP_STAGES, type SweepStage } from './stages.js';
@@ -47,6 +48,13 @@ export interface SweepConfig {
   /** Seed of k-means (restarts and k-means++ initialisation). */
   seed: number;
   /**
+   * Which tokens of a ViT layer's [N, T, D] output are a neuron's positions (docs/attribution.md,
+   * "Token neurons"): 'all' (default) or 'patches', without the leading class / register tokens, for
+   * ActMax's max, the circuit seed, the Activation baseline's mean and the heatmap seeds. CNN layers
+   * ignore it. Part of the run's identity only when 'patches', so runs without it keep their ids.
+   */
+  tokens?: TokenPositions;
+  /**
    * How long transient failures (S3 or network down, 5xx, throttling) are retried before the sweep
    * fails, in minutes (docs/reliability.md). Not part of the run's identity. Default 15.
    */
@@ -83,6 +91,7 @@ export const CONFIG_DEFAULTS = {
   neuronBatch: 16,
   clusterCounts: [2, 3, 4, 5],
   seed: 0,
+  tokens: 'all',
   retryWindowMinutes: 15,
 } as const satisfies Partial<SweepConfig>;
 
@@ -113,12 +122,22 @@ export { shardRanges } from './ranges.js';
  * files, so a run may be resumed with other batch sizes, windows or `until`, but not with another k.
  */
 export function resultIdentity(config: SweepConfig): string {
-  const fields = IDENTITY_FIELDS.filter((field) => !ADDED_LATER.has(field) || config[field] !== undefined);
+  const fields = IDENTITY_FIELDS.filter(
+    (field) =>
+      !ADDED_LATER.has(field) || (config[field] !== undefined && config[field] !== ADDED_LATER.get(field)),
+  );
   return JSON.stringify(Object.fromEntries(fields.map((field) => [field, config[field] ?? null])));
 }
 
-/** Identity fields newer than the first runs: left out when unset, so those runs keep their ids. */
-const ADDED_LATER = new Set<keyof SweepConfig>(['evaluator']);
+/**
+ * Identity fields newer than the first runs, with the value that means what their absence meant: left
+ * out when unset or at that value, so the runs before them (and runs that spell the default out) keep
+ * their ids.
+ */
+const ADDED_LATER = new Map<keyof SweepConfig, unknown>([
+  ['evaluator', undefined],
+  ['tokens', 'all'],
+]);
 
 /** The fields of SweepConfig that change results (see resultIdentity). */
 const IDENTITY_FIELDS = [
@@ -134,6 +153,7 @@ const IDENTITY_FIELDS = [
   'clusterCounts',
   'seed',
   'evaluator',
+  'tokens',
 ] as const satisfies readonly (keyof SweepConfig)[];
 
 export function validateConfig(config: SweepConfig): SweepConfig {
@@ -154,6 +174,11 @@ export function validateConfig(config: SweepConfig): SweepConfig {
   ] as const) {
     if (!Number.isInteger(value) || value < min)
       problems.push(`${name} must be an integer >= ${min}, got ${value}`);
+  }
+  if (config.tokens !== undefined && !TOKEN_POSITIONS.includes(config.tokens)) {
+    problems.push(
+      `tokens must be one of ${TOKEN_POSITIONS.join(', ')} (which tokens of a ViT layer count: all, or the patches without the class token), got ${config.tokens}`,
+    );
   }
   if (!SWEEP_STAGES.includes(config.until))
     problems.push(`until must be one of ${SWEEP_STAGES.join(', ')}, got ${config.until}`);

@@ -2,18 +2,18 @@
  * Where a token lies in the image (docs/attribution.md, "Token neurons"). A ViT on a square input of
  * `side` pixels cut into a g x g grid of patches has T = extra + g^2 tokens: `extra` leading tokens
  * that belong to no patch (the class token; DINOv2's and timm's register tokens come right after it),
- * then the patches row by row, as torchvision, timm and DINOv2 order them. g = floor(sqrt(T)) recovers
- * the grid while extra < 2 g + 1 (one class token, a few registers). A patch token maps to its patch's
- * pixel box; a leading token to the whole image.
+ * then the patches row by row, as torchvision, timm and DINOv2 order them (feature-layout.ts,
+ * leadingTokens). A patch token maps to its patch's pixel box; a leading token to the whole image.
  */
+import { leadingTokens } from '../onnx/feature-layout.js';
 import type { PixelBox } from './embedding-crop.js';
 
 export function tokenPatchBox(token: number, tokens: number, side: number): PixelBox {
   if (!Number.isInteger(token) || token < 0 || token >= tokens) {
     throw new Error(`token ${token} is outside a sequence of ${tokens} tokens`);
   }
+  const extra = leadingTokens(tokens);
   const grid = Math.floor(Math.sqrt(tokens));
-  const extra = tokens - grid * grid;
   if (token < extra) return { x0: 0, y0: 0, x1: side, y1: side };
   const patch = token - extra;
   const row = Math.floor(patch / grid);

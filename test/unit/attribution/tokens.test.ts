@@ -3,7 +3,8 @@
  * layout every neuron reader shares, ActMax over tokens, the Activation baseline over tokens, the layers
  * `--layers auto` picks, circuit vectors against float64 finite differences of the whole model in the
  * reference interpreter (gradient x activation summed over tokens), gradient x input heatmaps against
- * finite differences, and crops on the arg-max token's patch.
+ * finite differences, and crops on the arg-max token's patch. With tokens 'patches' (SweepConfig.tokens)
+ * the same, the class token left out of every neuron reader.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -12,7 +13,12 @@ import { preprocessImage } from '../../../core/adapters/datasets/preprocess.js';
 import { loadModel } from '../../../core/adapters/models/model-file.js';
 import { AttributionEngine, heatmaps, listLayers } from '../../../core/adapters/onnxruntime/attribution.js';
 import { PREPROCESS_PRESETS } from '../../../core/compute/images/preprocess.js';
-import { featureLayout, featureView } from '../../../core/compute/onnx/feature-layout.js';
+import {
+  featureLayout,
+  featureView,
+  firstPosition,
+  leadingTokens,
+} from '../../../core/compute/onnx/feature-layout.js';
 import { graphOf } from '../../../core/compute/onnx/model.js';
 import { tensor } from '../../../core/compute/onnx/tensor.js';
 import { offerActivationBatch, TopKSelector } from '../../../core/compute/references/topk.js';
@@ -75,6 +81,62 @@ describe('feature layout', () => {
       for (let c = 0; c < d; c++)
         assert.equal(channelMax(tokensTensor, row, c), channelMax(channelsTensor, row, c));
     }
+  });
+});
+
+describe("tokens 'patches': the leading non-patch tokens left out", () => {
+  test('leading tokens: T - floor(sqrt T)^2 (class token, registers); none for channel layers', () => {
+    assert.deepEqual(
+      [17, 197, 261, 16, 2].map((t) => leadingTokens(t)),
+      [1, 1, 5, 0, 1],
+    );
+    assert.equal(firstPosition(featureView([1, 17, 4]), 'patches'), 1);
+    assert.equal(firstPosition(featureView([1, 17, 4]), 'all'), 0);
+    assert.equal(firstPosition(featureView([1, 17, 2, 2]), 'patches'), 0);
+    assert.throws(() => leadingTokens(0), /whole number of tokens >= 1, got 0/);
+  });
+
+  test('ActMax, baseline features and neuron values: the class token is never the max, nor in the mean', () => {
+    const [b, t, d] = [3, 5, 4];
+    const rand = seededRandom(5);
+    const data = Float32Array.from({ length: b * t * d }, () => rand() * 2 - 1);
+    // The class token (token 0) is every neuron's largest value on every image.
+    for (let i = 0; i < b; i++) for (let c = 0; c < d; c++) data[i * t * d + c] = 5 + c;
+    const all = Array.from({ length: d }, () => new TopKSelector(3));
+    const patches = Array.from({ length: d }, () => new TopKSelector(3));
+    offerActivationBatch(all, [b, t, d], data, [7, 8, 9]);
+    offerActivationBatch(patches, [b, t, d], data, [7, 8, 9], 'patches');
+    const tokensTensor = tensor('float32', [b, t, d], data);
+    for (let c = 0; c < d; c++) {
+      assert.ok(all[c]!.sorted().every((r) => r.w === 0 && r.value === 5 + c));
+      // Direct: max and first arg-max over tokens 1..t-1, and the mean of ReLU over them.
+      const expected = [0, 1, 2].map((row) => {
+        let arg = 1;
+        for (let k = 2; k < t; k++)
+          if (data[(row * t + k) * d + c]! > data[(row * t + arg) * d + c]!) arg = k;
+        return { value: data[(row * t + arg) * d + c]!, sampleIndex: 7 + row, h: 0, w: arg };
+      });
+      expected.sort((x, y) => y.value - x.value);
+      assert.deepEqual(patches[c]!.sorted(), expected);
+      for (let row = 0; row < b; row++) {
+        assert.equal(
+          channelMax(tokensTensor, row, c, 'patches'),
+          expected.find((e) => e.sampleIndex === 7 + row)!.value,
+        );
+        let sum = 0;
+        for (let k = 1; k < t; k++) sum += Math.max(0, data[(row * t + k) * d + c]!);
+        assert.ok(Math.abs(meanRelu(tokensTensor, row, 'patches')[c]! - sum / (t - 1)) < 1e-6);
+      }
+    }
+    // A channel layer has no class token: 'patches' changes nothing there.
+    const asChannels = tokensToChannels(data, b, t, d);
+    const channelAll = Array.from({ length: d }, () => new TopKSelector(3));
+    const channelPatches = Array.from({ length: d }, () => new TopKSelector(3));
+    offerActivationBatch(channelAll, [b, d, 1, t], asChannels, [7, 8, 9]);
+    offerActivationBatch(channelPatches, [b, d, 1, t], asChannels, [7, 8, 9], 'patches');
+    for (let c = 0; c < d; c++) assert.deepEqual(channelPatches[c]!.sorted(), channelAll[c]!.sorted());
+    const channelsTensor = tensor('float32', [b, d, 1, t], asChannels);
+    assert.deepEqual(meanRelu(channelsTensor, 1, 'patches'), meanRelu(channelsTensor, 1));
   });
 });
 
@@ -211,6 +273,90 @@ describe('tiny ViT', () => {
       // sum(x * dF/dx) with g = ReLU(a_L) on the neuron (at the arg-max token only) held fixed is the
       // derivative of g . a_L(x (1 + t)) at t = 0.
       const seedAt = (t: number) => region === 'map' || t === argmax;
+      const objective = (scale: number) => {
+        const y = forward(x.map((v) => v * scale));
+        let s = 0;
+        for (let t = 0; t < TOKENS; t++) {
+          const i = t * FEATURES + neuron;
+          if (seedAt(t)) s += Math.max(0, a[i]!) * y[i]!;
+        }
+        return s;
+      };
+      const h = 1e-5;
+      const expected = (objective(1 + h) - objective(1 - h)) / (2 * h);
+      const total = (heat.data as Float32Array).reduce((s, v) => s + v, 0);
+      assert.ok(
+        Math.abs(total - expected) < 1e-3 * Math.max(1, Math.abs(expected)),
+        `${region}: sum of heat ${total} vs ${expected}`,
+      );
+    }
+  });
+
+  test("circuits with tokens 'patches': the seed is zero at the class token = finite differences so seeded", async () => {
+    // Neuron 1 fires most at the class token on ship/0003 (both blocks), so the option matters there.
+    const references = await referencesOf(BLOCK1, [1, 20], ['cat/0000.jpg', 'ship/0003.jpg']);
+    const result = await computeCircuits({
+      engine,
+      modelPath: VIT,
+      lowerLayer: BLOCK0,
+      upperLayer: BLOCK1,
+      references,
+      dataset,
+      preprocess: PREPROCESS_PRESETS.cifar10,
+      tokens: 'patches',
+    });
+    assert.equal(result.relevance.length, 4);
+    let changed = 0;
+    for (const row of result.relevance) {
+      const fd = (tokens: 'all' | 'patches') =>
+        imageOf(row.sampleId).then((image) =>
+          circuitByFiniteDifferences(VIT, 'input', BLOCK0, BLOCK1, image, [3, 32, 32], row.neuron, tokens),
+        );
+      const patches = await fd('patches');
+      const worst = Math.max(...Array.from(patches.relevance, (v, j) => Math.abs(v - row.relevance[j]!)));
+      assert.ok(worst < 1e-3, `neuron ${row.neuron} on ${row.sampleId}: max |R - R_fd| = ${worst}`);
+      const all = await fd('all');
+      if (Math.max(...Array.from(all.relevance, (v, j) => Math.abs(v - row.relevance[j]!))) > 1e-2) changed++;
+      // The baseline's features: mean over the 16 patch tokens of ReLU(a_L).
+      const upperData = patches.upper.data as Float64Array;
+      const features = result.features.find((f) => f.sampleIndex === row.sampleIndex)!.features;
+      for (let c = 0; c < FEATURES; c++) {
+        let sum = 0;
+        for (let t = 1; t < TOKENS; t++) sum += Math.max(0, upperData[t * FEATURES + c]!);
+        const mean = sum / (TOKENS - 1);
+        assert.ok(Math.abs(features[c]! - mean) < 1e-4 * Math.max(1, mean), `feature ${c}`);
+      }
+    }
+    assert.ok(changed > 0, 'leaving the class token out of the seed changes some circuit');
+  });
+
+  test("heatmaps with tokens 'patches': no seed at the class token, the arg-max over patches", async () => {
+    const image = await imageOf('ship/0003.jpg');
+    const graph = graphOf(await loadModel(VIT));
+    const forward = (x: Float64Array) =>
+      evaluate(graph, { input: tensor('float64', [1, 3, 32, 32], x) }, [BLOCK1], { float64: true })[BLOCK1]!
+        .data as Float64Array;
+    const x = Float64Array.from(image);
+    const a = forward(x);
+    const neuron = 1;
+    let argmaxAll = 0;
+    let argmaxPatches = 1;
+    for (let t = 1; t < TOKENS; t++) {
+      if (a[t * FEATURES + neuron]! > a[argmaxAll * FEATURES + neuron]!) argmaxAll = t;
+      if (a[t * FEATURES + neuron]! > a[argmaxPatches * FEATURES + neuron]!) argmaxPatches = t;
+    }
+    assert.equal(argmaxAll, 0, 'the class token is where this neuron fires most (what the test relies on)');
+    for (const region of ['map', 'argmax'] as const) {
+      const { heat, initialRelevance } = await heatmaps(
+        engine,
+        { model: VIT, layer: BLOCK1 },
+        { images: tensor('float32', [1, 3, 32, 32], image), channels: [neuron] },
+        { composite: 'gradient', region, tokens: 'patches' },
+      );
+      const seedAt = (t: number) => t >= 1 && (region === 'map' || t === argmaxPatches);
+      let seedTotal = 0;
+      for (let t = 0; t < TOKENS; t++) if (seedAt(t)) seedTotal += Math.max(0, a[t * FEATURES + neuron]!);
+      assert.ok(Math.abs(initialRelevance[0]! - seedTotal) < 1e-4 * Math.max(1, seedTotal), `${region} seed`);
       const objective = (scale: number) => {
         const y = forward(x.map((v) => v * scale));
         let s = 0;

@@ -13,7 +13,7 @@ import { parseYaml } from '../../../cli/config-yaml.js';
 import { projectRoot } from '../../support/paths.js';
 
 const VALID =
-  'Valid fields: model, data, layers, out, run, k, until, clusters, seed, limit, preprocess, evaluator, ' +
+  'Valid fields: model, data, layers, out, run, k, until, clusters, seed, limit, tokens, preprocess, evaluator, ' +
   'evaluatorOutput, evaluatorPreprocess, cropImages, batchSize, shardSize, neuronBatch, window, retryWindow, ' +
   'temporal, namespace, queuePrefix, threads, device, worker, stateDir';
 

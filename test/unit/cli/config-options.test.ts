@@ -96,6 +96,8 @@ const FLAGS = () => [
   '3',
   '--limit',
   '200',
+  '--tokens',
+  'patches',
   '--preprocess',
   '{"resizeShortSide":36,"cropSize":32,"mean":[0.5,0.5,0.5],"std":[0.25,0.25,0.25]}',
   '--batch-size',
@@ -136,6 +138,7 @@ const YAML = () =>
     'clusters: [2, 3]',
     'seed: 3',
     'limit: 200',
+    'tokens: patches',
     'preprocess: {resizeShortSide: 36, cropSize: 32, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}',
     'batchSize: 8',
     'shardSize: 100',
@@ -179,6 +182,7 @@ describe('--config against flags', () => {
     const [a, b] = await Promise.all([configureSweep(fromFlags), configureSweep(fromFile)]);
     assert.deepEqual(b, a);
     assert.equal(b.runId, 'nightly');
+    assert.equal(b.tokens, 'patches');
   });
 
   test('a minimal file equals the same few flags, defaults included (same default run id)', async () => {
@@ -209,6 +213,8 @@ describe('--config against flags', () => {
     assert.deepEqual(b, a);
     assert.match(b.runId, /^resnet20-cifar10-[0-9a-f]{10}$/);
     assert.equal(b.layers.length, 3);
+    // The default token positions are not stored: config.json and the run id are as before the option.
+    assert.ok(!('tokens' in b));
   });
 
   test('a flag overrides the file, including a flag equal to the default', async () => {

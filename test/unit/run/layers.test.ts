@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { listLayers } from '../../../core/adapters/onnxruntime/attribution.js';
 import {
   evenlySpaced,
+  resultIdentity,
   type SweepConfig,
   shardRanges,
   validateConfig,
@@ -53,6 +54,19 @@ describe('sweep configuration', () => {
         /window must be an integer >= 1/.test(e.message),
     );
     assert.equal(validateConfig(valid), valid);
+  });
+  test("tokens: 'all' or 'patches', else one clear error; only 'patches' changes the run's identity", () => {
+    assert.throws(
+      () => validateConfig({ ...valid, tokens: 'cls' as never }),
+      /tokens must be one of all, patches \(which tokens of a ViT layer count.*got cls/,
+    );
+    assert.equal(validateConfig({ ...valid, tokens: 'patches' }).tokens, 'patches');
+    // Runs from before the option (tokens unset) and runs that spell the default out keep their ids.
+    assert.doesNotMatch(resultIdentity(valid), /tokens/);
+    assert.equal(resultIdentity({ ...valid, tokens: 'all' }), resultIdentity(valid));
+    const patches = resultIdentity({ ...valid, tokens: 'patches' });
+    assert.notEqual(patches, resultIdentity(valid));
+    assert.match(patches, /"tokens":"patches"/);
   });
   test('shards cover every sample once; evenly spaced subsets are deterministic and in range', () => {
     assert.deepEqual(shardRanges(25, 10), [
