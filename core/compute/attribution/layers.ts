@@ -1,9 +1,19 @@
 /**
- * Candidate layers for PURE: the block outputs the paper studies come first (a Relu that follows an
- * Add: ResNet blocks; a channel Concat of Relu outputs: SqueezeNet Fire modules), then every other
- * image-dependent 4-D float activation, each in graph order.
+ * Candidate layers for PURE: the block outputs the paper studies come first, then every other
+ * image-dependent 4-D float activation, each in graph order. Block outputs, by structure alone (no
+ * names, so any exporter's graph works):
+ *
+ * - a Relu after an Add (ResNet blocks);
+ * - a residual Add with no Relu after it: two different image-dependent inputs of the output's shape (MobileNetV3 and
+ *   EfficientNet inverted residuals, whose last conv is linear; ConvNeXt blocks, NCHW after the permute
+ *   back). Blocks without a skip connection (the first of a stage that changes width or resolution) are
+ *   not recognised; they are listed as activations;
+ * - a channel Concat of Relu outputs (SqueezeNet Fire modules, kind `fire`);
+ * - the channel Concat that ends a DenseNet dense block: one whose inputs no other Concat extends (each
+ *   dense layer reads the Concat of everything before it, so only the block's last Concat is maximal).
  */
 
+import type { NodeProto } from '../onnx/model.js';
 import type { Dim } from '../onnx/tensor-info.js';
 import { isFloatType } from './backward.js';
 import type { PreparedModel } from './prepared.js';
@@ -24,6 +34,30 @@ export interface LayerInfo {
 export function layersOf(prepared: PreparedModel): LayerInfo[] {
   const { index, info } = prepared;
   const producerOp = (name: string) => index.producerOf(name)?.opType ?? '';
+  const consumerOps = (name: string) => (index.consumers.get(name) ?? []).map((i) => index.nodes[i]?.opType);
+  const imageInputs = (node: NodeProto) =>
+    (node.input ?? []).filter((i) => i !== '' && prepared.dependent.has(i));
+  const dimsOf = (name: string) => info.get(name)?.dims.join('x');
+  const sameDims = (a: string, b: string) => dimsOf(a) !== undefined && dimsOf(a) === dimsOf(b);
+  const channelConcats = index.nodes.filter((n) => n.opType === 'Concat' && isChannelAxis(n));
+  const isResidualAdd = (node: NodeProto, output: string) => {
+    const inputs = imageInputs(node);
+    return (
+      inputs.length === 2 &&
+      inputs[0] !== inputs[1] &&
+      sameDims(inputs[0]!, inputs[1]!) &&
+      sameDims(inputs[0]!, output) &&
+      !consumerOps(output).every((op) => op === 'Relu')
+    );
+  };
+  const endsDenseBlock = (node: NodeProto) => {
+    const inputs = imageInputs(node);
+    if (inputs.length < 2 || inputs.length !== (node.input ?? []).length) return false;
+    return !channelConcats.some((other) => {
+      const extended = new Set(other.input ?? []);
+      return other !== node && extended.size > inputs.length && inputs.every((i) => extended.has(i));
+    });
+  };
   const blocks: LayerInfo[] = [];
   const others: LayerInfo[] = [];
   for (const node of index.nodes) {
@@ -36,16 +70,23 @@ export function layersOf(prepared: PreparedModel): LayerInfo[] {
       const inputs = (node.input ?? []).filter((i) => i !== '');
       let kind: LayerKind = 'activation';
       if (node.opType === 'Relu' && producerOp(inputs[0] ?? '') === 'Add') kind = 'block';
+      else if (node.opType === 'Add' && isResidualAdd(node, name)) kind = 'block';
       else if (
         node.opType === 'Concat' &&
         inputs.length > 1 &&
         inputs.every((i) => producerOp(i) === 'Relu')
       ) {
         kind = 'fire';
-      }
+      } else if (node.opType === 'Concat' && isChannelAxis(node) && endsDenseBlock(node)) kind = 'block';
       const layer = { name, kind, producer: node.opType ?? '', channels, dims: tensorInfo.dims };
       (kind === 'activation' ? others : blocks).push(layer);
     }
   }
   return [...blocks, ...others];
+}
+
+/** A Concat along axis 1 of an NCHW tensor (ONNX Concat requires the axis; -3 is the same axis in 4-D). */
+function isChannelAxis(node: NodeProto): boolean {
+  const axis = (node.attribute ?? []).find((a) => a.name === 'axis')?.i;
+  return Number(axis) === 1 || Number(axis) === -3;
 }
