@@ -9,6 +9,9 @@ in eval mode, then made less trivial than a fresh init so that every op matters 
 
 - BatchNorm running statistics and affine parameters are randomised a little (a fresh BN is the identity
   in eval mode, and the exporter would fold it away without anyone noticing a wrong adjoint);
+- conv and linear biases (zero at init) and LayerNorm's affine parameters (ones and zeros) too: equal
+  initializers are also deduplicated by the exporter into Identity nodes, which onnx2torch cannot read
+  as a conv's bias;
 - ConvNeXt's layer scale (initialised to 1e-6, which makes each block the identity up to 1e-6) is set to
   values around 0.5, so the block's own branch carries a real share of the output.
 
@@ -31,8 +34,14 @@ SEED = 0
 
 
 def randomise(model, generator):
-    """BatchNorm statistics and ConvNeXt layer scales away from their identity initialisation."""
+    """Norms, biases and ConvNeXt layer scales away from their constant initialisation."""
     for module in model.modules():
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)) and module.bias is not None:
+            module.bias.data.copy_(0.05 * torch.randn(module.bias.shape, generator=generator))
+        if isinstance(module, torch.nn.LayerNorm):
+            shape = module.weight.shape
+            module.weight.data.copy_(1 + 0.2 * torch.randn(shape, generator=generator))
+            module.bias.data.copy_(0.1 * torch.randn(shape, generator=generator))
         if isinstance(module, torch.nn.BatchNorm2d):
             c = module.num_features
             module.running_mean.copy_(0.1 * torch.randn(c, generator=generator))
@@ -91,7 +100,7 @@ def main():
         '# Model families (dev-only, random weights)',
         '',
         'Written by test/dev/export-families.py (torchvision architectures, seed 0, eval mode, randomised',
-        'BatchNorm statistics, ConvNeXt layer scale ~0.5; ONNX opset 17, input [N,3,224,224]).',
+        'norms and biases, ConvNeXt layer scale ~0.5; ONNX opset 17, input [N,3,224,224]).',
         f'torch {torch.__version__}, torchvision {torchvision.__version__}.',
         '',
         '| model | MB | ops |',

@@ -5,7 +5,8 @@
  * PyTorch and a small virtual environment that test/dev/torch-setup.sh installs (docs/attribution.md,
  * "Cross-check with PyTorch and zennit"):
  *
- *   npm run build && npm run crosscheck:torch
+ *   npm run build && npm run crosscheck:torch            # all models
+ *   node dist/test/dev/torch-crosscheck.js densenet resnet20   # only models whose file name has one of these
  *
  * For each case it computes circuit vectors (docs/design.md step 2) or input heatmaps (step 4) with our
  * ONNX backward graphs on onnxruntime, hands the same preprocessed images to
@@ -36,6 +37,7 @@ import { mixedOpsModel } from '../support/mixed-ops.js';
 import { projectRoot, sharedModel } from '../support/paths.js';
 import { seededRandom } from '../support/random.js';
 import { loadImages, samplePaths } from '../unit/attribution/images.js';
+import { ensureFamilyExports, FAMILIES, familyModel } from './families.js';
 
 const TOLERANCE = 1e-3;
 /** Gradient heatmaps: the share of pixels allowed to differ (float32 decision flips; see agrees()). */
@@ -46,8 +48,14 @@ type Case =
   | { kind: 'heatmap'; name: string; layer: string; composite: CompositeName; region: NeuronRegion };
 
 interface ModelCases {
-  /** A shared model's file name, or a model built here (written to the work folder under `name`). */
-  readonly model: string | { readonly name: string; readonly build: () => ModelProto };
+  /**
+   * A shared model's file name, a model built here (written to the work folder under `name`), or a model
+   * file elsewhere (the torchvision families that test/dev/export-families.py writes).
+   */
+  readonly model:
+    | string
+    | { readonly name: string; readonly build: () => ModelProto }
+    | { readonly name: string; readonly path: string };
   readonly images: () => Promise<Tensor>;
   readonly cases: readonly Case[];
 }
@@ -200,6 +208,19 @@ const MODELS: readonly ModelCases[] = [
   },
 ];
 
+/**
+ * The torchvision families (random weights, exported on demand): circuit vectors for two pairs of
+ * stage outputs each, on real photos. Their block outputs are residual sums or DenseNet Concats, not
+ * ReLUs, so the seed ReLU(a_L) keeps only the positive part of the map (docs/attribution.md).
+ */
+function familyModelCases(): ModelCases[] {
+  return FAMILIES.map((family) => ({
+    model: { name: `${family.name}.onnx`, path: familyModel(family) },
+    images: () => loadImages(samplePaths('imagenet-samples', 3), 224),
+    cases: family.pairs.map((pair) => ({ kind: 'circuit' as const, ...pair })),
+  }));
+}
+
 /** Each image's `perImage` most active channels of `layer` (max over space): rows and channels. */
 async function activeChannels(
   engine: AttributionEngine,
@@ -234,6 +255,10 @@ interface Agreement {
   readonly worst: number;
   /** the share of all elements where |a - b| > TOLERANCE x max |b| of their row */
   readonly offShare: number;
+  /** max over all elements of |a - b| */
+  readonly maxAbs: number;
+  /** min over rows of the cosine of a and b */
+  readonly minCosine: number;
 }
 
 function agreement(ours: Float32Array, theirs: Float32Array, rows: number): Agreement {
@@ -241,17 +266,28 @@ function agreement(ours: Float32Array, theirs: Float32Array, rows: number): Agre
   const size = ours.length / rows;
   let worst = 0;
   let off = 0;
+  let maxAbs = 0;
+  let minCosine = 1;
   for (let r = 0; r < rows; r++) {
     let scale = 0;
     for (let i = r * size; i < (r + 1) * size; i++) scale = Math.max(scale, Math.abs(theirs[i]!));
     if (scale === 0) throw new Error(`row ${r} is all zero in torch's result: the check would be vacuous`);
+    let dot = 0;
+    let oursNorm = 0;
+    let theirsNorm = 0;
     for (let i = r * size; i < (r + 1) * size; i++) {
-      const e = Math.abs(ours[i]! - theirs[i]!) / scale;
+      const diff = Math.abs(ours[i]! - theirs[i]!);
+      const e = diff / scale;
       worst = Math.max(worst, e);
+      maxAbs = Math.max(maxAbs, diff);
       if (e > TOLERANCE) off++;
+      dot += ours[i]! * theirs[i]!;
+      oursNorm += ours[i]! * ours[i]!;
+      theirsNorm += theirs[i]! * theirs[i]!;
     }
+    minCosine = Math.min(minCosine, dot / Math.sqrt(oursNorm * theirsNorm));
   }
-  return { worst, offShare: off / ours.length };
+  return { worst, offShare: off / ours.length, maxAbs, minCosine };
 }
 
 /**
@@ -275,11 +311,23 @@ async function main(): Promise<void> {
   const engine = new AttributionEngine({ intraOpNumThreads: 2 });
   const pending: { label: string; name: string; ours: Float32Array; rows: number; case: Case }[] = [];
   const requests: object[] = [];
+  // Arguments, if any, pick the models whose file name contains one of them.
+  const only = process.argv.slice(2);
+  const fileOf = (m: ModelCases) => (typeof m.model === 'string' ? m.model : m.model.name);
+  const picked = [...MODELS, ...familyModelCases()].filter(
+    (m) => only.length === 0 || only.some((o) => fileOf(m).includes(o)),
+  );
   try {
-    for (const { model: source, images: load, cases } of MODELS) {
+    if (picked.some((m) => typeof m.model !== 'string' && 'path' in m.model)) ensureFamilyExports(python);
+    for (const { model: source, images: load, cases } of picked) {
       const file = typeof source === 'string' ? source : source.name;
-      const model = typeof source === 'string' ? sharedModel(source) : join(folder, source.name);
-      if (typeof source !== 'string') await saveModel(source.build(), model);
+      const model =
+        typeof source === 'string'
+          ? sharedModel(source)
+          : 'path' in source
+            ? source.path
+            : join(folder, source.name);
+      if (typeof source !== 'string' && 'build' in source) await saveModel(source.build(), model);
       const images = await load();
       const imageFile = `${file}.images.f32`;
       writeFileSync(join(folder, imageFile), Buffer.from(images.data.buffer));
@@ -334,7 +382,8 @@ async function main(): Promise<void> {
       const torch64 = precision[p.name];
       console.log(
         `${ok ? 'ok  ' : 'FAIL'} ${p.label}: ${p.rows} rows, max relative error ${a.worst.toExponential(2)}, ` +
-          `${(100 * a.offShare).toFixed(3)} % elements off` +
+          `${(100 * a.offShare).toFixed(3)} % elements off, max |diff| ${a.maxAbs.toExponential(2)}, ` +
+          `min cosine ${a.minCosine.toFixed(9)}` +
           (torch64 === undefined ? '' : ` (torch float32 vs float64: ${torch64.toExponential(2)})`),
       );
     }
