@@ -2,8 +2,9 @@
  * Dev-only: the torchvision CNN families beyond ResNets (MobileNetV3-Large, EfficientNet-B0, ConvNeXt-T,
  * DenseNet-121) with random weights, as test/dev/export-families.py writes them (.tools/families/, or
  * $PURE_FAMILIES_DIR), and the layer pairs the PyTorch cross-check (torch-crosscheck.ts) and
- * test/dev/families-run.sh use. Each pair is two `--layers auto` stage outputs (docs/attribution.md,
- * "Model families"); the first pair of each family is the one families-run.sh sweeps.
+ * test/dev/families-run.sh use. Each pair is two block outputs (`pure layers`; docs/attribution.md,
+ * "Model families"); the first pair of each family is the one families-run.sh sweeps, chosen with an
+ * upper layer of few channels (every channel is explained) so that the run takes minutes.
  *
  *   node dist/test/dev/families.js    # one line per family: name, model file, lower, upper (tab-separated)
  */
@@ -29,6 +30,7 @@ const mobilenet = (block: number) => `/features/features.${block}/Add_output_0`;
 const staged = (stage: number, block: number) =>
   `/features/features.${stage}/features.${stage}.${block}/Add_output_0`;
 const denseBlock = (n: number) => `/features/denseblock${n}/Concat_output_0`;
+const transition = (n: number) => `/features/transition${n}/pool/AveragePool_output_0`;
 
 export const FAMILIES: readonly Family[] = [
   {
@@ -48,15 +50,19 @@ export const FAMILIES: readonly Family[] = [
   {
     name: 'convnext_tiny',
     pairs: [
+      { name: 'block 1.1 -> 1.2 (LayerNorm, GELU, layer scale)', lower: staged(1, 1), upper: staged(1, 2) },
       { name: 'stage 1 -> stage 2 (LayerNorm2d, downsampling)', lower: staged(1, 2), upper: staged(3, 2) },
-      { name: 'block 5.7 -> 5.8 (LayerNorm, GELU)', lower: staged(5, 7), upper: staged(5, 8) },
     ],
   },
   {
     name: 'densenet121',
     pairs: [
-      { name: 'dense block 1 -> 2 (transition)', lower: denseBlock(1), upper: denseBlock(2) },
-      { name: 'dense block 3 -> 4', lower: denseBlock(3), upper: denseBlock(4) },
+      {
+        name: 'dense block 1 -> transition 1 (BN, Pad, AveragePool)',
+        lower: denseBlock(1),
+        upper: transition(1),
+      },
+      { name: 'transition 1 -> dense block 2 (12 dense layers)', lower: transition(1), upper: denseBlock(2) },
     ],
   },
 ];

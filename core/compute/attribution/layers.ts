@@ -10,7 +10,9 @@
  *   not recognised; they are listed as activations;
  * - a channel Concat of Relu outputs (SqueezeNet Fire modules, kind `fire`);
  * - the channel Concat that ends a DenseNet dense block: one whose inputs no other Concat extends (each
- *   dense layer reads the Concat of everything before it, so only the block's last Concat is maximal).
+ *   dense layer reads the Concat of everything before it, so only the block's last Concat is maximal);
+ *   and a dense block's input, its Concats' first input, when it is computed from an earlier dense
+ *   block's end (a transition output; the first block's input is the stem's, not a block output).
  */
 
 import type { NodeProto } from '../onnx/model.js';
@@ -58,6 +60,31 @@ export function layersOf(prepared: PreparedModel): LayerInfo[] {
       return other !== node && extended.size > inputs.length && inputs.every((i) => extended.has(i));
     });
   };
+  const isFireConcat = (node: NodeProto) => {
+    const inputs = (node.input ?? []).filter((i) => i !== '');
+    return inputs.length > 1 && inputs.every((i) => producerOp(i) === 'Relu');
+  };
+  const denseEnds = channelConcats.filter((n) => !isFireConcat(n) && endsDenseBlock(n));
+  const denseEndOutputs = new Set(denseEnds.map((n) => n.output?.[0] ?? ''));
+  /** Whether one of `targets` is among the tensors `name` is computed from (itself excluded). */
+  const computedFrom = (name: string, targets: ReadonlySet<string>) => {
+    const seen = new Set<string>();
+    const stack = [name];
+    while (stack.length > 0) {
+      const producer = index.producerOf(stack.pop()!);
+      for (const input of producer ? imageInputs(producer) : []) {
+        if (targets.has(input)) return true;
+        if (!seen.has(input)) {
+          seen.add(input);
+          stack.push(input);
+        }
+      }
+    }
+    return false;
+  };
+  const transitions = new Set(
+    denseEnds.map((n) => n.input?.[0] ?? '').filter((first) => computedFrom(first, denseEndOutputs)),
+  );
   const blocks: LayerInfo[] = [];
   const others: LayerInfo[] = [];
   for (const node of index.nodes) {
@@ -71,13 +98,8 @@ export function layersOf(prepared: PreparedModel): LayerInfo[] {
       let kind: LayerKind = 'activation';
       if (node.opType === 'Relu' && producerOp(inputs[0] ?? '') === 'Add') kind = 'block';
       else if (node.opType === 'Add' && isResidualAdd(node, name)) kind = 'block';
-      else if (
-        node.opType === 'Concat' &&
-        inputs.length > 1 &&
-        inputs.every((i) => producerOp(i) === 'Relu')
-      ) {
-        kind = 'fire';
-      } else if (node.opType === 'Concat' && isChannelAxis(node) && endsDenseBlock(node)) kind = 'block';
+      else if (node.opType === 'Concat' && isFireConcat(node)) kind = 'fire';
+      else if (denseEndOutputs.has(name) || transitions.has(name)) kind = 'block';
       const layer = { name, kind, producer: node.opType ?? '', channels, dims: tensorInfo.dims };
       (kind === 'activation' ? others : blocks).push(layer);
     }

@@ -212,7 +212,7 @@ describe('layers', () => {
     assert.deepEqual(stageOutputs(layers), ['convnext_out']);
   });
 
-  test('DenseNet: the Concat that ends a dense block is a block, the growing Concats inside it are not', async () => {
+  test('DenseNet: the Concat that ends a dense block and the transition after it are blocks, the growing Concats are not', async () => {
     const model = modelProto({
       nodes: [
         conv1x1('x', 'w_stem', 'stem'),
@@ -245,10 +245,13 @@ describe('layers', () => {
       layers.filter((l) => l.kind === 'block').map((l) => [l.name, l.channels]),
       [
         ['block1_out', 8],
+        ['transition', 4],
         ['block2_out', 6],
       ],
     );
-    assert.deepEqual(stageOutputs(layers), ['block1_out', 'block2_out']);
+    // The stem feeds the first dense block but is not computed from one: not a transition.
+    assert.equal(layers.find((l) => l.name === 'stem')?.kind, 'activation');
+    assert.deepEqual(stageOutputs(layers), ['block1_out', 'transition', 'block2_out']);
   });
 });
 
