@@ -24,6 +24,8 @@ export interface Family {
   /** torchvision's builder name, and the file's base name. */
   readonly name: string;
   readonly pairs: readonly [LayerPair, ...LayerPair[]];
+  /** Why zennit's EpsilonPlusFlat on the onnx2torch conversion differs from ours, where it does. */
+  readonly lrpDiffers?: string;
 }
 
 const mobilenet = (block: number) => `/features/features.${block}/Add_output_0`;
@@ -49,6 +51,9 @@ export const FAMILIES: readonly Family[] = [
   },
   {
     name: 'convnext_tiny',
+    lrpDiffers:
+      'onnx2torch turns nn.Linear into MatMul + Add modules, which zennit leaves to the gradient; ' +
+      'ours applies epsilon to MatMul as zennit does to nn.Linear',
     pairs: [
       { name: 'block 1.1 -> 1.2 (LayerNorm, GELU, layer scale)', lower: staged(1, 1), upper: staged(1, 2) },
       { name: 'stage 1 -> stage 2 (LayerNorm2d, downsampling)', lower: staged(1, 2), upper: staged(3, 2) },

@@ -45,7 +45,15 @@ const PATCH_SHARE = 0.01;
 
 type Case =
   | { kind: 'circuit'; name: string; lower: string; upper: string }
-  | { kind: 'heatmap'; name: string; layer: string; composite: CompositeName; region: NeuronRegion };
+  | {
+      kind: 'heatmap';
+      name: string;
+      layer: string;
+      composite: CompositeName;
+      region: NeuronRegion;
+      /** Why the two sides are known to differ: the numbers are printed, not checked. */
+      measuredOnly?: string;
+    };
 
 interface ModelCases {
   /**
@@ -217,7 +225,19 @@ function familyModelCases(): ModelCases[] {
   return FAMILIES.map((family) => ({
     model: { name: `${family.name}.onnx`, path: familyModel(family) },
     images: () => loadImages(samplePaths('imagenet-samples', 3), 224),
-    cases: family.pairs.map((pair) => ({ kind: 'circuit' as const, ...pair })),
+    cases: [
+      ...family.pairs.map((pair) => ({ kind: 'circuit' as const, ...pair })),
+      ...(['gradient', 'epsilon-plus-flat'] as const).map((composite) => ({
+        kind: 'heatmap' as const,
+        name: `${composite} arg-max, ${family.pairs[0].upper}`,
+        layer: family.pairs[0].upper,
+        composite,
+        region: 'argmax' as const,
+        ...(composite === 'epsilon-plus-flat' && family.lrpDiffers
+          ? { measuredOnly: family.lrpDiffers }
+          : {}),
+      })),
+    ],
   }));
 }
 
@@ -377,14 +397,16 @@ async function main(): Promise<void> {
         bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
       );
       const a = agreement(p.ours, theirs, p.rows);
+      const measuredOnly = p.case.kind === 'heatmap' ? p.case.measuredOnly : undefined;
       const ok = agrees(p.case, a);
-      if (!ok) failed++;
+      if (!ok && measuredOnly === undefined) failed++;
       const torch64 = precision[p.name];
       console.log(
-        `${ok ? 'ok  ' : 'FAIL'} ${p.label}: ${p.rows} rows, max relative error ${a.worst.toExponential(2)}, ` +
+        `${measuredOnly !== undefined ? 'info' : ok ? 'ok  ' : 'FAIL'} ${p.label}: ${p.rows} rows, max relative error ${a.worst.toExponential(2)}, ` +
           `${(100 * a.offShare).toFixed(3)} % elements off, max |diff| ${a.maxAbs.toExponential(2)}, ` +
           `min cosine ${a.minCosine.toFixed(9)}` +
-          (torch64 === undefined ? '' : ` (torch float32 vs float64: ${torch64.toExponential(2)})`),
+          (torch64 === undefined ? '' : ` (torch float32 vs float64: ${torch64.toExponential(2)})`) +
+          (measuredOnly === undefined ? '' : ` (not checked: ${measuredOnly})`),
       );
     }
     if (failed > 0) {
