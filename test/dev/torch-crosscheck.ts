@@ -1,7 +1,8 @@
 /**
  * Dev-only cross-check of the attribution engine against PyTorch autograd and zennit (the LRP library
- * the PURE authors use), on the three shared models (real images) and two built ones (random weights:
- * bottleneck blocks with unfused BatchNorm, and the ops of mixed-ops.ts). Not part of CI: it needs Debian's
+ * the PURE authors use), on the three shared models (real images), two built ones (random weights:
+ * bottleneck blocks with unfused BatchNorm, and the ops of mixed-ops.ts) and four torchvision families
+ * with random weights on real images (families.ts; exported on demand). Not part of CI: it needs Debian's
  * PyTorch and a small virtual environment that test/dev/torch-setup.sh installs (docs/attribution.md,
  * "Cross-check with PyTorch and zennit"):
  *
