@@ -9,8 +9,9 @@
  *   back). Blocks without a skip connection (the first of a stage that changes width or resolution) are
  *   not recognised; they are listed as activations;
  * - a channel Concat of Relu outputs (SqueezeNet Fire modules, kind `fire`);
- * - the channel Concat that ends a DenseNet dense block: one whose inputs no other Concat extends (each
- *   dense layer reads the Concat of everything before it, so only the block's last Concat is maximal);
+ * - the channel Concat that ends a DenseNet dense block: each dense layer reads the Concat of everything
+ *   before it, so the block is a chain of Concats, each extending the inputs of the one before; its end
+ *   extends another Concat and no Concat extends it (a lone Concat, as a U-Net's skip, is no block);
  *   and a dense block's input, its Concats' first input, when it is computed from an earlier dense
  *   block's end (a transition output; the first block's input is the stem's, not a block output).
  */
@@ -52,13 +53,19 @@ export function layersOf(prepared: PreparedModel): LayerInfo[] {
       !consumerOps(output).every((op) => op === 'Relu')
     );
   };
+  /** Whether `outer`'s inputs strictly include `inner`'s. */
+  const extendsInputs = (outer: NodeProto, inner: NodeProto) => {
+    const included = new Set(outer.input ?? []);
+    const innerInputs = inner.input ?? [];
+    return outer !== inner && included.size > innerInputs.length && innerInputs.every((i) => included.has(i));
+  };
   const endsDenseBlock = (node: NodeProto) => {
     const inputs = imageInputs(node);
     if (inputs.length < 2 || inputs.length !== (node.input ?? []).length) return false;
-    return !channelConcats.some((other) => {
-      const extended = new Set(other.input ?? []);
-      return other !== node && extended.size > inputs.length && inputs.every((i) => extended.has(i));
-    });
+    return (
+      channelConcats.some((inner) => extendsInputs(node, inner)) &&
+      !channelConcats.some((outer) => extendsInputs(outer, node))
+    );
   };
   const isFireConcat = (node: NodeProto) => {
     const inputs = (node.input ?? []).filter((i) => i !== '');

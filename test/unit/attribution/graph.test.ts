@@ -224,11 +224,16 @@ describe('layers', () => {
         // Transition: conv, 2x2 average pool; then a second dense block of one layer.
         conv1x1('block1_out', 'w_t', 't_conv'),
         node('AveragePool', ['t_conv'], 'transition', { kernel_shape: [2, 2], strides: [2, 2] }),
-        node('Relu', ['transition'], 't_relu'),
+        // As torch exports the first dense layer: a Concat of the block input alone.
+        node('Concat', ['transition'], 'cat3', { axis: 1 }),
+        node('Relu', ['cat3'], 't_relu'),
         conv1x1('t_relu', 'w_l3', 'l3'),
         node('Concat', ['transition', 'l3'], 'block2_out', { axis: -3 }),
+        // A lone Concat (a U-Net's skip) extends no other Concat: not a dense block.
+        conv1x1('block2_out', 'w_skip', 'skip'),
+        node('Concat', ['block2_out', 'skip'], 'unet_cat', { axis: 1 }),
         // Concats along other axes are not channel stacks.
-        node('Concat', ['block2_out', 'block2_out'], 'wide', { axis: 3 }),
+        node('Concat', ['unet_cat', 'unet_cat'], 'wide', { axis: 3 }),
       ],
       inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 3, 4, 4] }],
       outputs: [{ name: 'wide', dtype: 'float32' }],
@@ -238,6 +243,7 @@ describe('layers', () => {
         w_l2: weights([2, 6, 1, 1], 3),
         w_t: weights([4, 8, 1, 1], 4),
         w_l3: weights([2, 4, 1, 1], 5),
+        w_skip: weights([3, 6, 1, 1], 6),
       },
     });
     const layers = await listLayers(model);
