@@ -17,7 +17,7 @@ in eval mode, then made less trivial than a fresh init so that every op matters 
 
 Export: ONNX opset 17, input `input` [N,3,224,224] with a dynamic batch, output `logits`, constant
 folding on (BatchNorm after a conv is folded into it by the exporter; DenseNet's BatchNorm before a conv
-stays). Existing files are kept unless --force. Prints, and writes to <out>/README.md, each model's
+stays). Existing files are kept unless --force. Prints, and writes to <out>/README-cnn.md (the ViT export shares the folder), each model's
 size and op types. Needs torch + torchvision (Debian's python3-torch 1.13) and onnx (torch-venv).
 """
 
@@ -118,7 +118,7 @@ def main():
         size = os.path.getsize(path) / 1e6
         print(f'{name}: {size:.1f} MB, {sum(ops.values())} nodes: {summary}')
         lines.append(f'| {name} | {size:.1f} | {summary} |')
-    with open(os.path.join(args.out, 'README.md'), 'w') as f:
+    with open(os.path.join(args.out, 'README-cnn.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
 
 
