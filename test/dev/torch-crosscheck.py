@@ -27,7 +27,12 @@ import numpy as np
 import onnx
 import torch
 from onnx2torch import convert
+from onnx2torch.node_converters.activations import OnnxHardSigmoid
 from onnx2torch.node_converters.binary_math_operations import OnnxBinaryMathOperation
+from onnx2torch.node_converters.global_average_pool import (
+    OnnxGlobalAveragePool,
+    OnnxGlobalAveragePoolWithKnownInputShape,
+)
 from zennit.canonizers import SequentialMergeBatchNorm
 from zennit.composites import EpsilonPlusFlat
 from zennit.layer import Sum
@@ -49,10 +54,21 @@ class StackedSum(torch.nn.Module):
 
 
 def load(model_path):
+    """The ONNX file as a torch module, with the modules a native torchvision model has where onnx2torch
+    makes its own, so that zennit's composites match them by type as on the native model: residual Adds
+    as zennit Sums (above), GlobalAveragePool as nn.AdaptiveAvgPool2d(1) (zennit's AvgPool: Norm rule),
+    torch's HardSigmoid (alpha 1/6, beta 1/2) as nn.Hardsigmoid (zennit's Activation: Pass rule).
+    onnx2torch's own modules would take the gradient rule."""
     module = convert(onnx.load(model_path), attach_onnx_mapping=True)
     for name, child in list(module.named_children()):
+        replacement = None
         if isinstance(child, OnnxBinaryMathOperation) and child.math_op_function is torch.add:
             replacement = StackedSum()
+        elif isinstance(child, (OnnxGlobalAveragePool, OnnxGlobalAveragePoolWithKnownInputShape)):
+            replacement = torch.nn.AdaptiveAvgPool2d(1)
+        elif isinstance(child, OnnxHardSigmoid) and abs(child.alpha - 1 / 6) < 1e-6 and child.beta == 0.5:
+            replacement = torch.nn.Hardsigmoid()
+        if replacement is not None:
             replacement.onnx_mapping = child.onnx_mapping
             setattr(module, name, replacement)
     module.eval()

@@ -1,8 +1,21 @@
 /**
- * Candidate layers for PURE: the block outputs the paper studies come first (a Relu that follows an
- * Add: ResNet blocks; a channel Concat of Relu outputs: SqueezeNet Fire modules; the residual stream
- * after each transformer block and the token embedding before the first), then every other
- * image-dependent 4-D float activation, each in graph order.
+ * Candidate layers for PURE: the block outputs the paper studies come first, then every other
+ * image-dependent 4-D float activation, each in graph order. Block outputs, by structure alone (no
+ * names, so any exporter's graph works):
+ *
+ * - the residual stream after each transformer block [N, T, D] and the token embedding before the
+ *   first (kinds `token-block`, `embedding`);
+ * - a Relu after an Add (ResNet blocks);
+ * - a residual Add with no Relu after it: two different image-dependent inputs of the output's shape (MobileNetV3 and
+ *   EfficientNet inverted residuals, whose last conv is linear; ConvNeXt blocks, NCHW after the permute
+ *   back). Blocks without a skip connection (the first of a stage that changes width or resolution) are
+ *   not recognised; they are listed as activations;
+ * - a channel Concat of Relu outputs (SqueezeNet Fire modules, kind `fire`);
+ * - the channel Concat that ends a DenseNet dense block: each dense layer reads the Concat of everything
+ *   before it, so the block is a chain of Concats, each extending the inputs of the one before; its end
+ *   extends another Concat and no Concat extends it (a lone Concat, as a U-Net's skip, is no block);
+ *   and a dense block's input, its Concats' first input, when it is computed from an earlier dense
+ *   block's end (a transition output; the first block's input is the stem's, not a block output).
  */
 
 import { ancestorsOf } from '../onnx/cut.js';
@@ -32,6 +45,61 @@ export interface LayerInfo {
 export function layersOf(prepared: PreparedModel): LayerInfo[] {
   const { index, info } = prepared;
   const producerOp = (name: string) => index.producerOf(name)?.opType ?? '';
+  const consumerOps = (name: string) => (index.consumers.get(name) ?? []).map((i) => index.nodes[i]?.opType);
+  const imageInputs = (node: NodeProto) =>
+    (node.input ?? []).filter((i) => i !== '' && prepared.dependent.has(i));
+  const dimsOf = (name: string) => info.get(name)?.dims.join('x');
+  const sameDims = (a: string, b: string) => dimsOf(a) !== undefined && dimsOf(a) === dimsOf(b);
+  const channelConcats = index.nodes.filter((n) => n.opType === 'Concat' && isChannelAxis(n));
+  const isResidualAdd = (node: NodeProto, output: string) => {
+    const inputs = imageInputs(node);
+    return (
+      inputs.length === 2 &&
+      inputs[0] !== inputs[1] &&
+      sameDims(inputs[0]!, inputs[1]!) &&
+      sameDims(inputs[0]!, output) &&
+      !consumerOps(output).every((op) => op === 'Relu')
+    );
+  };
+  /** Whether `outer`'s inputs strictly include `inner`'s. */
+  const extendsInputs = (outer: NodeProto, inner: NodeProto) => {
+    const included = new Set(outer.input ?? []);
+    const innerInputs = inner.input ?? [];
+    return outer !== inner && included.size > innerInputs.length && innerInputs.every((i) => included.has(i));
+  };
+  const endsDenseBlock = (node: NodeProto) => {
+    const inputs = imageInputs(node);
+    if (inputs.length < 2 || inputs.length !== (node.input ?? []).length) return false;
+    return (
+      channelConcats.some((inner) => extendsInputs(node, inner)) &&
+      !channelConcats.some((outer) => extendsInputs(outer, node))
+    );
+  };
+  const isFireConcat = (node: NodeProto) => {
+    const inputs = (node.input ?? []).filter((i) => i !== '');
+    return inputs.length > 1 && inputs.every((i) => producerOp(i) === 'Relu');
+  };
+  const denseEnds = channelConcats.filter((n) => !isFireConcat(n) && endsDenseBlock(n));
+  const denseEndOutputs = new Set(denseEnds.map((n) => n.output?.[0] ?? ''));
+  /** Whether one of `targets` is among the tensors `name` is computed from (itself excluded). */
+  const computedFrom = (name: string, targets: ReadonlySet<string>) => {
+    const seen = new Set<string>();
+    const stack = [name];
+    while (stack.length > 0) {
+      const producer = index.producerOf(stack.pop()!);
+      for (const input of producer ? imageInputs(producer) : []) {
+        if (targets.has(input)) return true;
+        if (!seen.has(input)) {
+          seen.add(input);
+          stack.push(input);
+        }
+      }
+    }
+    return false;
+  };
+  const transitions = new Set(
+    denseEnds.map((n) => n.input?.[0] ?? '').filter((first) => computedFrom(first, denseEndOutputs)),
+  );
   const blocks: LayerInfo[] = tokenLayers(prepared);
   const others: LayerInfo[] = [];
   for (const node of index.nodes) {
@@ -44,18 +112,20 @@ export function layersOf(prepared: PreparedModel): LayerInfo[] {
       const inputs = (node.input ?? []).filter((i) => i !== '');
       let kind: LayerKind = 'activation';
       if (node.opType === 'Relu' && producerOp(inputs[0] ?? '') === 'Add') kind = 'block';
-      else if (
-        node.opType === 'Concat' &&
-        inputs.length > 1 &&
-        inputs.every((i) => producerOp(i) === 'Relu')
-      ) {
-        kind = 'fire';
-      }
+      else if (node.opType === 'Add' && isResidualAdd(node, name)) kind = 'block';
+      else if (node.opType === 'Concat' && isFireConcat(node)) kind = 'fire';
+      else if (denseEndOutputs.has(name) || transitions.has(name)) kind = 'block';
       const layer = { name, kind, producer: node.opType ?? '', channels, dims: tensorInfo.dims };
       (kind === 'activation' ? others : blocks).push(layer);
     }
   }
   return [...blocks, ...others];
+}
+
+/** A Concat along axis 1 of an NCHW tensor (ONNX Concat requires the axis; -3 is the same axis in 4-D). */
+function isChannelAxis(node: NodeProto): boolean {
+  const axis = (node.attribute ?? []).find((a) => a.name === 'axis')?.i;
+  return Number(axis) === 1 || Number(axis) === -3;
 }
 
 /** A token tensor [N, T, D]: the batch first, tokens and features fixed. */

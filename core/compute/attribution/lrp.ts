@@ -6,7 +6,7 @@
  *   epsilon: R_in = x (.) T(R / stab(z, eps))                 z = the op's own output
  *   z+:      R_in = x+ (.) T+(s) + x- (.) T-(s),  s = R / stab(op(x+, W+, b+) + op(x-, W-))
  *   flat:    R_in = T1(R / stab(op(1, 1)))                    all inputs and weights one
- *   pass:    R_in = R                                          activations
+ *   pass:    R_in = R                                          activations, unmerged BatchNorm
  *   norm:    R_k = x_k (.) R / stab(z)                         sums and average pools
  * where T is the op's transpose (its gradient entry) and stab(z) = z + eps (sign(z) + [z == 0]).
  * Composites are ordered (matcher, rule) lists; the first match wins; presets are chosen by name.
@@ -54,6 +54,12 @@ const ACTIVATIONS = new Set([
   'Gelu',
 ]);
 const SUMS_AND_MEANS = new Set(['Add', 'Sum', 'AveragePool', 'GlobalAveragePool', 'ReduceMean']);
+/**
+ * A BatchNormalization the canonizer could not merge (no conv right before it: DenseNet's and
+ * pre-activation ResNets' BN -> ReLU -> conv) passes relevance unchanged, as zennit's base layer map
+ * (`BatchNorm -> Pass`) has it; the gradient rule would scale relevance by gamma / sqrt(var + eps).
+ */
+const PASS_NORMALIZATIONS = new Set(['BatchNormalization']);
 
 function stabilize(ctx: AdjointContext, z: string, epsilon: number): string {
   const e = ctx.emit;
@@ -220,7 +226,11 @@ export function compositeEntries(name: CompositeName, options: CompositeOptions 
     (node: NodeProto, facts: NodeFacts) =>
       types.includes(node.opType ?? '') && !facts.computedWeight;
   const common: CompositeEntry[] = [
-    { name: 'pass', matches: (n) => ACTIVATIONS.has(n.opType ?? ''), rule: passRule },
+    {
+      name: 'pass',
+      matches: (n) => ACTIVATIONS.has(n.opType ?? '') || PASS_NORMALIZATIONS.has(n.opType ?? ''),
+      rule: passRule,
+    },
     { name: 'norm', matches: (n) => SUMS_AND_MEANS.has(n.opType ?? ''), rule: normRule(stabilizer) },
   ];
   switch (name) {

@@ -29,7 +29,8 @@ import {
 } from '../../../core/compute/onnx/model.js';
 import { upgradeOpset } from '../../../core/compute/onnx/opset.js';
 import { tensor } from '../../../core/compute/onnx/tensor.js';
-import { modelProto } from '../../support/onnx-builders.js';
+import { stageOutputs } from '../../../core/compute/run/layers.js';
+import { modelProto, node } from '../../support/onnx-builders.js';
 import { sharedModel } from '../../support/paths.js';
 import { seededRandom } from '../../support/random.js';
 
@@ -154,6 +155,109 @@ describe('layers', () => {
       layers.slice(0, 8).map((l) => [l.name, l.kind, l.channels]),
       [128, 128, 256, 256, 384, 384, 512, 512].map((c, i) => [`/fires.${i}/Concat_output_0`, 'fire', c]),
     );
+  });
+
+  // Built stand-ins for the torchvision families (their exports are too big for the repository; the
+  // dev-only test/dev/families-run.sh lists the real ones).
+  const weights = (dims: number[], seed: number) => {
+    const rand = seededRandom(seed);
+    return tensor(
+      'float32',
+      dims,
+      Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rand() - 0.5),
+    );
+  };
+  const conv1x1 = (input: string, w: string, output: string) =>
+    node('Conv', [input, w], output, { kernel_shape: [1, 1] });
+
+  test('residual Adds without a Relu after them are blocks (inverted residuals, ConvNeXt); bias Adds are not', async () => {
+    const model = modelProto({
+      nodes: [
+        // MobileNetV3 / EfficientNet: expand, activation, linear projection, skip.
+        conv1x1('x', 'w_expand', 'expanded'),
+        node('Relu', ['expanded'], 'hidden'),
+        conv1x1('hidden', 'w_project', 'projected'),
+        node('Add', ['x', 'projected'], 'inverted_out'),
+        // A bias: one image-dependent input.
+        node('Add', ['inverted_out', 'bias'], 'biased'),
+        // ResNet: the Relu after the Add is the block, not the Add.
+        conv1x1('biased', 'w_res', 'branch'),
+        node('Add', ['biased', 'branch'], 'res_sum'),
+        node('Relu', ['res_sum'], 'resnet_out'),
+        // ConvNeXt: NHWC branch, permuted back, layer-scaled, added to the block input.
+        node('Transpose', ['resnet_out'], 'nhwc', { perm: [0, 2, 3, 1] }),
+        node('MatMul', ['nhwc', 'w_linear'], 'linear'),
+        node('Transpose', ['linear'], 'nchw', { perm: [0, 3, 1, 2] }),
+        node('Mul', ['nchw', 'layer_scale'], 'scaled'),
+        node('Add', ['scaled', 'resnet_out'], 'convnext_out'),
+        // A tensor added to itself, and a broadcast sum: no residual sums.
+        node('GlobalAveragePool', ['convnext_out'], 'pooled'),
+        node('Add', ['pooled', 'pooled'], 'doubled_pool'),
+        node('Add', ['doubled_pool', 'convnext_out'], 'broadcast_sum'),
+      ],
+      inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 4, 5, 5] }],
+      outputs: [{ name: 'broadcast_sum', dtype: 'float32' }],
+      initializers: {
+        w_expand: weights([8, 4, 1, 1], 1),
+        w_project: weights([4, 8, 1, 1], 2),
+        bias: weights([1, 4, 1, 1], 3),
+        w_res: weights([4, 4, 1, 1], 4),
+        w_linear: weights([4, 4], 5),
+        layer_scale: weights([4, 1, 1], 6),
+      },
+    });
+    const layers = await listLayers(model);
+    const blocks = layers.filter((l) => l.kind === 'block').map((l) => l.name);
+    assert.deepEqual(blocks, ['inverted_out', 'resnet_out', 'convnext_out']);
+    assert.deepEqual(stageOutputs(layers), ['convnext_out']);
+  });
+
+  test('DenseNet: the Concat that ends a dense block and the transition after it are blocks, the growing Concats are not', async () => {
+    const model = modelProto({
+      nodes: [
+        conv1x1('x', 'w_stem', 'stem'),
+        node('Concat', ['stem'], 'cat1', { axis: 1 }),
+        conv1x1('cat1', 'w_l1', 'l1'),
+        node('Concat', ['stem', 'l1'], 'cat2', { axis: 1 }),
+        conv1x1('cat2', 'w_l2', 'l2'),
+        node('Concat', ['stem', 'l1', 'l2'], 'block1_out', { axis: 1 }),
+        // Transition: conv, 2x2 average pool; then a second dense block of one layer.
+        conv1x1('block1_out', 'w_t', 't_conv'),
+        node('AveragePool', ['t_conv'], 'transition', { kernel_shape: [2, 2], strides: [2, 2] }),
+        // As torch exports the first dense layer: a Concat of the block input alone.
+        node('Concat', ['transition'], 'cat3', { axis: 1 }),
+        node('Relu', ['cat3'], 't_relu'),
+        conv1x1('t_relu', 'w_l3', 'l3'),
+        node('Concat', ['transition', 'l3'], 'block2_out', { axis: -3 }),
+        // A lone Concat (a U-Net's skip) extends no other Concat: not a dense block.
+        conv1x1('block2_out', 'w_skip', 'skip'),
+        node('Concat', ['block2_out', 'skip'], 'unet_cat', { axis: 1 }),
+        // Concats along other axes are not channel stacks.
+        node('Concat', ['unet_cat', 'unet_cat'], 'wide', { axis: 3 }),
+      ],
+      inputs: [{ name: 'x', dtype: 'float32', dims: ['N', 3, 4, 4] }],
+      outputs: [{ name: 'wide', dtype: 'float32' }],
+      initializers: {
+        w_stem: weights([4, 3, 1, 1], 1),
+        w_l1: weights([2, 4, 1, 1], 2),
+        w_l2: weights([2, 6, 1, 1], 3),
+        w_t: weights([4, 8, 1, 1], 4),
+        w_l3: weights([2, 4, 1, 1], 5),
+        w_skip: weights([3, 6, 1, 1], 6),
+      },
+    });
+    const layers = await listLayers(model);
+    assert.deepEqual(
+      layers.filter((l) => l.kind === 'block').map((l) => [l.name, l.channels]),
+      [
+        ['block1_out', 8],
+        ['transition', 4],
+        ['block2_out', 6],
+      ],
+    );
+    // The stem feeds the first dense block but is not computed from one: not a transition.
+    assert.equal(layers.find((l) => l.name === 'stem')?.kind, 'activation');
+    assert.deepEqual(stageOutputs(layers), ['block1_out', 'transition', 'block2_out']);
   });
 });
 

@@ -305,6 +305,59 @@ describe('heatmaps', () => {
     );
   });
 
+  test('LRP passes relevance through a BatchNorm with no conv before it (zennit: BatchNorm -> Pass)', async () => {
+    // DenseNet's order, BN -> ReLU -> conv: nothing to merge. A bias-free BN (mean 0, beta 0) is a
+    // per-channel scale, so with bias-free convs relevance is conserved only if the BN passes it
+    // unchanged; the gradient rule would scale it by gamma / sqrt(var + eps) (here 0.5 .. 2).
+    const rand = seededRandom(31);
+    const conv = (x: string, w: string, y: string): NodeSpec => ({
+      op: 'Conv',
+      inputs: [x, w],
+      outputs: [y],
+      attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] },
+    });
+    const model = modelProto({
+      nodes: [
+        conv('input', 'w1', 'c1'),
+        { op: 'Relu', inputs: ['c1'], outputs: ['r1'] },
+        { op: 'Concat', inputs: ['r1', 'input'], outputs: ['cat'], attributes: { axis: 1 } },
+        {
+          op: 'BatchNormalization',
+          inputs: ['cat', 'gamma', 'beta', 'mean', 'variance'],
+          outputs: ['bn'],
+        },
+        { op: 'Relu', inputs: ['bn'], outputs: ['r2'] },
+        conv('r2', 'w2', 'c2'),
+        { op: 'Relu', inputs: ['c2'], outputs: ['top'] },
+      ],
+      inputs: [{ name: 'input', dtype: 'float32', dims: ['N', 3, 12, 12] }],
+      outputs: [{ name: 'top', dtype: 'float32' }],
+      initializers: {
+        w1: weights(rand, [6, 3, 3, 3]),
+        w2: weights(rand, [5, 9, 3, 3], 0.5),
+        gamma: tensor(
+          'float32',
+          [9],
+          Float32Array.from({ length: 9 }, () => 0.5 + 1.5 * rand()),
+        ),
+        beta: tensor('float32', [9], new Float32Array(9)),
+        mean: tensor('float32', [9], new Float32Array(9)),
+        variance: tensor(
+          'float32',
+          [9],
+          Float32Array.from({ length: 9 }, () => 0.5 + rand()),
+        ),
+      },
+    });
+    const images = randomImages(6, 3, false);
+    const { heat, total } = await runHeatmap(model, 'top', images, [0, 2, 4], 'epsilon', 1e-9);
+    rowSums(heat, 3).forEach((sum, b) => {
+      assert.ok(total[b]! > 0, `row ${b}: the neuron is dead; pick another`);
+      const rel = Math.abs(sum - total[b]!) / total[b]!;
+      assert.ok(rel < 1e-4, `row ${b}: input relevance ${sum} vs initial ${total[b]} (rel ${rel})`);
+    });
+  });
+
   test('composite validation: epsilon must be positive', () => {
     assert.throws(() => compositeEntries('epsilon', { epsilon: 0 }), /epsilon must be a positive number/);
   });
