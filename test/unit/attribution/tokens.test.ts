@@ -20,10 +20,9 @@ import {
   leadingTokens,
 } from '../../../core/compute/onnx/feature-layout.js';
 import { graphOf } from '../../../core/compute/onnx/model.js';
-import { tensor } from '../../../core/compute/onnx/tensor.js';
+import { type Tensor, tensor } from '../../../core/compute/onnx/tensor.js';
 import { offerActivationBatch, TopKSelector } from '../../../core/compute/references/topk.js';
 import { stageOutputs } from '../../../core/compute/run/layers.js';
-import type { ReferenceRow } from '../../../core/compute/tables/schemas.js';
 import { embeddingCropInBox } from '../../../core/compute/visualisation/embedding-crop.js';
 import { tokenPatchBox } from '../../../core/compute/visualisation/token-patch.js';
 import { channelMax, computeCircuits, meanRelu } from '../../../core/stages/circuits.js';
@@ -32,6 +31,7 @@ import { circuitByFiniteDifferences } from '../../support/circuit-fd.js';
 import { evaluate } from '../../support/interpreter/index.js';
 import { fixtureModel, sharedDataset } from '../../support/paths.js';
 import { seededRandom } from '../../support/random.js';
+import { referenceRowsOf } from '../../support/rows.js';
 
 const VIT = fixtureModel('vit-tiny-cifar10.onnx');
 const EMBEDDING = '/encoder/Add_output_0';
@@ -49,6 +49,47 @@ function tokensToChannels(data: Float32Array, b: number, t: number, d: number): 
     for (let k = 0; k < t; k++)
       for (let c = 0; c < d; c++) out[(i * d + c) * t + k] = data[(i * t + k) * d + c]!;
   return out;
+}
+
+/** The tiny ViT's block-1 tokens of one image, in float64 by the reference interpreter. */
+async function float64Block1(): Promise<(x: Float64Array) => Float64Array> {
+  const graph = graphOf(await loadModel(VIT));
+  return (x) =>
+    evaluate(graph, { input: tensor('float64', [1, 3, 32, 32], x) }, [BLOCK1], { float64: true })[BLOCK1]!
+      .data as Float64Array;
+}
+
+/**
+ * sum(x * dF/dx) with the seed g = ReLU(a_L) on the neuron at the seeded tokens held fixed is the
+ * derivative of g . a_L(x (1 + t)) at t = 0: a gradient x input heatmap must sum to it.
+ */
+function assertHeatSumsToDifferences(
+  heat: Tensor,
+  at: {
+    readonly forward: (x: Float64Array) => Float64Array;
+    readonly x: Float64Array;
+    readonly a: Float64Array;
+    readonly neuron: number;
+    readonly seedAt: (token: number) => boolean;
+  },
+  region: string,
+): void {
+  const objective = (scale: number) => {
+    const y = at.forward(at.x.map((v) => v * scale));
+    let s = 0;
+    for (let t = 0; t < TOKENS; t++) {
+      const i = t * FEATURES + at.neuron;
+      if (at.seedAt(t)) s += Math.max(0, at.a[i]!) * y[i]!;
+    }
+    return s;
+  };
+  const h = 1e-5;
+  const expected = (objective(1 + h) - objective(1 - h)) / (2 * h);
+  const total = (heat.data as Float32Array).reduce((s, v) => s + v, 0);
+  assert.ok(
+    Math.abs(total - expected) < 1e-3 * Math.max(1, Math.abs(expected)),
+    `${region}: sum of heat ${total} vs ${expected}`,
+  );
 }
 
 describe('feature layout', () => {
@@ -188,22 +229,8 @@ describe('tiny ViT', () => {
   const dataset = openDataset(sharedDataset('cifar10-test'));
   const referencesOf = async (layer: string, neurons: readonly number[], ids: readonly string[]) => {
     const samples = (await dataset.listSamples()).filter((s) => ids.includes(s.sampleId));
-    return neurons.flatMap((neuron) =>
-      samples.map(
-        (s, rank): ReferenceRow => ({
-          layer,
-          neuron,
-          rank: rank + 1,
-          sampleIndex: s.sampleIndex,
-          sampleId: s.sampleId,
-          sampleUri: s.sampleUri,
-          label: s.label,
-          value: 1,
-          h: 0,
-          w: rank === 0 ? 0 : 5 + rank,
-        }),
-      ),
-    );
+    // A token position per rank: token 0 (the class token) for the first, patches after.
+    return referenceRowsOf(layer, neurons, samples, (rank) => (rank === 0 ? 0 : 5 + rank));
   };
   const imageOf = async (sampleId: string) =>
     preprocessImage(await dataset.readSample(sampleId), PREPROCESS_PRESETS.cifar10);
@@ -252,10 +279,7 @@ describe('tiny ViT', () => {
 
   test('gradient x input heatmaps of a token neuron (all tokens, arg-max token) sum to finite differences', async () => {
     const image = await imageOf('frog/0007.jpg');
-    const graph = graphOf(await loadModel(VIT));
-    const forward = (x: Float64Array) =>
-      evaluate(graph, { input: tensor('float64', [1, 3, 32, 32], x) }, [BLOCK1], { float64: true })[BLOCK1]!
-        .data as Float64Array;
+    const forward = await float64Block1();
     const x = Float64Array.from(image);
     const a = forward(x);
     const neuron = 11;
@@ -273,22 +297,7 @@ describe('tiny ViT', () => {
       // sum(x * dF/dx) with g = ReLU(a_L) on the neuron (at the arg-max token only) held fixed is the
       // derivative of g . a_L(x (1 + t)) at t = 0.
       const seedAt = (t: number) => region === 'map' || t === argmax;
-      const objective = (scale: number) => {
-        const y = forward(x.map((v) => v * scale));
-        let s = 0;
-        for (let t = 0; t < TOKENS; t++) {
-          const i = t * FEATURES + neuron;
-          if (seedAt(t)) s += Math.max(0, a[i]!) * y[i]!;
-        }
-        return s;
-      };
-      const h = 1e-5;
-      const expected = (objective(1 + h) - objective(1 - h)) / (2 * h);
-      const total = (heat.data as Float32Array).reduce((s, v) => s + v, 0);
-      assert.ok(
-        Math.abs(total - expected) < 1e-3 * Math.max(1, Math.abs(expected)),
-        `${region}: sum of heat ${total} vs ${expected}`,
-      );
+      assertHeatSumsToDifferences(heat, { forward, x, a, neuron, seedAt }, region);
     }
   });
 
@@ -332,10 +341,7 @@ describe('tiny ViT', () => {
 
   test("heatmaps with tokens 'patches': no seed at the class token, the arg-max over patches", async () => {
     const image = await imageOf('ship/0003.jpg');
-    const graph = graphOf(await loadModel(VIT));
-    const forward = (x: Float64Array) =>
-      evaluate(graph, { input: tensor('float64', [1, 3, 32, 32], x) }, [BLOCK1], { float64: true })[BLOCK1]!
-        .data as Float64Array;
+    const forward = await float64Block1();
     const x = Float64Array.from(image);
     const a = forward(x);
     const neuron = 1;
@@ -357,22 +363,7 @@ describe('tiny ViT', () => {
       let seedTotal = 0;
       for (let t = 0; t < TOKENS; t++) if (seedAt(t)) seedTotal += Math.max(0, a[t * FEATURES + neuron]!);
       assert.ok(Math.abs(initialRelevance[0]! - seedTotal) < 1e-4 * Math.max(1, seedTotal), `${region} seed`);
-      const objective = (scale: number) => {
-        const y = forward(x.map((v) => v * scale));
-        let s = 0;
-        for (let t = 0; t < TOKENS; t++) {
-          const i = t * FEATURES + neuron;
-          if (seedAt(t)) s += Math.max(0, a[i]!) * y[i]!;
-        }
-        return s;
-      };
-      const h = 1e-5;
-      const expected = (objective(1 + h) - objective(1 - h)) / (2 * h);
-      const total = (heat.data as Float32Array).reduce((s, v) => s + v, 0);
-      assert.ok(
-        Math.abs(total - expected) < 1e-3 * Math.max(1, Math.abs(expected)),
-        `${region}: sum of heat ${total} vs ${expected}`,
-      );
+      assertHeatSumsToDifferences(heat, { forward, x, a, neuron, seedAt }, region);
     }
   });
 

@@ -4,10 +4,10 @@ import { openDataset } from '../../../core/adapters/datasets/dataset.js';
 import { preprocessImage } from '../../../core/adapters/datasets/preprocess.js';
 import { AttributionEngine } from '../../../core/adapters/onnxruntime/attribution.js';
 import { PREPROCESS_PRESETS } from '../../../core/compute/images/preprocess.js';
-import type { ReferenceRow } from '../../../core/compute/tables/schemas.js';
 import { computeCircuits } from '../../../core/stages/circuits.js';
 import { circuitByFiniteDifferences } from '../../support/circuit-fd.js';
 import { sharedDataset, sharedModel } from '../../support/paths.js';
+import { referenceRowsOf } from '../../support/rows.js';
 
 const LOWER = '/layer2/layer2.2/Relu_1_output_0';
 const UPPER = '/layer3/layer3.2/Relu_1_output_0';
@@ -22,20 +22,7 @@ describe('computeCircuits (ResNet-20, layer2 -> layer3 stage outputs)', () => {
       ['cat/0000.jpg', 'ship/0003.jpg', 'frog/0007.jpg'].includes(s.sampleId),
     );
     // Two neurons sharing reference images: each image is forwarded once, used in two rows.
-    const references: ReferenceRow[] = [5, 41].flatMap((neuron) =>
-      samples.map((s, rank) => ({
-        layer: UPPER,
-        neuron,
-        rank: rank + 1,
-        sampleIndex: s.sampleIndex,
-        sampleId: s.sampleId,
-        sampleUri: s.sampleUri,
-        label: s.label,
-        value: 1,
-        h: 0,
-        w: 0,
-      })),
-    );
+    const references = referenceRowsOf(UPPER, [5, 41], samples);
     const modelPath = sharedModel('resnet20-cifar10.onnx');
     const circuits = (imagesPerChunk?: number) =>
       computeCircuits({
