@@ -17,7 +17,7 @@
 #
 # Needs the shared model and images (PURE_SHARED_DIR, default ../shared) and, for npm ci / the installs,
 # the npm registry and PyPI. Exit status: 0 when every step passed, 1 otherwise (later steps still run).
-# Tunables: GPU_CHECK_BENCH_BATCH (64 rows), GPU_CHECK_LIMIT (200 images), GPU_CHECK_THREADS (CPU threads, 0 = all).
+# Tunables: GPU_CHECK_BENCH_BATCH (64 rows, a multiple of 8), GPU_CHECK_LIMIT (200 images), GPU_CHECK_THREADS (CPU threads, 0 = all).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -47,6 +47,10 @@ SHARED="${PURE_SHARED_DIR:-$(cd .. && pwd)/shared}"
 MODEL="$SHARED/models/resnet20-cifar10.onnx"
 DATA="$SHARED/datasets/cifar10-test"
 BENCH_BATCH="${GPU_CHECK_BENCH_BATCH:-64}"
+if ! [[ "$BENCH_BATCH" =~ ^[0-9]+$ ]] || ((BENCH_BATCH == 0 || BENCH_BATCH % 8 != 0)); then
+  echo "[gpu-check] GPU_CHECK_BENCH_BATCH=$BENCH_BATCH: the benchmark runs K = 1 and 8 neurons per image, so the rows must be a positive multiple of 8" >&2
+  exit 2
+fi
 LIMIT="${GPU_CHECK_LIMIT:-200}"
 THREADS="${GPU_CHECK_THREADS:-0}"
 if [[ -n "${OUT:-}" ]]; then
@@ -102,7 +106,7 @@ step build npx tsc -p tsconfig.json || fail_setup "the build failed (see $result
 
 bench_threads="$THREADS"
 [[ "$bench_threads" != 0 ]] || bench_threads="$(nproc)"
-step bench env PURE_BENCH_DEVICE="$device" node dist/test/bench/attribution.bench.js "$bench_threads" "$BENCH_BATCH" || true
+step bench env PURE_BENCH_DEVICE="$device" node dist/test/bench/attribution.bench.js "$bench_threads" "$BENCH_BATCH" 1,8 || true
 
 threads_flag=()
 [[ "$THREADS" == 0 ]] || threads_flag=(--threads "$THREADS")
