@@ -5,6 +5,7 @@ import { openStore, runStore } from '../core/adapters/storage/index.js';
 import { readTable } from '../core/adapters/tables/io.js';
 import type { AssignConfig } from '../core/compute/assign/config.js';
 import { type VirtualNeuronSet, virtualNeuronSets } from '../core/compute/assign/nearest.js';
+import { tokensOption } from '../core/compute/onnx/feature-layout.js';
 import { decodeModel } from '../core/compute/onnx/model.js';
 import type { SweepConfig } from '../core/compute/run/config.js';
 import { assignKeys } from '../core/compute/run/layout.js';
@@ -71,7 +72,7 @@ export function createInferenceActivities(settings: InferenceSettings = {}) {
           references: layerReferences.filter((r) => r.neuron >= neurons.first && r.neuron < neurons.end),
           dataset: resources.dataset(config),
           preprocess: config.preprocess,
-          ...(config.tokens ? { tokens: config.tokens } : {}),
+          ...tokensOption(config.tokens),
           onProgress: (rowsDone, rowsTotal) => context.heartbeat({ neurons, rowsDone, rowsTotal }),
         };
       });
@@ -98,7 +99,7 @@ function assignActivities(resources: ReturnType<typeof inferenceResources>) {
         modelPath: await resources.modelFile(config.run),
         dataset: resources.datasetAt(config.dataUri),
         preprocess: config.run.preprocess,
-        ...(config.run.tokens ? { tokens: config.run.tokens } : {}),
+        ...tokensOption(config.run.tokens),
         samples: (
           await samples(config.assignUri, () => readTable(store(config), assignKeys.samples, samplesSchema))
         ).slice(shard.first, shard.end),
@@ -135,7 +136,7 @@ function evaluationActivities(resources: ReturnType<typeof inferenceResources>) 
         ),
         dataset: resources.dataset(config),
         preprocess: config.preprocess,
-        ...(config.tokens ? { tokens: config.tokens } : {}),
+        ...tokensOption(config.tokens),
         ...(config.cropImages ? { writeImage: writeCropImage(store) } : {}),
         onProgress: (rowsDone, rowsTotal) => context.heartbeat({ neurons, rowsDone, rowsTotal }),
       }));

@@ -20,7 +20,7 @@ import {
   type VirtualNeuronSet,
 } from '../compute/assign/nearest.js';
 import type { PreprocessSpec } from '../compute/images/preprocess.js';
-import type { TokenPositions } from '../compute/onnx/feature-layout.js';
+import { type TokenPositions, tokensOption } from '../compute/onnx/feature-layout.js';
 import { type Tensor, tensor } from '../compute/onnx/tensor.js';
 import { type ShardRange, shardRanges } from '../compute/run/config.js';
 import { assignKeys } from '../compute/run/layout.js';
@@ -103,7 +103,7 @@ async function assignChunk(
     model: job.modelPath,
     lower: layer.lowerLayer,
     upper: layer.layer,
-    ...(job.tokens ? { tokens: job.tokens } : {}),
+    ...tokensOption(job.tokens),
   };
   const activations = await lowerActivations(job.engine, cut, images, { upper: true });
   const threshold = Math.max(0, job.minActivation);

@@ -14,7 +14,12 @@ import type { ObjectStore } from '../adapters/storage/index.js';
 import { writeTable } from '../adapters/tables/io.js';
 import { groupBy } from '../compute/group.js';
 import type { PreprocessSpec } from '../compute/images/preprocess.js';
-import { featureView, firstPosition, type TokenPositions } from '../compute/onnx/feature-layout.js';
+import {
+  featureView,
+  firstPosition,
+  type TokenPositions,
+  tokensOption,
+} from '../compute/onnx/feature-layout.js';
 import { type Tensor, tensor } from '../compute/onnx/tensor.js';
 import type { NeuronRange } from '../compute/run/config.js';
 import { runKeys } from '../compute/run/layout.js';
@@ -69,7 +74,7 @@ export async function computeCircuits(job: CircuitJob): Promise<CircuitJobResult
     model: job.modelPath,
     lower: job.lowerLayer,
     upper: job.upperLayer,
-    ...(job.tokens ? { tokens: job.tokens } : {}),
+    ...tokensOption(job.tokens),
   };
   const pairsOfSample = groupBy(job.references, (r) => r.sampleIndex);
   const uniqueSamples = [...pairsOfSample.values()]
@@ -155,8 +160,9 @@ export interface CircuitPair {
 /**
  * The circuit vector (docs/design.md step 2) of every (image, neuron) pair, computed as mixed batches of
  * at most `engine.maxBatch` rows through the circuit model. Pairs of one image should be adjacent: the
- * rows of a batch that share an image share its L' -> L forward. `visit` gets each pair's vector (its own copy), the batch's a_L and the pair's row in it. The
- * sweep's circuits and `pure assign` both compute circuits through this, so they are the same numbers.
+ * rows of a batch that share an image share its L' -> L forward. `visit` gets each pair's vector (its
+ * own copy), the batch's a_L and the pair's row in it. The sweep's circuits and `pure assign` both
+ * compute circuits through this, so they are the same numbers.
  */
 export async function forEachCircuit<P extends CircuitPair>(
   engine: AttributionEngine,

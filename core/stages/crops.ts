@@ -13,7 +13,7 @@ import type { ObjectStore } from '../adapters/storage/index.js';
 import { writeTable } from '../adapters/tables/io.js';
 import { groupBy } from '../compute/group.js';
 import type { PreprocessSpec } from '../compute/images/preprocess.js';
-import type { TokenPositions } from '../compute/onnx/feature-layout.js';
+import { type TokenPositions, tokensOption } from '../compute/onnx/feature-layout.js';
 import { tensor } from '../compute/onnx/tensor.js';
 import type { NeuronRange } from '../compute/run/config.js';
 import { runKeys } from '../compute/run/layout.js';
@@ -97,7 +97,7 @@ async function cropBatch(job: CropJob, pairs: readonly CropPair[]): Promise<Crop
       images: tensor('float32', [pairs.length, 3, side, side], images),
       channels: pairs.map((p) => p.reference.neuron),
     },
-    { composite: CROP_COMPOSITE, region: 'argmax', ...(job.tokens ? { tokens: job.tokens } : {}) },
+    { composite: CROP_COMPOSITE, region: 'argmax', ...tokensOption(job.tokens) },
   );
   const rows: CropRow[] = [];
   for (const [i, { reference, view }] of pairs.entries()) {

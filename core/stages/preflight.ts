@@ -12,7 +12,7 @@ import { buildCircuitModel } from '../compute/attribution/circuit.js';
 import { buildHeatmapModel } from '../compute/attribution/heatmap.js';
 import type { PreparedModel } from '../compute/attribution/prepared.js';
 import { InputError } from '../compute/errors.js';
-import type { TokenPositions } from '../compute/onnx/feature-layout.js';
+import { type TokenPositions, tokensOption } from '../compute/onnx/feature-layout.js';
 import { type ModelInput, modelInput } from '../compute/onnx/image-model.js';
 import { decodeModel, encodeModel, type ModelProto } from '../compute/onnx/model.js';
 import { evenlySpaced, runsStage, type SweepConfig } from '../compute/run/config.js';
@@ -89,7 +89,7 @@ export async function checkModel(
   const prepared = await prepareModel(decodeModel(encodeModel(model)));
   for (let i = 1; i < config.layers.length; i++) {
     try {
-      buildCircuitModel(prepared, config.layers[i - 1]!, config.layers[i]!, tokensOf(config));
+      buildCircuitModel(prepared, config.layers[i - 1]!, config.layers[i]!, tokensOption(config.tokens));
     } catch (error) {
       throw new InputError(
         'UnsupportedModel',
@@ -98,19 +98,15 @@ export async function checkModel(
       );
     }
   }
-  if (runsStage(config, 'crops')) checkCropHeatmaps(prepared, config.layers.slice(1), tokensOf(config));
-}
-
-/** The run's token positions as the circuit and heatmap models take them (none: the default). */
-function tokensOf(config: SweepConfig): { tokens?: TokenPositions } {
-  return config.tokens ? { tokens: config.tokens } : {};
+  if (runsStage(config, 'crops'))
+    checkCropHeatmaps(prepared, config.layers.slice(1), tokensOption(config.tokens));
 }
 
 /** The crops' heatmap (EpsilonPlusFlat, image <- layer) of every explained layer builds. */
 function checkCropHeatmaps(
   prepared: PreparedModel,
   layers: readonly string[],
-  tokens: { tokens?: TokenPositions },
+  tokens: { readonly tokens?: TokenPositions },
 ): void {
   for (const layer of layers) {
     try {

@@ -9,7 +9,7 @@ import type { ObjectStore } from '../adapters/storage/index.js';
 import { readJson, readTable, writeJson, writeTable } from '../adapters/tables/io.js';
 import { asInputError, InputError } from '../compute/errors.js';
 import type { PreprocessSpec } from '../compute/images/preprocess.js';
-import { featureView, type TokenPositions } from '../compute/onnx/feature-layout.js';
+import { featureView, type TokenPositions, tokensOption } from '../compute/onnx/feature-layout.js';
 import type { ModelProto } from '../compute/onnx/model.js';
 import { LayerReferenceMerger } from '../compute/references/merge.js';
 import { offerActivationBatch, referenceRows, TopKSelector } from '../compute/references/topk.js';
@@ -55,7 +55,8 @@ export interface ActMaxResult {
 
 /**
  * ActMax over one shard: forward every image once, keep per neuron the k samples with the largest
- * max-over-space (or over tokens) activation. Decoding of the next batch overlaps inference of the current one.
+ * max-over-space (or over tokens) activation. Decoding of the next batch overlaps inference of the
+ * current one.
  * Undecodable images are skipped and recorded; they never fail the shard.
  */
 export async function actMaxShard(input: ActMaxInput): Promise<ActMaxResult> {
@@ -199,7 +200,7 @@ export async function referencesShard(
     preprocess: config.preprocess,
     k: config.k,
     batchSize: config.batchSize,
-    ...(config.tokens ? { tokens: config.tokens } : {}),
+    ...tokensOption(config.tokens),
   });
   for (const layer of config.layers) {
     const rows = result.rows.filter((r) => r.layer === layer);

@@ -14,7 +14,7 @@ import {
   SEED_TOTAL_OUTPUT,
 } from '../../compute/attribution/heatmap.js';
 import { type LayerInfo, layersOf } from '../../compute/attribution/layers.js';
-import type { TokenPositions } from '../../compute/onnx/feature-layout.js';
+import { type TokenPositions, tokensOption } from '../../compute/onnx/feature-layout.js';
 import type { ModelProto } from '../../compute/onnx/model.js';
 import { concatRows, selectRows, sliceRows } from '../../compute/onnx/rows.js';
 import { type Tensor, tensor } from '../../compute/onnx/tensor.js';
@@ -68,7 +68,7 @@ export async function lowerActivations(
   images: Tensor,
   options: { readonly upper?: boolean } = {},
 ): Promise<LowerActivations> {
-  const { circuit } = await engine.circuit(cut.model, cut.lower, cut.upper, circuitOptions(cut));
+  const { circuit } = await engine.circuit(cut.model, cut.lower, cut.upper, tokensOption(cut.tokens));
   const outputs = [cut.lower, ...circuit.cut.sideInputs, ...(options.upper ? [cut.upper] : [])];
   const forward = await engine.forward(cut.model, outputs);
   const joined = await runInChunks(
@@ -118,7 +118,7 @@ export async function circuitVectors(
   options: { readonly maps?: boolean } = {},
 ): Promise<CircuitVectors> {
   const { circuit, session } = await engine.circuit(cut.model, cut.lower, cut.upper, {
-    ...circuitOptions(cut),
+    ...tokensOption(cut.tokens),
     maps: options.maps ?? false,
   });
   const rows = batch.channels.length;
@@ -159,11 +159,6 @@ export async function circuitVectors(
     upper: joined[0]!,
     ...(circuit.outputs.maps ? { maps: joined[2]! } : {}),
   };
-}
-
-/** The circuit model's options a cut carries (lowerActivations reuses circuitVectors' session). */
-function circuitOptions(cut: CutSpec): { readonly tokens?: TokenPositions } {
-  return cut.tokens ? { tokens: cut.tokens } : {};
 }
 
 function checkCircuitBatch(

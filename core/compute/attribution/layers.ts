@@ -6,10 +6,10 @@
  * - the residual stream after each transformer block [N, T, D] and the token embedding before the
  *   first (kinds `token-block`, `embedding`);
  * - a Relu after an Add (ResNet blocks);
- * - a residual Add with no Relu after it: two different image-dependent inputs of the output's shape (MobileNetV3 and
- *   EfficientNet inverted residuals, whose last conv is linear; ConvNeXt blocks, NCHW after the permute
- *   back). Blocks without a skip connection (the first of a stage that changes width or resolution) are
- *   not recognised; they are listed as activations;
+ * - a residual Add with no Relu after it: two different image-dependent inputs of the output's shape
+ *   (MobileNetV3 and EfficientNet inverted residuals, whose last conv is linear; ConvNeXt blocks, NCHW
+ *   after the permute back). Blocks without a skip connection (the first of a stage that changes
+ *   width or resolution) are not recognised; they are listed as activations;
  * - a channel Concat of Relu outputs (SqueezeNet Fire modules, kind `fire`);
  * - the channel Concat that ends a DenseNet dense block: each dense layer reads the Concat of everything
  *   before it, so the block is a chain of Concats, each extending the inputs of the one before; its end

@@ -19,6 +19,14 @@ export type TokenPositions = 'all' | 'patches';
 export const TOKEN_POSITIONS: readonly TokenPositions[] = ['all', 'patches'];
 
 /**
+ * `{ tokens }` when set, `{}` otherwise: how a run's optional setting is passed on to the jobs and
+ * models that take it as an optional field (exactOptionalPropertyTypes forbids `tokens: undefined`).
+ */
+export function tokensOption(tokens: TokenPositions | undefined): { readonly tokens?: TokenPositions } {
+  return tokens ? { tokens } : {};
+}
+
+/**
  * The leading tokens of a sequence of T tokens that belong to no patch: T = extra + g^2 with
  * g = floor(sqrt(T)), the class token first and register tokens (DINOv2, timm) after it, then the g x g
  * patches row by row (torchvision, timm and DINOv2 order them so). Exact while extra < 2 g + 1.
