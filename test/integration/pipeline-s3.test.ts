@@ -17,6 +17,7 @@ import { writeReport } from '../../report/index.js';
 import { type SweepResult, sweepWorkflow } from '../../workflows/sweep.js';
 import { circuitByFiniteDifferences } from '../support/circuit-fd.js';
 import { testConfig } from '../support/config.js';
+import { maxAbsDifference } from '../support/differences.js';
 import { sharedDataset, sharedModel } from '../support/paths.js';
 import { type S3TestEnv, s3TestEnv } from '../support/services.js';
 import { startTestWorkers, type TestWorkers } from '../support/workers.js';
@@ -236,7 +237,7 @@ describe('the pipeline on Temporal + S3 (ResNet-20, 1,000 CIFAR-10 images)', () 
         Number(row.neuron),
       );
       const stored = (row.relevance as number[]).map(Number);
-      const worst = Math.max(...Array.from(fd.relevance, (v, j) => Math.abs(v - stored[j]!)));
+      const worst = maxAbsDifference(fd.relevance, stored);
       assert.ok(worst < 1e-3, `neuron ${row.neuron}: max |R - R_fd| = ${worst}`);
     }
   });

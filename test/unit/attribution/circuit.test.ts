@@ -22,6 +22,7 @@ import { buildCircuitModel, IMAGE_INPUT } from '../../../core/compute/attributio
 import { graphOf, type ModelProto } from '../../../core/compute/onnx/model.js';
 import { type Tensor, tensor } from '../../../core/compute/onnx/tensor.js';
 import { bottleneckStage } from '../../support/bottleneck.js';
+import { maxAbsDifference } from '../../support/differences.js';
 import { evaluate } from '../../support/interpreter/index.js';
 import { modelProto, node } from '../../support/onnx-builders.js';
 import { sharedModel } from '../../support/paths.js';
@@ -220,12 +221,9 @@ describe('circuit vectors on the shared models', () => {
     const { circuit } = await engine.circuit(cut.model, cut.lower, cut.upper);
     assert.equal(circuit.sharedForward, true);
     const shared = await circuitVectors(engine, cut, { lower: acts.lower, images: imageOfRow, channels });
-    const sharedWorst = shared.vectors.reduce((m, v, i) => Math.max(m, Math.abs(v - mixed.vectors[i]!)), 0);
+    const sharedWorst = maxAbsDifference(shared.vectors, mixed.vectors);
     assert.ok(sharedWorst < 1e-6, `shared forward vs one forward per row: max |difference| ${sharedWorst}`);
-    const upperWorst = (shared.upper.data as Float32Array).reduce(
-      (m, v, i) => Math.max(m, Math.abs(v - (mixed.upper.data as Float32Array)[i]!)),
-      0,
-    );
+    const upperWorst = maxAbsDifference(shared.upper.data as Float32Array, mixed.upper.data as Float32Array);
     assert.ok(upperWorst < 1e-6, `a_L of the rows: max |difference| ${upperWorst}`);
   });
 
@@ -251,7 +249,7 @@ describe('circuit vectors on the shared models', () => {
       channels,
     });
     const shared = await circuitVectors(engine, cut, { ...acts, images: imageOfRow, channels });
-    const worst = shared.vectors.reduce((m, v, i) => Math.max(m, Math.abs(v - perRow.vectors[i]!)), 0);
+    const worst = maxAbsDifference(shared.vectors, perRow.vectors);
     assert.ok(worst < 1e-6, `shared forward vs one forward per row: max |difference| ${worst}`);
     assert.ok(perRow.vectors.some((v) => Math.abs(v) > 1e-3));
   });
@@ -375,7 +373,7 @@ describe('the one-channel shortcut of 1x1 convolutions (ResNet-50-style bottlene
     };
     const fast = await vectorsOf(true);
     const plain = await vectorsOf(false);
-    const worst = fast.reduce((m, v, i) => Math.max(m, Math.abs(v - plain[i]!)), 0);
+    const worst = maxAbsDifference(fast, plain);
     assert.ok(worst < 1e-6, `shortcut vs plain adjoint: max |difference| ${worst}`);
     assert.ok(
       plain.some((v) => Math.abs(v) > 1e-3),

@@ -23,6 +23,7 @@ import {
 } from '../../../core/compute/onnx/model.js';
 import { type Tensor, tensor, tensorFromProto, tensorToProto } from '../../../core/compute/onnx/tensor.js';
 import { bottleneckStage } from '../../support/bottleneck.js';
+import { maxAbsDifference } from '../../support/differences.js';
 import { evaluate } from '../../support/interpreter/index.js';
 import { modelProto, type NodeSpec } from '../../support/onnx-builders.js';
 import { sharedModel } from '../../support/paths.js';
@@ -295,7 +296,7 @@ describe('heatmaps', () => {
       'epsilon-plus-flat',
     );
     const scale = expected.heat.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    const worst = merged.heat.reduce((m, v, i) => Math.max(m, Math.abs(v - expected.heat[i]!)), 0);
+    const worst = maxAbsDifference(merged.heat, expected.heat);
     assert.ok(scale > 0 && worst / scale < 1e-4, `merged vs folded by hand: ${worst} of ${scale}`);
     // Gradients are unchanged by the merge, so the gradient composite keeps the graph as it is.
     const gradient = buildHeatmapModel(prepared, 'block1_out', { composite: 'gradient', region: 'map' });

@@ -28,6 +28,7 @@ import { tokenPatchBox } from '../../../core/compute/visualisation/token-patch.j
 import { channelMax, computeCircuits, meanRelu } from '../../../core/stages/circuits.js';
 import { computeCrops } from '../../../core/stages/crops.js';
 import { circuitByFiniteDifferences } from '../../support/circuit-fd.js';
+import { maxAbsDifference } from '../../support/differences.js';
 import { evaluate } from '../../support/interpreter/index.js';
 import { fixtureModel, sharedDataset } from '../../support/paths.js';
 import { seededRandom } from '../../support/random.js';
@@ -262,7 +263,7 @@ describe('tiny ViT', () => {
           [3, 32, 32],
           row.neuron,
         );
-        const worst = Math.max(...Array.from(fd.relevance, (v, j) => Math.abs(v - row.relevance[j]!)));
+        const worst = maxAbsDifference(fd.relevance, row.relevance);
         assert.ok(worst < 1e-3, `neuron ${row.neuron} on ${row.sampleId}: max |R - R_fd| = ${worst}`);
         assert.ok(Math.abs(row.relevance.reduce((s, v) => s + Math.abs(v), 0) - 1) < 1e-5);
         // The baseline's features: mean over the 17 tokens of ReLU(a_L), every feature, from float64.
@@ -322,10 +323,10 @@ describe('tiny ViT', () => {
           circuitByFiniteDifferences(VIT, 'input', BLOCK0, BLOCK1, image, [3, 32, 32], row.neuron, tokens),
         );
       const patches = await fd('patches');
-      const worst = Math.max(...Array.from(patches.relevance, (v, j) => Math.abs(v - row.relevance[j]!)));
+      const worst = maxAbsDifference(patches.relevance, row.relevance);
       assert.ok(worst < 1e-3, `neuron ${row.neuron} on ${row.sampleId}: max |R - R_fd| = ${worst}`);
       const all = await fd('all');
-      if (Math.max(...Array.from(all.relevance, (v, j) => Math.abs(v - row.relevance[j]!))) > 1e-2) changed++;
+      if (maxAbsDifference(all.relevance, row.relevance) > 1e-2) changed++;
       // The baseline's features: mean over the 16 patch tokens of ReLU(a_L).
       const upperData = patches.upper.data as Float64Array;
       const features = result.features.find((f) => f.sampleIndex === row.sampleIndex)!.features;

@@ -6,6 +6,7 @@ import { AttributionEngine } from '../../../core/adapters/onnxruntime/attributio
 import { PREPROCESS_PRESETS } from '../../../core/compute/images/preprocess.js';
 import { computeCircuits } from '../../../core/stages/circuits.js';
 import { circuitByFiniteDifferences } from '../../support/circuit-fd.js';
+import { maxAbsDifference } from '../../support/differences.js';
 import { sharedDataset, sharedModel } from '../../support/paths.js';
 import { referenceRowsOf } from '../../support/rows.js';
 
@@ -63,7 +64,7 @@ describe('computeCircuits (ResNet-20, layer2 -> layer3 stage outputs)', () => {
         [3, 32, 32],
         row.neuron,
       );
-      const worst = Math.max(...Array.from(fd.relevance, (v, j) => Math.abs(v - row.relevance[j]!)));
+      const worst = maxAbsDifference(fd.relevance, row.relevance);
       assert.ok(worst < 1e-3, `neuron ${row.neuron} on ${row.sampleId}: max |R - R_fd| = ${worst}`);
       assert.ok(Math.abs(row.relevance.reduce((s, v) => s + Math.abs(v), 0) - 1) < 1e-5);
 

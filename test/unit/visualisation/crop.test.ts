@@ -8,6 +8,7 @@ import {
   heatPlane,
   renderCrop,
 } from '../../../core/compute/visualisation/crop.js';
+import { maxAbsDifference } from '../../support/differences.js';
 import { seededRandom } from '../../support/random.js';
 
 /** The blur as a direct 2D convolution over an explicitly mirrored copy (numpy's pad mode 'reflect'). */
@@ -51,7 +52,7 @@ describe('feature visualisation crops', () => {
       const plane = Float64Array.from({ length: h * w }, () => rand() * 2 - 1);
       const ours = gaussianBlur(plane, h, w, k);
       const direct = bruteForceBlur(plane, h, w, k);
-      const worst = ours.reduce((m, v, i) => Math.max(m, Math.abs(v - direct[i]!)), 0);
+      const worst = maxAbsDifference(ours, direct);
       assert.ok(worst < 1e-12, `${h}x${w} k=${k}: ${worst}`);
     }
     assert.ok(Math.abs(gaussianKernel(19).reduce((a, b) => a + b, 0) - 1) < 1e-15);
